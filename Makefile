@@ -1,0 +1,38 @@
+# Two entry points (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test lint bench install clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	mkdir -p instance
+	PAYMENT_SANDBOX=1 $(BIN)/flask db upgrade
+	PAYMENT_SANDBOX=1 $(BIN)/flask demo seed --if-empty
+	PAYMENT_SANDBOX=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(BIN)/ruff check .
+
+# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+test: lint
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on $${TEST_DATABASE_URL%%@*}@…"; \
+		$(BIN)/python -m pytest; \
+	fi
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

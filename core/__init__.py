@@ -1,0 +1,1 @@
+"""Framework glue shared by every domain package: config, db, errors, auth."""

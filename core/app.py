@@ -1,0 +1,83 @@
+"""Application factory: config, extensions, blueprints, error handlers, commands."""
+
+import logging
+
+from flask import Flask
+
+from core.config import Config, config_from_env
+from core.db import configure_sqlite, pop_after_commit_callbacks
+from core.errors import register_error_handlers
+from core.extensions import api, db, limiter, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the WSGI application; connects to nothing until a request needs it."""
+    config = config or config_from_env()
+    config.validate()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config)
+    app.config["APP_ENV"] = config.ENV_NAME
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.config["API_SPEC_OPTIONS"] = {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "info": {"description": "株洲农村电商与消费扶贫小程序后端（API.md v1）"},
+    }
+    register_extensions(app)
+    register_request_transaction(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    api.init_app(app)
+    limiter.init_app(app)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def register_request_transaction(app: Flask) -> None:
+    """One commit per request: commit on success, roll back on any error."""
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        if response.status_code < 400:
+            db.session.commit()
+            for callback in pop_after_commit_callbacks():
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after-commit callback failed")
+        else:
+            db.session.rollback()
+            pop_after_commit_callbacks()
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from core.views import auth_blp, system_bp
+    from villages.views import regions_blp
+
+    app.register_blueprint(system_bp)
+    for blueprint in (auth_blp, regions_blp):
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+
+
+def register_commands(app: Flask) -> None:
+    from demo.cli import demo_cli
+    from villages.cli import regions_cli, users_cli
+
+    for group in (users_cli, regions_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,111 @@
+"""Configuration classes; every setting comes from the environment (API.md)."""
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+# A fixed, public key used only outside production so that a dev database
+# stays readable across restarts. Production refuses to start with it.
+DEV_PII_KEY = base64.b64encode(b"zhuzhou-dev-pii-key-not-secret!!").decode()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    """Defaults for development: SQLite, in-process stores, payment sandbox."""
+
+    ENV_NAME = "development"
+    TESTING = False
+
+    def __init__(self) -> None:
+        env = os.environ.get
+        self.SECRET_KEY = env("SECRET_KEY") or secrets.token_hex(32)
+        self.SQLALCHEMY_DATABASE_URI = env("DATABASE_URL") or (f"sqlite:///{INSTANCE_DIR / 'zhuzhou.db'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = env("REDIS_URL") or None
+        self.PII_KEY = env("PII_KEY") or DEV_PII_KEY
+        self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", True)
+        self.WECHAT_APPID = env("WECHAT_APPID", "")
+        self.WECHAT_SECRET = env("WECHAT_SECRET", "")
+        self.WECHAT_API_BASE_URL = env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/"
+        self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
+        self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
+        self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
+        self.WECHAT_PAY_VERSION = env("WECHAT_PAY_VERSION") or "v2"
+        self.ALIPAY_APP_ID = env("ALIPAY_APP_ID", "")
+        self.ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")
+        self.ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")
+        self.ALIPAY_SERVER_URL = env("ALIPAY_SERVER_URL") or "https://openapi.alipay.com/gateway.do"
+        self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        self.ORDER_PAYMENT_TIMEOUT_MINUTES = _int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
+        self.ORDER_AUTO_CONFIRM_DAYS = _int("ORDER_AUTO_CONFIRM_DAYS", 7)
+        self.SETTLEMENT_HOLD_DAYS = _int("SETTLEMENT_HOLD_DAYS", 7)
+        self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
+        self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
+        self.LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT") or "5 per 15 minutes"
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "株洲农村电商 API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.JSON_SORT_KEYS = False
+
+    def validate(self) -> None:
+        """Refuse unsafe settings; only production is strict."""
+
+
+class TestConfig(Config):
+    """Used by the test suite: a database URL is always given explicitly."""
+
+    __test__ = False  # not a pytest test class
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.PAYMENT_SANDBOX = True
+
+
+class ProductionConfig(Config):
+    """Production: secrets are required and the sandbox is off by default."""
+
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", False)
+
+    def validate(self) -> None:
+        problems = []
+        if not os.environ.get("SECRET_KEY"):
+            problems.append("SECRET_KEY is required in production")
+        if not os.environ.get("PII_KEY") or self.PII_KEY == DEV_PII_KEY:
+            problems.append("PII_KEY is required in production (and must not be the dev key)")
+        if not os.environ.get("DATABASE_URL"):
+            problems.append("DATABASE_URL is required in production")
+        if problems:
+            raise RuntimeError("; ".join(problems))
+
+
+def config_from_env() -> Config:
+    """Pick the config class named by APP_ENV (development|production)."""
+    name = os.environ.get("APP_ENV", "development").lower()
+    return {"production": ProductionConfig, "testing": TestConfig}.get(name, Config)()

@@ -1,0 +1,65 @@
+"""Users and their role grants."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+ROLES = ("buyer", "seller", "station_manager", "county_admin", "poverty_office", "platform_admin")
+STAFF_ROLES = ("platform_admin", "county_admin", "poverty_office", "station_manager")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Staff log in with username + password; buyers and sellers through WeChat/Alipay.
+    username: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    wechat_unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    alipay_user_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped to revoke every token issued so far (password change, lock-out).
+    token_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    grants: Mapped[list["RoleGrant"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted({grant.role for grant in self.grants})
+
+    def has_role(self, *roles: str) -> bool:
+        return any(grant.role in roles for grant in self.grants)
+
+
+class RoleGrant(db.Model):
+    """One role of a user, optionally limited to a region code prefix or a station."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "role", "region_code", "station_id"),
+        sa.CheckConstraint(
+            "role IN ('buyer','seller','station_manager','county_admin','poverty_office','platform_admin')",
+            name="known_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(32))
+    # Administrative code the role is limited to (prefix match); NULL = everywhere.
+    region_code: Mapped[str | None] = mapped_column(sa.String(12))
+    # For station managers: the station they run (its village is region_code).
+    station_id: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="grants")

@@ -1,0 +1,106 @@
+"""Authentication services: WeChat code exchange, staff passwords, refresh."""
+
+import logging
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from wechatpy.exceptions import WeChatClientException
+
+from core.auth import issue_tokens, user_from_refresh_token
+from core.db import utcnow
+from core.errors import AppError, Unauthorized
+from core.extensions import db
+from core.models import RoleGrant, User
+from core.wechat import wechat_client
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal it.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class UpstreamUnavailable(AppError):
+    status, code, message = 502, "upstream_unavailable", "上游服务暂时不可用，请稍后再试"
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def _password_matches(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def grant_role(
+    user: User, role: str, region_code: str | None = None, station_id: int | None = None
+) -> RoleGrant:
+    """Give ``user`` a role unless an identical grant exists."""
+    for grant in user.grants:
+        if (grant.role, grant.region_code, grant.station_id) == (role, region_code, station_id):
+            return grant
+    grant = RoleGrant(role=role, region_code=region_code, station_id=station_id)
+    user.grants.append(grant)
+    db.session.flush()
+    return grant
+
+
+def _session_result(user: User) -> dict:
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return {**issue_tokens(user), "user": user}
+
+
+def login_with_wechat(code: str) -> dict:
+    """Exchange a mini-program login code (code2session) and sign the user in."""
+    try:
+        session = wechat_client().wxa.code_to_session(code)
+    except WeChatClientException as exc:
+        if exc.errcode in (40029, 40163, 40226, 45011):
+            raise Unauthorized("微信登录凭证无效或已使用，请重新登录") from exc
+        log.warning("code2session failed: errcode=%s", exc.errcode)
+        raise UpstreamUnavailable("微信登录服务暂时不可用") from exc
+    except OSError as exc:
+        log.warning("code2session unreachable: %s", type(exc).__name__)
+        raise UpstreamUnavailable("微信登录服务暂时不可用") from exc
+    openid = session.get("openid")
+    if not openid:
+        raise UpstreamUnavailable("微信登录服务返回了无效数据")
+    user = db.session.scalar(sa.select(User).where(User.wechat_openid == openid))
+    if user is None:
+        user = User(wechat_openid=openid, display_name="微信用户")
+        db.session.add(user)
+        db.session.flush()
+    if session.get("unionid"):
+        user.wechat_unionid = session["unionid"]
+    if not user.is_active:
+        raise Unauthorized("账号已停用")
+    grant_role(user, "buyer")
+    return _session_result(user)
+
+
+def login_with_password(username: str, password: str) -> dict:
+    """Check a staff member's password and sign them in."""
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+    if not _password_matches(user.password_hash if user else None, password):
+        raise Unauthorized("用户名或密码错误")
+    if not user.is_active:
+        raise Unauthorized("账号已停用")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return _session_result(user)
+
+
+def refresh_session(refresh_token: str) -> dict:
+    """New tokens for a valid refresh token."""
+    user = user_from_refresh_token(refresh_token)
+    return {**issue_tokens(user), "user": user}
+
+
+def login_failure_limit() -> str:
+    return current_app.config["LOGIN_FAILURE_LIMIT"]

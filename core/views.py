@@ -1,0 +1,101 @@
+"""System endpoints (health, readiness, API docs) and the auth API."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, request, send_from_directory
+from flask_smorest import Blueprint as ApiBlueprint
+from swagger_ui_bundle import swagger_ui_path
+
+from core import services
+from core.auth import login_required, require_user
+from core.extensions import db, limiter
+from core.schemas import (
+    MeSchema,
+    PasswordLoginArgs,
+    RefreshArgs,
+    TokenSchema,
+    WechatLoginArgs,
+)
+
+system_bp = Blueprint("system", __name__)
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>株洲农村电商 API 文档</title>
+<link rel="stylesheet" href="/api/v1/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/v1/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"""
+_DOCS_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js"}
+
+
+@system_bp.get("/healthz")
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@system_bp.get("/readyz")
+def readyz():
+    """The database answers."""
+    db.session.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@system_bp.get("/api/v1/docs")
+def docs_page():
+    """Browsable API docs; assets come from this app, never a CDN."""
+    return _DOCS_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@system_bp.get("/api/v1/docs/assets/<name>")
+def docs_asset(name: str):
+    """Swagger UI's static files, shipped in the swagger-ui-bundle package."""
+    if name not in _DOCS_ASSETS:
+        abort(404)
+    return send_from_directory(swagger_ui_path, name, max_age=86400)
+
+
+auth_blp = ApiBlueprint("auth", __name__, description="登录与当前用户")
+
+
+def _login_username() -> str:
+    payload = request.get_json(silent=True) or {}
+    username = payload.get("username")
+    return f"login:{str(username).strip().lower()}" if isinstance(username, str) else "login:?"
+
+
+@auth_blp.post("/auth/wechat-login")
+@auth_blp.arguments(WechatLoginArgs)
+@auth_blp.response(200, TokenSchema)
+def wechat_login(args):
+    """Sign in a mini-program user with the code from wx.login()."""
+    return services.login_with_wechat(args["code"])
+
+
+@auth_blp.post("/auth/login")
+@limiter.limit(
+    services.login_failure_limit,
+    key_func=_login_username,
+    deduct_when=lambda response: response.status_code == 401,
+)
+@auth_blp.arguments(PasswordLoginArgs)
+@auth_blp.response(200, TokenSchema)
+def password_login(args):
+    """Sign in staff with username and password (5 failures per 15 min → 429)."""
+    return services.login_with_password(args["username"], args["password"])
+
+
+@auth_blp.post("/auth/refresh")
+@auth_blp.arguments(RefreshArgs)
+@auth_blp.response(200, TokenSchema)
+def refresh(args):
+    """Exchange a refresh token for a new access token."""
+    return services.refresh_session(args["refresh_token"])
+
+
+@auth_blp.get("/me")
+@auth_blp.response(200, MeSchema)
+@login_required
+def me():
+    """The signed-in user with roles and scopes."""
+    return require_user()

@@ -1,0 +1,27 @@
+"""`flask demo …` commands."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core.extensions import db
+from demo.seed import database_is_empty, seed_demo_city
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has regions.")
+def seed_command(if_empty: bool) -> None:
+    """Seed the demo city of 株洲 (idempotent)."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("refusing to seed demo data in production")
+    if if_empty and not database_is_empty():
+        click.echo("demo: database already seeded, nothing to do")
+        return
+    result = seed_demo_city()
+    db.session.commit()
+    click.echo(f"demo: 株洲市 with {result['villages']} demo villages")
+    click.echo("demo staff accounts (username / password / role):")
+    for username, password, role, created in result["staff"]:
+        click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

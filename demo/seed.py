@@ -1,0 +1,80 @@
+"""`flask demo seed`: an idempotent, deterministic demo city."""
+
+import random
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from core.extensions import db
+from core.models import User
+from villages.cli import create_staff
+from villages.models import Region
+from villages.regions import import_regions
+
+DIVISIONS_CSV = Path(__file__).resolve().parent / "data" / "zhuzhou_divisions.csv"
+CITY = "4302"
+# Counties whose villages are a third poverty villages in the demo (炎陵, 茶陵, 攸县).
+POVERTY_COUNTIES = ("430225", "430224", "430223")
+_VILLAGE_WORDS = "东南西北上下新和平安兴福寿丰乐青山石竹桃花茶溪田坪塘湾源"
+
+# Demo staff accounts: username, password, role, region.
+DEMO_STAFF = (
+    ("admin", "demo-admin-2026", "platform_admin", None),
+    ("fupin", "demo-fupin-2026", "poverty_office", CITY),
+    ("yanling", "demo-yanling-2026", "county_admin", "430225"),
+    ("chaling", "demo-chaling-2026", "county_admin", "430224"),
+)
+
+
+def is_rural_township(code: str) -> bool:
+    """Towns (镇, 1xx) and townships (乡, 2xx) have villages; street offices (0xx) do not."""
+    return code[6:9] >= "100"
+
+
+def demo_villages(townships: list[Region]) -> list[tuple[str, str, str]]:
+    """Deterministic demo villages: (code, name, township code), 6–12 per rural township."""
+    villages = []
+    for township in townships:
+        if not is_rural_township(township.code):
+            continue
+        rng = random.Random(int(township.code))
+        for number in range(1, rng.randint(6, 12) + 1):
+            word = "".join(rng.sample(_VILLAGE_WORDS, 2))
+            name = f"{word}村（演示）"
+            villages.append((f"{township.code}{200 + number:03d}", name, township.code))
+    return villages
+
+
+def seed_regions() -> int:
+    """The real divisions plus the demo villages; returns the number of villages."""
+    import_regions(DIVISIONS_CSV.read_text(encoding="utf-8"))
+    townships = list(db.session.scalars(sa.select(Region).where(Region.level == "township")))
+    existing = set(db.session.scalars(sa.select(Region.code).where(Region.level == "village")))
+    villages = demo_villages(townships)
+    for code, name, township in villages:
+        if code not in existing:
+            db.session.add(Region(code=code, name=name, level="village", parent_code=township))
+    db.session.flush()
+    return len(villages)
+
+
+def seed_staff() -> list[tuple[str, str, str, bool]]:
+    """One staff account per role; returns (username, password, role, created)."""
+    out = []
+    for username, password, role, region in DEMO_STAFF:
+        created = db.session.scalar(sa.select(User.id).where(User.username == username)) is None
+        if created:
+            create_staff(username, password, role, region, None)
+        out.append((username, password, role, created))
+    return out
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Region)) == 0
+
+
+def seed_demo_city() -> dict:
+    """Everything the demo shows; running it twice changes nothing."""
+    villages = seed_regions()
+    staff = seed_staff()
+    return {"villages": villages, "staff": staff}

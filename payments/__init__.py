@@ -1,0 +1,1 @@
+"""Payment providers, notifications, refunds, ledger and payouts."""

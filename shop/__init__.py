@@ -1,0 +1,1 @@
+"""Catalogue, orders and shipping."""

@@ -1,0 +1,106 @@
+"""Fixtures: one migrated database per run, one rolled-back transaction per test.
+
+The database is SQLite in a temporary file unless ``TEST_DATABASE_URL`` names
+another (PostgreSQL in CI); that database's ``public`` schema is dropped and
+rebuilt by ``flask db upgrade`` at the start of the run.
+"""
+
+import os
+import tempfile
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
+
+from core.app import create_app
+from core.config import TestConfig
+from core.extensions import db as _db
+from core.extensions import limiter
+
+
+def _database_url(tmp_dir: str) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmp_dir = tempfile.mkdtemp(prefix="zhuzhou-test-")
+    url = _database_url(tmp_dir)
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = url
+    config.INSTANCE_PATH = tmp_dir
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+class ConnectionSession(FlaskSession):
+    """Flask-SQLAlchemy picks the engine itself; pin the test's connection instead."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture
+def db(app):
+    """A session bound to a transaction that is rolled back after the test.
+
+    Commits made by the code under test become savepoint releases, so every
+    test sees a clean database.
+    """
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionSession}
+        )
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            transaction.rollback()
+            connection.close()
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def count_queries(db):
+    """``with count_queries() as queries:`` collects the SQL run inside the block."""
+
+    @contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                statements.append(statement)
+
+        engine = _db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counter

@@ -1,0 +1,115 @@
+"""The app factory, contract basics and the migration chain."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import Migrate
+
+from core.app import create_app
+from core.config import Config, ProductionConfig, TestConfig
+from core.extensions import db as _db
+
+
+def test_factory_builds_an_app_without_touching_the_database(tmp_path):
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/never-created.db"
+    app = create_app(config)
+    assert app.config["TESTING"] is True
+    assert not (tmp_path / "never-created.db").exists()
+    assert "/api/v1/auth/login" in {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_production_refuses_missing_secrets(monkeypatch):
+    for name in ("SECRET_KEY", "PII_KEY", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY is required"):
+        create_app(ProductionConfig())
+
+
+def test_production_defaults_the_sandbox_off(monkeypatch):
+    monkeypatch.delenv("PAYMENT_SANDBOX", raising=False)
+    assert ProductionConfig().PAYMENT_SANDBOX is False
+    assert Config().PAYMENT_SANDBOX is True
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/no/such/page", 404, "not_found"),
+        ("delete", "/healthz", 405, "method_not_allowed"),
+        ("get", "/api/v1/me", 401, "invalid_token"),
+    ],
+)
+def test_flask_errors_use_the_contract_body(client, method, path, status, code):
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    assert response.json["error"]["details"] == {}
+
+
+def test_validation_errors_are_422_with_field_details(client):
+    response = client.post("/api/v1/auth/login", json={"username": 5})
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "validation_error"
+    assert set(error["details"]) == {"username", "password"}
+
+
+def test_malformed_json_is_400(client):
+    response = client.post("/api/v1/auth/login", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "bad_request"
+
+
+def test_unhandled_exceptions_are_500_in_the_contract_body(app):
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+    config.PROPAGATE_EXCEPTIONS = False
+    fresh = create_app(config)
+
+    @fresh.get("/__boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    response = fresh.test_client().get("/__boom")
+    assert response.status_code == 500
+    assert response.json["error"]["code"] == "internal_error"
+    assert "secret detail" not in response.get_data(as_text=True)
+
+
+def test_openapi_document_and_docs_page_are_served_locally(client):
+    spec = client.get("/api/v1/openapi.json")
+    assert spec.status_code == 200
+    assert "/api/v1/auth/wechat-login" in spec.json["paths"]
+    page = client.get("/api/v1/docs")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "https://" not in html and "http://" not in html
+    with client.get("/api/v1/docs/assets/swagger-ui-bundle.js") as asset:
+        assert asset.status_code == 200
+        assert b"SwaggerUIBundle" in asset.data
+    assert client.get("/api/v1/docs/assets/..%2Fsecret").status_code == 404
+
+
+def test_single_migration_head(app):
+    with app.app_context():
+        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    assert len(script.get_heads()) == 1
+
+
+def test_models_match_migrations(app, db):
+    with _db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        diff = compare_metadata(context, _db.metadata)
+    assert diff == []
+
+
+def test_migrate_extension_is_configured(app):
+    assert isinstance(app.extensions["migrate"].migrate, Migrate)

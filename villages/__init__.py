@@ -1,0 +1,1 @@
+"""Regions, villages, county centres, service stations, sellers, workers, metrics."""
