@@ -104,6 +104,12 @@ class Scope:
             return True
         return bool(region_code) and any(region_code.startswith(p) for p in self.prefixes)
 
+    def overlaps(self, region_code: str) -> bool:
+        """Some of ``region_code`` lies in the scope (it contains or is inside a prefix)."""
+        if self.prefixes is None:
+            return True
+        return any(p.startswith(region_code) or region_code.startswith(p) for p in self.prefixes)
+
     def covers_station(self, station_id: int | None) -> bool:
         return self.station_ids is None or station_id in self.station_ids
 
@@ -139,3 +145,9 @@ def ensure_in_scope(scope: Scope, region_code: str | None, *, hide: bool = False
     """403 (or 404 when ``hide``, so existence is not revealed) outside the scope."""
     if not scope.covers(region_code):
         raise NotFound() if hide else Forbidden()
+
+
+def ensure_overlaps(scope: Scope, region_code: str) -> None:
+    """403 when a region filter asks for nothing the caller may see."""
+    if not scope.overlaps(region_code):
+        raise Forbidden()

@@ -37,6 +37,8 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = env("REDIS_URL") or None
         self.PII_KEY = env("PII_KEY") or DEV_PII_KEY
+        # Comma-separated earlier keys, still accepted for decryption during rotation.
+        self.PII_PREVIOUS_KEYS = env("PII_PREVIOUS_KEYS", "")
         self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", True)
         self.WECHAT_APPID = env("WECHAT_APPID", "")
         self.WECHAT_SECRET = env("WECHAT_SECRET", "")

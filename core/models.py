@@ -59,7 +59,7 @@ class RoleGrant(db.Model):
     # Administrative code the role is limited to (prefix match); NULL = everywhere.
     region_code: Mapped[str | None] = mapped_column(sa.String(12))
     # For station managers: the station they run (its village is region_code).
-    station_id: Mapped[int | None] = mapped_column(sa.Integer)
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="grants")

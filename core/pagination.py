@@ -4,6 +4,9 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from core.extensions import db
+from core.fields import use_chinese_messages
+
+use_chinese_messages()  # before any schema in the app builds its validators
 
 MAX_PER_PAGE = 100
 

@@ -57,3 +57,8 @@ def wechat_client() -> PinnedWeChatClient:
         config["WECHAT_API_BASE_URL"],
         session=_session_storage(),
     )
+
+
+def wechat_configured() -> bool:
+    """Real mini-program credentials are set (otherwise the sandbox stands in)."""
+    return bool(current_app.config.get("WECHAT_APPID") and current_app.config.get("WECHAT_SECRET"))

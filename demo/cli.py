@@ -22,6 +22,8 @@ def seed_command(if_empty: bool) -> None:
     result = seed_demo_city()
     db.session.commit()
     click.echo(f"demo: 株洲市 with {result['villages']} demo villages")
+    if result.get("stations"):
+        click.echo(f"demo: {result['centres']} county centres, {result['stations']} service stations")
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

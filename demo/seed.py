@@ -7,14 +7,13 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.models import User
+from demo.villages import DEMO_STATION_MANAGER, seed_village_data
 from villages.cli import create_staff
-from villages.models import Region
+from villages.models import Region, Village
 from villages.regions import import_regions
 
 DIVISIONS_CSV = Path(__file__).resolve().parent / "data" / "zhuzhou_divisions.csv"
 CITY = "4302"
-# Counties whose villages are a third poverty villages in the demo (炎陵, 茶陵, 攸县).
-POVERTY_COUNTIES = ("430225", "430224", "430223")
 _VILLAGE_WORDS = "东南西北上下新和平安兴福寿丰乐青山石竹桃花茶溪田坪塘湾源"
 
 # Demo staff accounts: username, password, role, region.
@@ -54,6 +53,7 @@ def seed_regions() -> int:
     for code, name, township in villages:
         if code not in existing:
             db.session.add(Region(code=code, name=name, level="village", parent_code=township))
+            db.session.add(Village(code=code))
     db.session.flush()
     return len(villages)
 
@@ -77,4 +77,8 @@ def seed_demo_city() -> dict:
     """Everything the demo shows; running it twice changes nothing."""
     villages = seed_regions()
     staff = seed_staff()
-    return {"villages": villages, "staff": staff}
+    village_data = seed_village_data()
+    if village_data:
+        username, password = DEMO_STATION_MANAGER
+        staff.append((username, password, "station_manager", True))
+    return {"villages": villages, "staff": staff, **village_data}

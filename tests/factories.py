@@ -10,7 +10,7 @@ from core.auth import issue_tokens
 from core.extensions import db
 from core.models import User
 from core.services import grant_role, hash_password
-from villages.models import Region
+from villages.models import Region, Village
 
 _sequence = itertools.count(1)
 
@@ -32,6 +32,8 @@ def region(code: str, name: str | None = None, level: str | None = None) -> Regi
                 parent_code=parent,
             )
             db.session.add(existing)
+            if existing.level == "village":
+                db.session.add(Village(code=part))
         parent = part
     db.session.commit()
     return db.session.get(Region, code)
@@ -57,3 +59,75 @@ def user(*grants: tuple, username: str | None = None, password: str = "correct-h
 
 def auth_header(account: User) -> dict:
     return {"Authorization": f"Bearer {issue_tokens(account)['token']}"}
+
+
+def centre(county_code: str = "430225", commission_bps: int = 300, name: str | None = None):
+    from villages.models import Centre
+
+    region(county_code)
+    record = Centre(
+        county_code=county_code, name=name or f"{county_code}县域电商中心", commission_bps=commission_bps
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def station(village_code: str = "430225100201", service_fee_bps: int = 500, centre_record=None, **fields):
+    from villages.models import Centre, Station
+
+    region(village_code)
+    if centre_record is None:
+        centre_record = db.session.query(Centre).filter_by(county_code=village_code[:6]).first() or centre(
+            village_code[:6]
+        )
+    record = Station(
+        village_code=village_code,
+        centre=centre_record,
+        name=fields.pop("name", f"服务站{next(_sequence)}"),
+        address=fields.pop("address", "村部一楼"),
+        service_fee_bps=service_fee_bps,
+        **fields,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def seller(station_record=None, phone: str | None = None, poor_household: bool = False, **fields):
+    from core.pii import digest
+    from villages.models import Seller
+
+    station_record = station_record or station()
+    phone = phone or f"139{next(_sequence):08d}"
+    record = Seller(
+        station=station_record,
+        name=fields.pop("name", "李秀英"),
+        phone=phone,
+        phone_digest=digest(phone, "phone"),
+        poor_household=poor_household,
+        household_no=fields.pop("household_no", "4302250001" if poor_household else None),
+        **fields,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
+
+
+def worker(village_code: str, kind: str = "info_officer", left_on=None):
+    from core.pii import digest
+    from villages.models import VillageWorker
+
+    region(village_code)
+    phone = f"137{next(_sequence):08d}"
+    record = VillageWorker(
+        village_code=village_code,
+        kind=kind,
+        name="张三",
+        phone=phone,
+        phone_digest=digest(phone, "phone"),
+        left_on=left_on,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record

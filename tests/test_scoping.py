@@ -30,10 +30,11 @@ def test_a_role_the_user_lacks_is_403(db):
 
 
 def test_station_manager_scope_names_the_station(db):
-    manager = factories.user(("station_manager", "430225101201", 7))
+    station = factories.station("430225101201")
+    manager = factories.user(("station_manager", "430225101201", station.id))
     scope = scope_for(manager, "station_manager")
-    assert scope.station_ids == frozenset({7})
-    assert scope.covers_station(7) and not scope.covers_station(8)
+    assert scope.station_ids == frozenset({station.id})
+    assert scope.covers_station(station.id) and not scope.covers_station(station.id + 1)
 
 
 def test_filter_limits_queries_by_prefix(db):

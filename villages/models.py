@@ -1,13 +1,18 @@
-"""Administrative regions (city → county → township → village)."""
+"""Regions, villages and the people and places the city's policy targets count."""
+
+from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from core.db import UTCDateTime, utcnow
 from core.extensions import db
+from core.pii import Encrypted
 
 LEVELS = ("city", "county", "township", "village")
 # Length of the statistical division code at each level (GB/T 2260 + NBS).
 CODE_LENGTHS = {"city": 4, "county": 6, "township": 9, "village": 12}
+WORKER_KINDS = ("info_officer", "ecommerce_talent")
 
 
 class Region(db.Model):
@@ -21,3 +26,169 @@ class Region(db.Model):
     level: Mapped[str] = mapped_column(sa.String(16))
     # Parent code; the city's parent is the province code, not stored as a row.
     parent_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+
+
+class Village(db.Model):
+    """Policy facts of a village-level region (one row per village region)."""
+
+    __tablename__ = "villages"
+    __table_args__ = (
+        sa.CheckConstraint("households >= 0", name="households_non_negative"),
+        sa.CheckConstraint(
+            "registered_poor_households >= 0 AND registered_poor_households <= households",
+            name="poor_households_within_households",
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    is_poverty_village: Mapped[bool] = mapped_column(default=False, index=True)
+    households: Mapped[int] = mapped_column(default=0)
+    # 建档立卡贫困户 registered in the village.
+    registered_poor_households: Mapped[int] = mapped_column(default=0)
+    fibre_covered: Mapped[bool] = mapped_column(default=False)
+    fibre_covered_on: Mapped[date | None] = mapped_column(sa.Date)
+    mobile_4g_covered: Mapped[bool] = mapped_column(default=False)
+    mobile_4g_covered_on: Mapped[date | None] = mapped_column(sa.Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    region: Mapped[Region] = relationship(lazy="joined", innerjoin=True)
+
+
+class Centre(db.Model):
+    """A county e-commerce centre (县域电商中心)."""
+
+    __tablename__ = "centres"
+    __table_args__ = (
+        sa.CheckConstraint("commission_bps >= 0 AND commission_bps <= 10000", name="commission_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    # Share of each order line kept by the centre, in basis points (1/10000).
+    commission_bps: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Station(db.Model):
+    """A village service station (村级服务站)."""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        sa.CheckConstraint("service_fee_bps >= 0 AND service_fee_bps <= 10000", name="service_fee_range"),
+        sa.CheckConstraint("status IN ('active','suspended')", name="known_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(200))
+    # Share of each order line kept by the station, in basis points.
+    service_fee_bps: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    suspended_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    village: Mapped[Region] = relationship(lazy="joined", innerjoin=True)
+    centre: Mapped[Centre] = relationship(lazy="joined", innerjoin=True)
+
+
+class StationPosterCode(db.Model):
+    """The station's mini-program code image, fetched once and kept."""
+
+    __tablename__ = "station_poster_codes"
+
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), primary_key=True)
+    png: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Seller(db.Model):
+    """A villager who sells through a station; personal data encrypted at rest."""
+
+    __tablename__ = "sellers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    # The villager's own WeChat account once bound with the bind code.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(32))
+    phone: Mapped[str] = mapped_column(Encrypted("seller.phone"))
+    # HMAC-SM3 of the phone number, for exact-match lookup without plaintext.
+    phone_digest: Mapped[str] = mapped_column(sa.String(64), index=True)
+    id_card_no: Mapped[str | None] = mapped_column(Encrypted("seller.id_card_no"))
+    id_card_digest: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # 建档立卡: the household is a registered poor household.
+    poor_household: Mapped[bool] = mapped_column(default=False, index=True)
+    household_no: Mapped[str | None] = mapped_column(Encrypted("seller.household_no"))
+    payout_alipay_account: Mapped[str | None] = mapped_column(Encrypted("seller.payout_alipay_account"))
+    # HMAC-SM3 of the current 6-digit bind code; cleared once used.
+    bind_code_digest: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    bind_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    station: Mapped[Station] = relationship(lazy="joined", innerjoin=True)
+
+
+class VillageWorker(db.Model):
+    """A network information officer (网络信息员) or e-commerce talent (电商人才)."""
+
+    __tablename__ = "village_workers"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('info_officer','ecommerce_talent')", name="known_kind"),
+        sa.Index("ix_village_workers_active", "village_code", "kind", "left_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(32))
+    phone: Mapped[str] = mapped_column(Encrypted("worker.phone"))
+    phone_digest: Mapped[str] = mapped_column(sa.String(64), index=True)
+    trained_on: Mapped[date | None] = mapped_column(sa.Date)
+    certificate_no: Mapped[str | None] = mapped_column(sa.String(64))
+    # A worker who left keeps their row (history) but no longer counts.
+    left_on: Mapped[date | None] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PiiAccess(db.Model):
+    """Audit trail: who saw whose full personal data, and when (append-only)."""
+
+    __tablename__ = "pii_access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    subject_type: Mapped[str] = mapped_column(sa.String(32))
+    subject_id: Mapped[int]
+    fields: Mapped[str] = mapped_column(sa.String(200))
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _active_workers(kind: str):
+    return (
+        sa.select(sa.func.count(VillageWorker.id))
+        .where(
+            VillageWorker.village_code == Village.code,
+            VillageWorker.kind == kind,
+            VillageWorker.left_on.is_(None),
+        )
+        .correlate_except(VillageWorker)
+        .scalar_subquery()
+    )
+
+
+# Counts shown on a village's detail page; deferred so lists don't pay for them.
+Village.info_officers = column_property(_active_workers("info_officer"), deferred=True)
+Village.ecommerce_talents = column_property(_active_workers("ecommerce_talent"), deferred=True)
+Village.stations = relationship(
+    Station,
+    primaryjoin=sa.orm.foreign(Station.village_code) == Village.code,
+    viewonly=True,
+    lazy="select",
+    order_by=Station.id,
+)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from core.errors import NotFound
 from core.extensions import db
 from core.pagination import paginate
-from villages.models import CODE_LENGTHS, LEVELS, Region
+from villages.models import CODE_LENGTHS, LEVELS, Region, Village
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
 _PARENT_LEVEL = {"county": "city", "township": "county", "village": "township"}
@@ -69,6 +69,8 @@ def import_regions(text: str) -> ImportResult:
         region = existing.get(code)
         if region is None:
             db.session.add(Region(code=code, name=name, level=level, parent_code=parent))
+            if level == "village":
+                db.session.add(Village(code=code))
             result.created += 1
         elif (region.name, region.level, region.parent_code) != (name, level, parent):
             region.name, region.level, region.parent_code = name, level, parent

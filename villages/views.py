@@ -1,12 +1,26 @@
-"""Region API."""
+"""Regions, villages, county centres and policy metrics."""
 
 from flask_smorest import Blueprint
 
+from core.auth import login_required, require_user, scope_for
 from core.pagination import page_schema
-from villages import regions
-from villages.schemas import RegionQueryArgs, RegionSchema
+from villages import metrics, regions, services
+from villages.schemas import (
+    CentreArgs,
+    CentreQueryArgs,
+    CentreSchema,
+    MetricsArgs,
+    RegionQueryArgs,
+    RegionSchema,
+    VillageDetailSchema,
+    VillageMetricsSchema,
+    VillagePatchArgs,
+    VillageQueryArgs,
+    VillageSchema,
+)
 
 regions_blp = Blueprint("regions", __name__, description="行政区划")
+villages_blp = Blueprint("villages", __name__, description="村、县域电商中心与政策指标")
 
 
 @regions_blp.get("/regions")
@@ -15,3 +29,60 @@ regions_blp = Blueprint("regions", __name__, description="行政区划")
 def list_regions(args):
     """Child regions of ``parent`` (the city when omitted); public, paginated."""
     return regions.list_children(args.get("parent"), args["page"], args["per_page"])
+
+
+@villages_blp.get("/villages")
+@villages_blp.arguments(VillageQueryArgs, location="query")
+@villages_blp.response(200, page_schema(VillageSchema, "VillagePage"))
+@login_required
+def list_villages(args):
+    """Villages in the caller's region, filtered by region prefix and poverty flag."""
+    return services.list_villages(
+        require_user(), args.get("region"), args.get("poverty"), args["page"], args["per_page"]
+    )
+
+
+@villages_blp.get("/villages/<code>")
+@villages_blp.response(200, VillageDetailSchema)
+@login_required
+def get_village(code):
+    """One village with its stations and active worker counts."""
+    return services.village_detail(require_user(), code)
+
+
+@villages_blp.patch("/villages/<code>")
+@villages_blp.arguments(VillagePatchArgs)
+@villages_blp.response(200, VillageDetailSchema)
+@login_required
+def patch_village(changes, code):
+    """Update poverty flag, households and coverage (county admin of that county)."""
+    services.update_village(require_user(), code, changes)
+    return services.village_detail(require_user(), code)
+
+
+@villages_blp.post("/centres")
+@villages_blp.arguments(CentreArgs)
+@villages_blp.response(201, CentreSchema)
+@login_required
+def create_centre(args):
+    """Set up a county e-commerce centre (platform admins)."""
+    scope_for(require_user(), "platform_admin")
+    return services.create_centre(args["county_code"], args["name"], args["commission_bps"])
+
+
+@villages_blp.get("/centres")
+@villages_blp.arguments(CentreQueryArgs, location="query")
+@villages_blp.response(200, page_schema(CentreSchema, "CentrePage"))
+@login_required
+def list_centres(args):
+    """County e-commerce centres the caller can see."""
+    return services.list_centres(require_user(), args.get("county_code"), args["page"], args["per_page"])
+
+
+@villages_blp.get("/metrics/villages")
+@villages_blp.arguments(MetricsArgs, location="query")
+@villages_blp.response(200, VillageMetricsSchema)
+@login_required
+def village_metrics(args):
+    """Policy targets for a region: counts, per-child counts and villages falling short."""
+    return metrics.village_metrics(require_user(), args["region"])
