@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask
+from flask import Flask, g
 
 from core.config import Config, config_from_env
 from core.db import configure_sqlite, pop_after_commit_callbacks
@@ -50,6 +50,13 @@ def _migrations_dir():
 
 def register_request_transaction(app: Flask) -> None:
     """One commit per request: commit on success, roll back on any error."""
+
+    @app.before_request
+    def forget_previous_request():
+        # ``g`` lives as long as the app context, which an enclosing context
+        # (a CLI command, a test) can stretch over several requests.
+        g.pop("current_user", None)
+        pop_after_commit_callbacks()
 
     @app.after_request
     def commit_or_roll_back(response):

@@ -10,6 +10,7 @@ import tempfile
 from contextlib import contextmanager
 
 import pytest
+from argon2 import PasswordHasher
 import sqlalchemy as sa
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -33,6 +34,17 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Argon2 at production cost dominates the suite's time; tests need only correctness."""
+    import core.services
+
+    original = core.services._hasher
+    core.services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    core.services._hasher = original
+
+
 @pytest.fixture(scope="session")
 def app():
     tmp_dir = tempfile.mkdtemp(prefix="zhuzhou-test-")
@@ -45,7 +57,9 @@ def app():
     app = create_app(config)
     with app.app_context():
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
 
 
 class ConnectionSession(FlaskSession):

@@ -44,3 +44,18 @@ def test_demo_command_prints_logins(app, db):
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
     assert "demo-admin-2026" in result.output
+
+
+def test_seed_shows_policy_targets_with_real_shortfalls(db):
+    from villages.models import Centre, Seller, Station, Village
+
+    result = seed_demo_city()
+    assert result["centres"] == 9
+    counties = set(db.session.scalars(sa.select(Centre.county_code)))
+    assert len(counties) == 9
+    poverty = db.session.scalars(sa.select(Village.code).where(Village.is_poverty_village)).all()
+    assert poverty and all(code[:6] in ("430225", "430224", "430223") for code in poverty)
+    with_station = set(db.session.scalars(sa.select(Station.village_code)))
+    covered = sum(code in with_station for code in poverty)
+    assert 0.5 * len(poverty) < covered < len(poverty)  # most, not all
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Seller).where(Seller.poor_household)) > 0

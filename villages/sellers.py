@@ -47,7 +47,7 @@ def _check_poor_household(seller: Seller) -> None:
 def _check_phone_unique(seller: Seller) -> None:
     clash = db.session.scalar(
         sa.select(Seller.id).where(
-            Seller.station_id == seller.station_id,
+            Seller.station_id == seller.station.id,
             Seller.phone_digest == seller.phone_digest,
             Seller.id != (seller.id or 0),
         )
