@@ -22,6 +22,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
 test: lint

@@ -10,8 +10,8 @@ import tempfile
 from contextlib import contextmanager
 
 import pytest
-from argon2 import PasswordHasher
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
