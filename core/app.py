@@ -5,7 +5,7 @@ import logging
 from flask import Flask, g
 
 from core.config import Config, config_from_env
-from core.db import configure_sqlite, pop_after_commit_callbacks
+from core.db import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import api, db, limiter, migrate
 
@@ -56,20 +56,13 @@ def register_request_transaction(app: Flask) -> None:
         # ``g`` lives as long as the app context, which an enclosing context
         # (a CLI command, a test) can stretch over several requests.
         g.pop("current_user", None)
-        pop_after_commit_callbacks()
 
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code < 400:
-            db.session.commit()
-            for callback in pop_after_commit_callbacks():
-                try:
-                    callback()
-                except Exception:
-                    log.exception("after-commit callback failed")
+            db.session.commit()  # runs the after-commit callbacks (core.db.after_commit)
         else:
             db.session.rollback()
-            pop_after_commit_callbacks()
         return response
 
 

@@ -43,6 +43,8 @@ class Config:
         self.WECHAT_APPID = env("WECHAT_APPID", "")
         self.WECHAT_SECRET = env("WECHAT_SECRET", "")
         self.WECHAT_API_BASE_URL = env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/"
+        # Subscribe-message template sellers receive when their goods sell.
+        self.WECHAT_ORDER_PAID_TEMPLATE_ID = env("WECHAT_ORDER_PAID_TEMPLATE_ID", "")
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
@@ -67,6 +69,8 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.JSON_SORT_KEYS = False
+        # Run background tasks inline (tests); the default is an in-process thread pool.
+        self.TASKS_EAGER = _bool("TASKS_EAGER", False)
 
     def validate(self) -> None:
         """Refuse unsafe settings; only production is strict."""
@@ -82,6 +86,7 @@ class TestConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+        self.TASKS_EAGER = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
 

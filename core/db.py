@@ -1,9 +1,9 @@
 """Declarative base, column types and transaction helpers shared by all models."""
 
+import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import g
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -47,13 +47,25 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 def after_commit(callback) -> None:
-    """Run ``callback()`` once the current request's transaction has committed."""
-    g.setdefault("after_commit_callbacks", []).append(callback)
+    """Run ``callback()`` once the current transaction commits (dropped on rollback)."""
+    from core.extensions import db
+
+    db.session.info.setdefault("after_commit", []).append(callback)
 
 
-def pop_after_commit_callbacks() -> list:
-    """Take the callbacks queued for this request (they run at most once)."""
-    return g.pop("after_commit_callbacks", [])
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _run_after_commit(session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        try:
+            callback()
+        except Exception:
+            logging.getLogger(__name__).exception("after-commit callback failed")
+
+
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _drop_after_commit(session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop("after_commit", None)
 
 
 def configure_sqlite(engine: sa.Engine) -> None:

@@ -50,7 +50,7 @@ def grant_role(
     return grant
 
 
-def _session_result(user: User) -> dict:
+def start_session(user: User) -> dict:
     user.last_login_at = utcnow()
     db.session.flush()
     return {**issue_tokens(user), "user": user}
@@ -81,7 +81,7 @@ def login_with_wechat(code: str) -> dict:
     if not user.is_active:
         raise Unauthorized("账号已停用")
     grant_role(user, "buyer")
-    return _session_result(user)
+    return start_session(user)
 
 
 def login_with_password(username: str, password: str) -> dict:
@@ -93,7 +93,7 @@ def login_with_password(username: str, password: str) -> dict:
         raise Unauthorized("账号已停用")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return _session_result(user)
+    return start_session(user)
 
 
 def refresh_session(refresh_token: str) -> dict:
