@@ -45,7 +45,9 @@ def app():
     app = create_app(config)
     with app.app_context():
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()  # close pooled connections before the interpreter collects them
 
 
 class ConnectionSession(FlaskSession):
