@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask
+from flask import Flask, g
 
 from core.config import Config, config_from_env
 from core.db import configure_sqlite, pop_after_commit_callbacks
@@ -64,6 +64,12 @@ def register_request_transaction(app: Flask) -> None:
             db.session.rollback()
             pop_after_commit_callbacks()
         return response
+
+    @app.teardown_request
+    def forget_current_user(_error):
+        # ``g`` outlives the request when an app context was already pushed (tests,
+        # CLI code calling the test client); the signed-in user must not.
+        g.pop("current_user", None)
 
 
 def register_blueprints(app: Flask) -> None:
