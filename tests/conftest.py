@@ -19,6 +19,7 @@ from core.app import create_app
 from core.config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter
+from shop.cache import reset_catalogue_cache
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -78,7 +79,17 @@ def db(app):
             _db.session = original
             transaction.rollback()
             connection.close()
+            # Pages cached during the test show rows that were just rolled back.
+            reset_catalogue_cache(app)
     limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(app, tmp_path, monkeypatch):
+    """Uploaded files of one test, in a directory of its own (row ids repeat after rollbacks)."""
+    path = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(path))
+    return path
 
 
 @pytest.fixture
