@@ -60,7 +60,8 @@ def register_request_transaction(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code < 400:
-            db.session.commit()  # runs the after-commit callbacks (core.db.after_commit)
+            if db.session.registry.has():  # a request that never used the database has nothing to commit
+                db.session.commit()  # runs the after-commit callbacks (core.db.after_commit)
         else:
             db.session.rollback()
         return response
@@ -68,11 +69,13 @@ def register_request_transaction(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from core.views import auth_blp, system_bp
+    from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
     from villages.views import regions_blp, villages_blp
 
     app.register_blueprint(system_bp)
-    for blueprint in (auth_blp, regions_blp, villages_blp, stations_blp):
+    app.register_blueprint(media_bp)
+    for blueprint in (auth_blp, regions_blp, villages_blp, stations_blp, products_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 
 

@@ -60,6 +60,14 @@ class Config:
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         self.LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT") or "5 per 15 minutes"
+        # Product images: local directory (default: instance/uploads) and the public URL they are served at.
+        self.UPLOAD_DIR = env("UPLOAD_DIR") or None
+        self.MEDIA_BASE_URL = (env("MEDIA_BASE_URL") or f"{self.PUBLIC_BASE_URL}/media").rstrip("/") + "/"
+        # Catalogue cache: key prefix in Redis (or in-process) and how long an entry lives.
+        self.CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX") or "zz:"
+        self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
+        # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
+        self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         # flask-smorest / OpenAPI

@@ -88,3 +88,23 @@ def configure_sqlite(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+def postgresql_only_index(*args, **kwargs) -> sa.Index:
+    """An index that exists only on PostgreSQL (e.g. pg_trgm GIN); SQLite has none.
+
+    The migration creates it behind a dialect check and ``include_object_for``
+    keeps it out of schema comparisons on other engines.
+    """
+    return sa.Index(*args, info={"postgresql_only": True}, **kwargs)
+
+
+def include_object_for(dialect_name: str):
+    """Alembic ``include_object`` hook for a connection of ``dialect_name``."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        if type_ == "index" and not reflected and obj.info.get("postgresql_only"):
+            return dialect_name == "postgresql"
+        return True
+
+    return include_object

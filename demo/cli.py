@@ -24,6 +24,12 @@ def seed_command(if_empty: bool) -> None:
     click.echo(f"demo: 株洲市 with {result['villages']} demo villages")
     if result.get("stations"):
         click.echo(f"demo: {result['centres']} county centres, {result['stations']} service stations")
+    if result.get("catalogue"):
+        counts = result["catalogue"]
+        click.echo(
+            f"demo: {counts['products']} products, {counts['on_sale']} on sale, "
+            f"{counts['certified']} certified poverty-alleviation products"
+        )
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

@@ -20,6 +20,7 @@ from core.app import create_app
 from core.config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter
+from shop.cache import reset_catalogue_cache
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -59,7 +60,7 @@ def app():
         upgrade()
     yield app
     with app.app_context():
-        _db.engine.dispose()
+        _db.engine.dispose()  # close pooled connections before the interpreter collects them
 
 
 class ConnectionSession(FlaskSession):
@@ -90,7 +91,17 @@ def db(app):
             _db.session = original
             transaction.rollback()
             connection.close()
+            # Pages cached during the test show rows that were just rolled back.
+            reset_catalogue_cache(app)
     limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(app, tmp_path, monkeypatch):
+    """Uploaded files of one test, in a directory of its own (row ids repeat after rollbacks)."""
+    path = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(path))
+    return path
 
 
 @pytest.fixture

@@ -131,3 +131,38 @@ def worker(village_code: str, kind: str = "info_officer", left_on=None):
     db.session.add(record)
     db.session.commit()
     return record
+
+
+def product(
+    station_record=None,
+    seller_record=None,
+    status: str = "on_sale",
+    skus: tuple = (("5斤装", 6800, 100),),
+    **fields,
+):
+    """A product with SKUs; on sale unless told otherwise (no review trail)."""
+    from core.db import utcnow
+    from shop.models import Product, Sku
+
+    station_record = station_record or (seller_record.station if seller_record else station())
+    seller_record = seller_record or seller(station_record)
+    record = Product(
+        station=station_record,
+        seller=seller_record,
+        category_slug=fields.pop("category_slug", "fruit"),
+        origin_village_code=fields.pop("origin_village_code", station_record.village_code),
+        title=fields.pop("title", "炎陵黄桃"),
+        description=fields.pop("description", "高山黄桃，香甜多汁"),
+        unit=fields.pop("unit", "箱"),
+        status=status,
+        published_at=fields.pop("published_at", utcnow() if status == "on_sale" else None),
+        min_price_fen=min(price for _, price, _ in skus),
+        skus=[
+            Sku(name=name, price_fen=price, stock=stock, position=i)
+            for i, (name, price, stock) in enumerate(skus)
+        ],
+        **fields,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record

@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 
 from core.app import create_app
 from core.config import Config, ProductionConfig, TestConfig
+from core.db import include_object_for
 from core.extensions import db as _db
 
 
@@ -106,7 +107,10 @@ def test_single_migration_head(app):
 
 def test_models_match_migrations(app, db):
     with _db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        include_object = include_object_for(connection.dialect.name)
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_object": include_object}
+        )
         diff = compare_metadata(context, _db.metadata)
     assert diff == []
 

@@ -4,7 +4,9 @@ import sqlalchemy as sa
 
 from core.models import User
 from demo.seed import seed_demo_city
-from villages.models import Region
+from shop.models import Product
+from tests import factories
+from villages.models import Region, Seller, Village
 
 
 def _counts(db) -> dict:
@@ -26,11 +28,17 @@ def test_seed_builds_the_real_city_and_demo_villages(db):
     assert all(6 <= count <= 12 for _, count in per_township)
 
 
+def _totals(db) -> tuple:
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (User, Product)
+    )
+
+
 def test_seed_is_idempotent(db):
     seed_demo_city()
-    before = (_counts(db), db.session.scalar(sa.select(sa.func.count()).select_from(User)))
-    seed_demo_city()
-    after = (_counts(db), db.session.scalar(sa.select(sa.func.count()).select_from(User)))
+    before = (_counts(db), _totals(db))
+    assert seed_demo_city()["catalogue"] == {}
+    after = (_counts(db), _totals(db))
     assert before == after
 
 
@@ -59,3 +67,41 @@ def test_seed_shows_policy_targets_with_real_shortfalls(db):
     covered = sum(code in with_station for code in poverty)
     assert 0.5 * len(poverty) < covered < len(poverty)  # most, not all
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Seller).where(Seller.poor_household)) > 0
+
+
+def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
+    result = seed_demo_city()
+    counts = result["catalogue"]
+    assert counts["products"] == 200 and counts["on_sale"] >= 140 and counts["certified"] > 0
+    statuses = dict(
+        db.session.execute(sa.select(Product.status, sa.func.count()).group_by(Product.status)).all()
+    )
+    assert set(statuses) == {"on_sale", "pending_review", "rejected", "off_shelf"}
+    certified = db.session.execute(
+        sa.select(Seller.poor_household, Village.is_poverty_village)
+        .select_from(Product)
+        .join(Seller, Seller.id == Product.seller_id)
+        .join(Village, Village.code == Product.origin_village_code)
+        .where(Product.poverty_certified.is_(True))
+    ).all()
+    assert certified and all(poor or poverty_village for poor, poverty_village in certified)
+    counties = {code[:6] for code in db.session.scalars(sa.select(Product.origin_village_code))}
+    assert {"430225", "430224", "430223", "430281"} <= counties
+    page = client.get("/api/v1/products?q=黄桃&per_page=5").json
+    assert page["total"] > 0 and all("黄桃" in item["title"] for item in page["items"])
+    cover = page["items"][0]["cover_image_url"]
+    key = cover.split("/media/", 1)[1]
+    assert (upload_dir / key).is_file()
+    certified_on_sale = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Product)
+        .where(Product.status == "on_sale", Product.poverty_certified.is_(True))
+    )
+    assert client.get("/api/v1/products?poverty=true").json["total"] == certified_on_sale > 0
+    # The demo station manager has a rejected listing to look at, with the county's reason.
+    manager = db.session.scalar(sa.select(User).where(User.username == "liu"))
+    rejected = client.get(
+        f"/api/v1/stations/{manager.grants[0].station_id}/products?status=rejected",
+        headers=factories.auth_header(manager),
+    ).json
+    assert rejected["items"] and rejected["items"][0]["rejection_reason"]
