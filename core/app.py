@@ -69,20 +69,22 @@ def register_request_transaction(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from core.views import auth_blp, system_bp
+    from shop.order_views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
     from villages.views import regions_blp, villages_blp
 
     app.register_blueprint(system_bp)
     app.register_blueprint(media_bp)
-    for blueprint in (auth_blp, regions_blp, villages_blp, stations_blp, products_blp):
+    for blueprint in (auth_blp, regions_blp, villages_blp, stations_blp, products_blp, orders_blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 
 
 def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
+    from shop.cli import orders_cli
     from villages.cli import regions_cli, users_cli
 
-    for group in (users_cli, regions_cli, pii_cli, demo_cli):
+    for group in (users_cli, regions_cli, pii_cli, orders_cli, demo_cli):
         app.cli.add_command(group)

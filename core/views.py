@@ -94,8 +94,8 @@ def refresh(args):
 
 
 @auth_blp.get("/me")
-@auth_blp.response(200, MeSchema)
 @login_required
+@auth_blp.response(200, MeSchema)
 def me():
     """The signed-in user with roles and scopes."""
     return require_user()

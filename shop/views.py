@@ -57,18 +57,18 @@ def list_categories(args):
 
 
 @products_blp.post("/categories")
+@login_required
 @products_blp.arguments(CategoryArgs)
 @products_blp.response(201, CategorySchema)
-@login_required
 def create_category(args):
     """Add a category (platform admins)."""
     return categories.create_category(require_user(), args)
 
 
 @products_blp.patch("/categories/<slug>")
+@login_required
 @products_blp.arguments(CategoryPatchArgs)
 @products_blp.response(200, CategorySchema)
-@login_required
 def patch_category(changes, slug):
     """Rename, reorder or (de)activate a category (platform admins)."""
     return categories.update_category(require_user(), slug, changes)
@@ -78,53 +78,53 @@ def patch_category(changes, slug):
 
 
 @products_blp.post("/products")
+@login_required
 @products_blp.arguments(ProductArgs)
 @products_blp.response(201, ManagedProductSchema)
-@login_required
 def create_product(args):
     """List a product for one of the station's sellers; it waits for county review."""
     return listing.create_product(require_user(), args)
 
 
 @products_blp.patch("/products/<int:product_id>")
+@login_required
 @products_blp.arguments(ProductPatchArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def patch_product(changes, product_id):
     """Edit a listing; new text on an on-sale product sends it back to review, price and stock do not."""
     return listing.update_product(require_user(), product_id, changes)
 
 
 @products_blp.patch("/products/<int:product_id>/skus/<int:sku_id>")
+@login_required
 @products_blp.arguments(SkuPatchArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def patch_sku(changes, product_id, sku_id):
     """Change one SKU's price or stock; the product stays on sale."""
     return listing.update_sku(require_user(), product_id, sku_id, changes)
 
 
 @products_blp.post("/products/<int:product_id>/off-shelf")
+@login_required
 @products_blp.arguments(OffShelfArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def off_shelf(args, product_id):
     """Take a product out of sale."""
     return listing.take_off_shelf(require_user(), product_id, args.get("reason"))
 
 
 @products_blp.post("/products/<int:product_id>/submit")
-@products_blp.response(200, ManagedProductSchema)
 @login_required
+@products_blp.response(200, ManagedProductSchema)
 def resubmit(product_id):
     """Send a rejected or off-shelf product back to county review."""
     return listing.resubmit(require_user(), product_id)
 
 
 @products_blp.get("/stations/<int:station_id>/products")
+@login_required
 @products_blp.arguments(StationProductQueryArgs, location="query")
 @products_blp.response(200, page_schema(ManagedProductListItemSchema, "StationProductPage"))
-@login_required
 def station_products(args, station_id):
     """A station's products in every status, with rejection reasons."""
     return listing.list_station_products(
@@ -136,26 +136,26 @@ def station_products(args, station_id):
 
 
 @products_blp.post("/products/<int:product_id>/images")
+@login_required
 @products_blp.arguments(ImageUploadArgs, location="files")
 @products_blp.response(201, ImageSchema)
-@login_required
 def upload_image(args, product_id):
     """Add a JPEG/PNG/WebP photo (≤ 5 MB; metadata stripped); the first one is the cover."""
     return images.upload_image(require_user(), product_id, args["file"])
 
 
 @products_blp.delete("/products/<int:product_id>/images/<int:image_id>")
-@products_blp.response(204)
 @login_required
+@products_blp.response(204)
 def delete_image(product_id, image_id):
     """Remove a photo."""
     images.delete_image(require_user(), product_id, image_id)
 
 
 @products_blp.put("/products/<int:product_id>/images/order")
+@login_required
 @products_blp.arguments(ImageOrderArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def reorder_images(args, product_id):
     """Reorder the photos; the first becomes the cover."""
     return images.reorder_images(require_user(), product_id, args["image_ids"])
@@ -171,18 +171,18 @@ def _limit_upload_size():
 
 
 @products_blp.post("/products/<int:product_id>/review")
+@login_required
 @products_blp.arguments(ReviewArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def review_product(args, product_id):
     """Approve (optionally certifying it) or reject a listing (county admin of its county)."""
     return review.review_product(require_user(), product_id, args)
 
 
 @products_blp.post("/products/<int:product_id>/certification")
+@login_required
 @products_blp.arguments(CertifyArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def certify_product(args, product_id):
     """Certify a product as a poverty-alleviation product (扶贫产品认定)."""
     return review.certify_product(
@@ -191,18 +191,18 @@ def certify_product(args, product_id):
 
 
 @products_blp.post("/products/<int:product_id>/certification/revoke")
+@login_required
 @products_blp.arguments(RevokeArgs)
 @products_blp.response(200, ManagedProductSchema)
-@login_required
 def revoke_certification(args, product_id):
     """Withdraw a product's poverty-alleviation certification, with a reason."""
     return review.revoke_certification(require_user(), product_id, args["reason"])
 
 
 @products_blp.get("/products/review-queue")
+@login_required
 @products_blp.arguments(ReviewQueueArgs, location="query")
 @products_blp.response(200, page_schema(ManagedProductListItemSchema, "ReviewQueuePage"))
-@login_required
 def review_queue(args):
     """Listings of the caller's county waiting for review (or in another status)."""
     return review.review_queue(
@@ -211,8 +211,8 @@ def review_queue(args):
 
 
 @products_blp.get("/products/<int:product_id>/reviews")
-@products_blp.response(200, ReviewEventSchema(many=True))
 @login_required
+@products_blp.response(200, ReviewEventSchema(many=True))
 def review_history(product_id):
     """A product's trail: submissions, decisions with reasons, certification."""
     return review.review_history(require_user(), product_id)

@@ -22,6 +22,8 @@ from core.extensions import db as _db
 from core.extensions import limiter
 from shop.cache import reset_catalogue_cache
 
+pytest_plugins = ["tests.orders"]  # the `shop` fixture of the order tests
+
 
 def _database_url(tmp_dir: str) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"

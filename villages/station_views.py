@@ -38,18 +38,18 @@ def _with_code(pair):
 
 
 @stations_blp.post("/stations")
+@login_required
 @stations_blp.arguments(StationArgs)
 @stations_blp.response(201, StationSchema)
-@login_required
 def create_station(args):
     """Open a station in a village (county admin of that county)."""
     return stations.create_station(require_user(), args)
 
 
 @stations_blp.get("/stations")
+@login_required
 @stations_blp.arguments(StationQueryArgs, location="query")
 @stations_blp.response(200, page_schema(StationSchema, "StationPage"))
-@login_required
 def list_stations(args):
     """Stations in the caller's region (a station manager sees their own)."""
     return stations.list_stations(
@@ -58,42 +58,42 @@ def list_stations(args):
 
 
 @stations_blp.get("/stations/<int:station_id>")
-@stations_blp.response(200, StationSchema)
 @login_required
+@stations_blp.response(200, StationSchema)
 def get_station(station_id):
     """One station."""
     return stations.station_for_reader(require_user(), station_id)
 
 
 @stations_blp.patch("/stations/<int:station_id>")
+@login_required
 @stations_blp.arguments(StationPatchArgs)
 @stations_blp.response(200, StationSchema)
-@login_required
 def patch_station(changes, station_id):
     """Change a station's name, address or service fee (county admin)."""
     return stations.update_station(require_user(), station_id, changes)
 
 
 @stations_blp.post("/stations/<int:station_id>/suspend")
+@login_required
 @stations_blp.arguments(SuspendArgs)
 @stations_blp.response(200, StationSchema)
-@login_required
 def suspend_station(args, station_id):
     """Suspend a misbehaving station, with a reason (county admin)."""
     return stations.suspend_station(require_user(), station_id, args["reason"])
 
 
 @stations_blp.post("/stations/<int:station_id>/reactivate")
-@stations_blp.response(200, StationSchema)
 @login_required
+@stations_blp.response(200, StationSchema)
 def reactivate_station(station_id):
     """Lift a suspension (county admin)."""
     return stations.reactivate_station(require_user(), station_id)
 
 
 @stations_blp.get("/stations/<int:station_id>/poster-code")
-@stations_blp.response(200, content_type="image/png")
 @login_required
+@stations_blp.response(200, content_type="image/png")
 def poster_code(station_id):
     """PNG mini-program code that opens the station's page (scene = station id)."""
     station = stations.station_for_reader(require_user(), station_id)
@@ -101,18 +101,18 @@ def poster_code(station_id):
 
 
 @stations_blp.post("/stations/<int:station_id>/sellers")
+@login_required
 @stations_blp.arguments(SellerArgs)
 @stations_blp.response(201, SellerWithCodeSchema)
-@login_required
 def register_seller(args, station_id):
     """Register a villager at the station; the answer carries their 6-digit bind code."""
     return _with_code(sellers.register_seller(require_user(), station_id, args))
 
 
 @stations_blp.get("/sellers")
+@login_required
 @stations_blp.arguments(SellerQueryArgs, location="query")
 @stations_blp.response(200, page_schema(SellerSchema, "SellerPage"))
-@login_required
 def list_sellers(args):
     """Sellers in scope; ``phone`` finds one by exact number (masked in the answer)."""
     return sellers.list_sellers(
@@ -121,34 +121,34 @@ def list_sellers(args):
 
 
 @stations_blp.get("/sellers/<int:seller_id>")
-@stations_blp.response(200, SellerSchema)
 @login_required
+@stations_blp.response(200, SellerSchema)
 def get_seller(seller_id):
     """One seller, personal data masked."""
     return sellers.seller_for_reader(require_user(), seller_id)
 
 
 @stations_blp.patch("/sellers/<int:seller_id>")
+@login_required
 @stations_blp.arguments(SellerPatchArgs)
 @stations_blp.response(200, SellerSchema)
-@login_required
 def patch_seller(changes, seller_id):
     """Correct a seller's details (their station or county)."""
     return sellers.update_seller(require_user(), seller_id, changes)
 
 
 @stations_blp.post("/sellers/<int:seller_id>/personal-data")
+@login_required
 @stations_blp.arguments(RevealArgs)
 @stations_blp.response(200, SellerPersonalDataSchema)
-@login_required
 def reveal_personal_data(args, seller_id):
     """Full personal data for the seller's own station or county; each call is audited."""
     return sellers.reveal_personal_data(require_user(), seller_id, args.get("reason"))
 
 
 @stations_blp.post("/sellers/<int:seller_id>/bind-code")
-@stations_blp.response(200, SellerWithCodeSchema)
 @login_required
+@stations_blp.response(200, SellerWithCodeSchema)
 def reissue_bind_code(seller_id):
     """A new bind code for a seller who has not bound WeChat yet (the old one stops working)."""
     return _with_code(sellers.reissue_bind_code(require_user(), seller_id))
@@ -161,45 +161,45 @@ def _bind_key() -> str:
 
 
 @stations_blp.post("/sellers/bind")
+@login_required
 @limiter.limit("5 per 15 minutes", key_func=_bind_key, deduct_when=lambda r: r.status_code == 422)
 @stations_blp.arguments(BindArgs)
 @stations_blp.response(200, SellerSchema)
-@login_required
 def bind_seller(args):
     """Bind the signed-in WeChat user to a seller with the station's bind code."""
     return sellers.bind_seller(require_user(), args["bind_code"])
 
 
 @stations_blp.get("/sellers/me")
-@stations_blp.response(200, MySellerPageSchema)
 @login_required
+@stations_blp.response(200, MySellerPageSchema)
 def my_seller_page():
     """The villager's own page: profile, products, sales this month, balances."""
     return sellers.my_seller_page(require_user())
 
 
 @stations_blp.post("/villages/<code>/workers")
+@login_required
 @stations_blp.arguments(WorkerArgs)
 @stations_blp.response(201, WorkerSchema)
-@login_required
 def add_worker(args, code):
     """Record an information officer or e-commerce talent (county admin)."""
     return workers.add_worker(require_user(), code, args)
 
 
 @stations_blp.get("/villages/<code>/workers")
+@login_required
 @stations_blp.arguments(WorkerQueryArgs, location="query")
 @stations_blp.response(200, page_schema(WorkerSchema, "WorkerPage"))
-@login_required
 def list_workers(args, code):
     """A village's workers (those who left only with include_left=true)."""
     return workers.list_workers(require_user(), code, args["include_left"], args["page"], args["per_page"])
 
 
 @stations_blp.post("/workers/<int:worker_id>/leave")
+@login_required
 @stations_blp.arguments(LeaveArgs)
 @stations_blp.response(200, WorkerSchema)
-@login_required
 def worker_leaves(args, worker_id):
     """A worker left: kept as history, no longer counted."""
     return workers.worker_leaves(require_user(), worker_id, args.get("left_on"))

@@ -32,9 +32,9 @@ def list_regions(args):
 
 
 @villages_blp.get("/villages")
+@login_required
 @villages_blp.arguments(VillageQueryArgs, location="query")
 @villages_blp.response(200, page_schema(VillageSchema, "VillagePage"))
-@login_required
 def list_villages(args):
     """Villages in the caller's region, filtered by region prefix and poverty flag."""
     return services.list_villages(
@@ -43,17 +43,17 @@ def list_villages(args):
 
 
 @villages_blp.get("/villages/<code>")
-@villages_blp.response(200, VillageDetailSchema)
 @login_required
+@villages_blp.response(200, VillageDetailSchema)
 def get_village(code):
     """One village with its stations and active worker counts."""
     return services.village_detail(require_user(), code)
 
 
 @villages_blp.patch("/villages/<code>")
+@login_required
 @villages_blp.arguments(VillagePatchArgs)
 @villages_blp.response(200, VillageDetailSchema)
-@login_required
 def patch_village(changes, code):
     """Update poverty flag, households and coverage (county admin of that county)."""
     services.update_village(require_user(), code, changes)
@@ -61,9 +61,9 @@ def patch_village(changes, code):
 
 
 @villages_blp.post("/centres")
+@login_required
 @villages_blp.arguments(CentreArgs)
 @villages_blp.response(201, CentreSchema)
-@login_required
 def create_centre(args):
     """Set up a county e-commerce centre (platform admins)."""
     scope_for(require_user(), "platform_admin")
@@ -71,18 +71,18 @@ def create_centre(args):
 
 
 @villages_blp.get("/centres")
+@login_required
 @villages_blp.arguments(CentreQueryArgs, location="query")
 @villages_blp.response(200, page_schema(CentreSchema, "CentrePage"))
-@login_required
 def list_centres(args):
     """County e-commerce centres the caller can see."""
     return services.list_centres(require_user(), args.get("county_code"), args["page"], args["per_page"])
 
 
 @villages_blp.get("/metrics/villages")
+@login_required
 @villages_blp.arguments(MetricsArgs, location="query")
 @villages_blp.response(200, VillageMetricsSchema)
-@login_required
 def village_metrics(args):
     """Policy targets for a region: counts, per-child counts and villages falling short."""
     return metrics.village_metrics(require_user(), args["region"])

@@ -1,0 +1,185 @@
+"""Orders, their lines (snapshots of what was bought), shipments, events, after-sales."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+from core.models import User
+from core.pii import Encrypted
+
+ORDER_STATUSES = ("pending_payment", "paid", "shipped", "completed", "cancelled", "refunding", "refunded")
+LINE_STATUSES = ("pending_payment", "paid", "shipped", "completed", "cancelled", "refunding", "refunded")
+REFUND_STATUSES = ("requested", "approved", "rejected", "refunded", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", ORDER_STATUSES), name="known_status"),
+        sa.CheckConstraint("total_fen > 0", name="total_positive"),
+        # The expiry job's scan: unpaid orders by deadline.
+        sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending_payment")
+    total_fen: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Why it was cancelled: buyer, expired, paid_after_expiry …
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    address_name: Mapped[str] = mapped_column(Encrypted("order.address_name"))
+    address_phone: Mapped[str] = mapped_column(Encrypted("order.address_phone"))
+    address_region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))
+    address_detail: Mapped[str] = mapped_column(Encrypted("order.address_detail"))
+    # Channel of the payment that succeeded (wechat_jsapi, alipay_mini, alipay_wap).
+    paid_channel: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    buyer: Mapped[User] = relationship(lazy="select")
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", order_by="OrderLine.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    def is_past_deadline(self, now: datetime) -> bool:
+        return self.status == "pending_payment" and self.expires_at <= now
+
+
+class OrderLine(db.Model):
+    """One SKU in an order, with everything that mattered copied at the time of order."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", LINE_STATUSES), name="known_status"),
+        sa.CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),
+        sa.CheckConstraint("unit_price_fen > 0", name="unit_price_positive"),
+        sa.CheckConstraint("amount_fen = unit_price_fen * quantity", name="amount_is_price_times_quantity"),
+        sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
+        sa.Index("ix_order_lines_station_id_status", "station_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(sa.ForeignKey("sellers.id"), index=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    # The product's origin village (reports group by it).
+    village_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    category_slug: Mapped[str] = mapped_column(sa.String(32))
+    product_title: Mapped[str] = mapped_column(sa.String(60))
+    sku_name: Mapped[str] = mapped_column(sa.String(40))
+    unit_price_fen: Mapped[int]
+    quantity: Mapped[int]
+    amount_fen: Mapped[int]
+    # Rates in force when the order was placed; the settlement uses these.
+    commission_bps: Mapped[int]
+    service_fee_bps: Mapped[int]
+    # Facts at the time of order that reports count by.
+    poverty_certified: Mapped[bool] = mapped_column(default=False)
+    seller_poor_household: Mapped[bool] = mapped_column(default=False)
+    poverty_village: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending_payment")
+    # The status to return to when an after-sales request is rejected.
+    status_before_refund: Mapped[str | None] = mapped_column(sa.String(20))
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    shipment: Mapped["Shipment | None"] = relationship(lazy="joined")
+
+
+class Shipment(db.Model):
+    """A station's parcel for its lines of one order."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    carrier: Mapped[str] = mapped_column(sa.String(40))
+    tracking_no: Mapped[str] = mapped_column(sa.String(64))
+    shipped_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderEvent(db.Model):
+    """Append-only trail of every state change: who, when, from → to, why."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # Set when the change concerns one line only.
+    line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str] = mapped_column(sa.String(20))
+    # NULL for the system (expiry, auto-confirm, gateway).
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefundRequest(db.Model):
+    """A buyer's after-sales request for some lines of an order."""
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", REFUND_STATUSES), name="known_status"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default="requested")
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Filled by the payments package once the gateway has returned the money.
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(lazy="joined")
+    lines: Mapped[list["RefundRequestLine"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class RefundRequestLine(db.Model):
+    __tablename__ = "refund_request_lines"
+    __table_args__ = (sa.UniqueConstraint("refund_id", "line_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(sa.ForeignKey("refund_requests.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    amount_fen: Mapped[int]
+
+    line: Mapped[OrderLine] = relationship(lazy="joined")
+
+
+class SellerNotification(db.Model):
+    """Each WeChat subscribe message to a seller, with its outcome (sandbox: recorded)."""
+
+    __tablename__ = "seller_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    seller_id: Mapped[int] = mapped_column(sa.ForeignKey("sellers.id"))
+    status: Mapped[str] = mapped_column(sa.String(16))  # sent, failed, skipped
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,16 @@
+"""Signals the shop sends; the payments package (above shop) subscribes to them.
+
+Each is sent inside the transaction of the change, with the Order (or
+RefundRequest) as sender, so receivers can record work in the same
+transaction and defer outside calls with core.db.after_commit.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+order_expired = _signals.signal("order-expired")  # close the payment at the gateway
+order_cancelled = _signals.signal("order-cancelled")  # likewise, cancelled by the buyer
+lines_shipped = _signals.signal("lines-shipped")  # kwargs: shipment — upload shipping info to WeChat
+order_completed = _signals.signal("order-completed")  # start the settlement hold
+refund_approved = _signals.signal("refund-approved")  # sender: RefundRequest — send money back

@@ -1,0 +1,50 @@
+"""Helpers shared by the order tests: a small shop with two stations."""
+
+import pytest
+
+from core.db import utcnow
+from core.extensions import db as _db
+from shop.fulfilment import lock_order, mark_paid
+from tests import factories
+
+YANLING = "430225100201"
+CHALING = "430224100201"
+ADDRESS = {"name": "张女士", "phone": "13812345678", "region_code": "4302", "detail": "长沙市岳麓区某小区1栋"}
+
+
+@pytest.fixture
+def shop(db):
+    """Two stations in two counties, one product each, a buyer and the station managers."""
+    peach_station = factories.station(YANLING, service_fee_bps=500)
+    garlic_station = factories.station(CHALING, service_fee_bps=400)
+    peaches = factories.product(peach_station, skus=(("5斤装", 6800, 10), ("10斤装", 12800, 5)))
+    garlic = factories.product(garlic_station, title="茶陵大蒜", skus=(("2斤装", 3000, 50),))
+    buyer = factories.user(("buyer", None), wechat_openid="openid-buyer")
+    return {
+        "peach_station": peach_station,
+        "garlic_station": garlic_station,
+        "peach_5": peaches.skus[0],
+        "peach_10": peaches.skus[1],
+        "garlic": garlic.skus[0],
+        "buyer": buyer,
+        "buyer_header": factories.auth_header(buyer),
+        "peach_manager": factories.auth_header(
+            factories.user(("station_manager", YANLING, peach_station.id))
+        ),
+        "garlic_manager": factories.auth_header(
+            factories.user(("station_manager", CHALING, garlic_station.id))
+        ),
+        "yanling_admin": factories.auth_header(factories.user(("county_admin", "430225"))),
+    }
+
+
+def place(client, shop, items, **extra):
+    body = {"items": [{"sku_id": sku.id, "quantity": qty} for sku, qty in items], "address": ADDRESS}
+    return client.post("/api/v1/orders", headers={**shop["buyer_header"], **extra}, json=body)
+
+
+def pay(order_id: int, channel: str = "wechat_jsapi") -> None:
+    """Mark an order paid the way the payments package does."""
+    order = lock_order(order_id)
+    assert mark_paid(order, channel, utcnow())
+    _db.session.commit()
