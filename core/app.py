@@ -79,7 +79,8 @@ def register_blueprints(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
+    from payments.sandbox.cli import sandbox_cli
     from villages.cli import regions_cli, users_cli
 
-    for group in (users_cli, regions_cli, pii_cli, demo_cli):
+    for group in (users_cli, regions_cli, pii_cli, demo_cli, sandbox_cli):
         app.cli.add_command(group)

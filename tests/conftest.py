@@ -20,6 +20,8 @@ from core.config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter
 
+pytest_plugins = ("tests.payments_fixtures",)
+
 
 def _database_url(tmp_dir: str) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"
