@@ -18,6 +18,9 @@ run: install
 	mkdir -p instance
 	PAYMENT_SANDBOX=1 $(BIN)/flask db upgrade
 	PAYMENT_SANDBOX=1 $(BIN)/flask demo seed --if-empty
+	@# The gateway simulator runs beside the app and stops with it (Ctrl-C, exit or kill).
+	PAYMENT_SANDBOX=1 $(BIN)/flask sandbox serve --port 5001 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
 	PAYMENT_SANDBOX=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 lint: install

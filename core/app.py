@@ -69,6 +69,8 @@ def register_request_transaction(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from core.views import auth_blp, system_bp
+    from payments import receivers
+    from payments.views import payments_blp
     from shop.order_views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
@@ -76,15 +78,26 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(system_bp)
     app.register_blueprint(media_bp)
-    for blueprint in (auth_blp, regions_blp, villages_blp, stations_blp, products_blp, orders_blp):
+    for blueprint in (
+        auth_blp,
+        regions_blp,
+        villages_blp,
+        stations_blp,
+        products_blp,
+        orders_blp,
+        payments_blp,
+    ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
+    receivers.connect()
 
 
 def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
+    from payments.cli import payments_cli
+    from payments.sandbox.cli import sandbox_cli
     from shop.cli import orders_cli
     from villages.cli import regions_cli, users_cli
 
-    for group in (users_cli, regions_cli, pii_cli, orders_cli, demo_cli):
+    for group in (users_cli, regions_cli, pii_cli, orders_cli, payments_cli, demo_cli, sandbox_cli):
         app.cli.add_command(group)

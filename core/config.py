@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from core import sandbox_credentials
+
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 # A fixed, public key used only outside production so that a dev database
@@ -24,11 +26,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 class Config:
     """Defaults for development: SQLite, in-process stores, payment sandbox."""
 
     ENV_NAME = "development"
     TESTING = False
+    SANDBOX_BY_DEFAULT = True
 
     def __init__(self) -> None:
         env = os.environ.get
@@ -39,7 +47,7 @@ class Config:
         self.PII_KEY = env("PII_KEY") or DEV_PII_KEY
         # Comma-separated earlier keys, still accepted for decryption during rotation.
         self.PII_PREVIOUS_KEYS = env("PII_PREVIOUS_KEYS", "")
-        self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", True)
+        self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", self.SANDBOX_BY_DEFAULT)
         self.WECHAT_APPID = env("WECHAT_APPID", "")
         self.WECHAT_SECRET = env("WECHAT_SECRET", "")
         self.WECHAT_API_BASE_URL = env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/"
@@ -53,6 +61,15 @@ class Config:
         self.ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")
         self.ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")
         self.ALIPAY_SERVER_URL = env("ALIPAY_SERVER_URL") or "https://openapi.alipay.com/gateway.do"
+        # Client certificate for WeChat Pay's secapi/ endpoints (refunds); not needed by the sandbox.
+        self.WECHAT_PAY_CERT_PATH = env("WECHAT_PAY_CERT_PATH") or None
+        self.WECHAT_PAY_KEY_PATH = env("WECHAT_PAY_KEY_PATH") or None
+        # The merchant's Alipay PID (2088…); notifications for another seller are rejected when set.
+        self.ALIPAY_SELLER_ID = env("ALIPAY_SELLER_ID", "")
+        self.PAYMENT_HTTP_TIMEOUT = _int("PAYMENT_HTTP_TIMEOUT", 10)
+        # The gateway simulator (`flask sandbox serve`) and its retry-schedule compression.
+        self.SANDBOX_URL = (env("SANDBOX_URL") or sandbox_credentials.SANDBOX_URL).rstrip("/")
+        self.SANDBOX_TIME_FACTOR = _float("SANDBOX_TIME_FACTOR", 1.0)
         self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = _int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
         self.ORDER_AUTO_CONFIRM_DAYS = _int("ORDER_AUTO_CONFIRM_DAYS", 7)
@@ -79,6 +96,28 @@ class Config:
         self.JSON_SORT_KEYS = False
         # Run background tasks inline (tests); the default is an in-process thread pool.
         self.TASKS_EAGER = _bool("TASKS_EAGER", False)
+        if self.PAYMENT_SANDBOX:
+            self.apply_sandbox_defaults()
+
+    def apply_sandbox_defaults(self) -> None:
+        """Point unset gateway settings at the simulator and its SANDBOX-ONLY credentials."""
+        env = os.environ.get
+        defaults = {
+            "WECHAT_API_BASE_URL": f"{self.SANDBOX_URL}/wechat-api/",
+            "WECHAT_PAY_BASE_URL": f"{self.SANDBOX_URL}/wechat-pay/",
+            "ALIPAY_SERVER_URL": f"{self.SANDBOX_URL}/alipay/gateway.do",
+            "WECHAT_APPID": sandbox_credentials.WECHAT_APPID,
+            "WECHAT_SECRET": sandbox_credentials.WECHAT_SECRET,
+            "WECHAT_PAY_MCH_ID": sandbox_credentials.WECHAT_PAY_MCH_ID,
+            "WECHAT_PAY_API_KEY": sandbox_credentials.WECHAT_PAY_API_KEY,
+            "ALIPAY_APP_ID": sandbox_credentials.ALIPAY_APP_ID,
+            "ALIPAY_APP_PRIVATE_KEY": sandbox_credentials.ALIPAY_APP_PRIVATE_KEY,
+            "ALIPAY_PUBLIC_KEY": sandbox_credentials.ALIPAY_PUBLIC_KEY,
+            "ALIPAY_SELLER_ID": sandbox_credentials.ALIPAY_SELLER_ID,
+        }
+        for name, value in defaults.items():
+            if not env(name):
+                setattr(self, name, value)
 
     def validate(self) -> None:
         """Refuse unsafe settings; only production is strict."""
@@ -97,16 +136,14 @@ class TestConfig(Config):
         self.TASKS_EAGER = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
+        self.apply_sandbox_defaults()
 
 
 class ProductionConfig(Config):
     """Production: secrets are required and the sandbox is off by default."""
 
     ENV_NAME = "production"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", False)
+    SANDBOX_BY_DEFAULT = False
 
     def validate(self) -> None:
         problems = []
@@ -116,8 +153,25 @@ class ProductionConfig(Config):
             problems.append("PII_KEY is required in production (and must not be the dev key)")
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL is required in production")
+        problems.extend(self._sandbox_problems())
         if problems:
             raise RuntimeError("; ".join(problems))
+
+    def _sandbox_problems(self) -> list[str]:
+        """The payment simulator and its public credentials have no place in production."""
+        problems = []
+        if self.PAYMENT_SANDBOX:
+            problems.append("PAYMENT_SANDBOX must be off in production")
+        for name, value in sandbox_credentials.SANDBOX_SETTINGS.items():
+            if getattr(self, name) == value:
+                problems.append(f"{name} is the SANDBOX-ONLY value")
+        for name, public_pem in sandbox_credentials.SANDBOX_KEYS.items():
+            if sandbox_credentials.is_sandbox_key(getattr(self, name), public_pem):
+                problems.append(f"{name} is the SANDBOX-ONLY key")
+        for name in ("WECHAT_API_BASE_URL", "WECHAT_PAY_BASE_URL", "ALIPAY_SERVER_URL"):
+            if getattr(self, name).startswith(self.SANDBOX_URL):
+                problems.append(f"{name} points at the sandbox")
+        return problems
 
 
 def config_from_env() -> Config:

@@ -37,9 +37,7 @@ def _password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def grant_role(
-    user: User, role: str, region_code: str | None = None, station_id: int | None = None
-) -> RoleGrant:
+def grant_role(user: User, role: str, region_code: str | None = None, station_id: int | None = None) -> RoleGrant:
     """Give ``user`` a role unless an identical grant exists."""
     for grant in user.grants:
         if (grant.role, grant.region_code, grant.station_id) == (role, region_code, station_id):

@@ -305,9 +305,7 @@ def _add_product(station: Station, seller: Seller, template: Template, rng: rand
     return product
 
 
-def _review(
-    product: Product, status: str, reviewer: User | None, rng: random.Random, certify: bool, number: int
-):
+def _review(product: Product, status: str, reviewer: User | None, rng: random.Random, certify: bool, number: int):
     """Walk the product through review to ``status``, leaving the trail a real one would."""
     when = utcnow() - timedelta(days=rng.randint(1, 120), minutes=rng.randint(0, 1440))
     decided = when + timedelta(hours=rng.randint(2, 48))
@@ -327,9 +325,7 @@ def _review(
         product.certificate_no = f"ZZFP-{product.station.village_code[:6]}-{number:04d}"
         product.certified_on = decided.date()
         product.certified_by_id = reviewer.id if reviewer else None
-        record_event(
-            product, "certified", reviewer, certificate_no=product.certificate_no, created_at=decided
-        )
+        record_event(product, "certified", reviewer, certificate_no=product.certificate_no, created_at=decided)
     if status == "off_shelf":
         product.status = "off_shelf"
         record_event(product, "taken_off_shelf", None, reason="当季已售完", created_at=utcnow())
@@ -354,9 +350,7 @@ def seed_catalogue(manager_station: Station | None = None) -> dict:
         sellers.setdefault(seller.station_id, []).append(seller)
     stations = [
         station
-        for station in db.session.scalars(
-            sa.select(Station).where(Station.status == "active").order_by(Station.id)
-        )
+        for station in db.session.scalars(sa.select(Station).where(Station.status == "active").order_by(Station.id))
         if sellers.get(station.id)
     ]
     if not stations:

@@ -46,9 +46,7 @@ def split_line(amount_fen: int, commission_bps: int, service_fee_bps: int) -> Sp
     """The credit of each party when a line of ``amount_fen`` is paid."""
     if amount_fen < 0:
         raise ValueError("amount must not be negative")
-    if not (
-        0 <= commission_bps <= BPS and 0 <= service_fee_bps <= BPS and commission_bps + service_fee_bps <= BPS
-    ):
+    if not (0 <= commission_bps <= BPS and 0 <= service_fee_bps <= BPS and commission_bps + service_fee_bps <= BPS):
         raise ValueError("rates must be 0–10000 bps and together at most 10000")
     centre = amount_fen * commission_bps // BPS
     station = amount_fen * service_fee_bps // BPS

@@ -36,10 +36,7 @@ def request_refund(buyer: User, order_id: int, line_ids: list[int], reason: str)
         buyer_id=buyer.id,
         reason=reason,
         amount_fen=sum(line.amount_fen - line.refunded_fen for line in lines),
-        lines=[
-            RefundRequestLine(line_id=line.id, amount_fen=line.amount_fen - line.refunded_fen)
-            for line in lines
-        ],
+        lines=[RefundRequestLine(line_id=line.id, amount_fen=line.amount_fen - line.refunded_fen) for line in lines],
     )
     db.session.add(refund)
     for line in lines:
@@ -60,9 +57,7 @@ def _check_decider(actor: User, refund: RefundRequest) -> None:
     """The station manager of every line's station, or a county admin over them."""
     scope = scope_for(actor, "station_manager", "county_admin", "platform_admin")
     station_ids = {item.line.station_id for item in refund.lines}
-    stations = db.session.execute(
-        sa.select(Station.id, Station.village_code).where(Station.id.in_(station_ids))
-    ).all()
+    stations = db.session.execute(sa.select(Station.id, Station.village_code).where(Station.id.in_(station_ids))).all()
     mine = [sid for sid, village in stations if scope.covers(village) and scope.covers_station(sid)]
     if not mine:
         raise NotFound("退款申请不存在")

@@ -106,9 +106,7 @@ def list_public_products(
     if poverty is not None:
         statement = statement.where(Product.poverty_certified.is_(poverty))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
-    rows = db.session.execute(
-        statement.order_by(*SORTS[sort]).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    rows = db.session.execute(statement.order_by(*SORTS[sort]).limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": [_list_item(row) for row in rows], "page": page, "per_page": per_page, "total": total}
 
 

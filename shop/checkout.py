@@ -27,9 +27,7 @@ class ProductNotOnSale(Conflict):
 
 
 def _load_skus(sku_ids: list[int]) -> dict[int, Sku]:
-    rows = db.session.scalars(
-        sa.select(Sku).where(Sku.id.in_(sku_ids)).options(sa.orm.joinedload(Sku.product))
-    ).all()
+    rows = db.session.scalars(sa.select(Sku).where(Sku.id.in_(sku_ids)).options(sa.orm.joinedload(Sku.product))).all()
     return {sku.id: sku for sku in rows}
 
 
@@ -119,9 +117,7 @@ def place_order(buyer: User, items: list[dict], address: dict) -> Order:
     reserve_stock(quantities)
     villages = {sku.product.origin_village_code for sku in skus.values()}
     poverty = set(
-        db.session.scalars(
-            sa.select(Village.code).where(Village.code.in_(villages), Village.is_poverty_village)
-        )
+        db.session.scalars(sa.select(Village.code).where(Village.code.in_(villages), Village.is_poverty_village))
     )
     now = utcnow()
     order = Order(

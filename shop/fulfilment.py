@@ -23,10 +23,7 @@ from villages.models import Station
 def lock_order(order_id: int) -> Order:
     """The order, row-locked for the rest of the transaction (PostgreSQL)."""
     order = db.session.scalar(
-        sa.select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        sa.select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
     )
     if order is None:
         raise NotFound("订单不存在")

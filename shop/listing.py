@@ -180,9 +180,7 @@ def update_sku(actor: User, product_id: int, sku_id: int, changes: dict) -> Prod
 
 def revoke(product: Product, actor: User, reason: str) -> None:
     """Withdraw the poverty-alleviation certification, keeping the trail."""
-    record_event(
-        product, "certification_revoked", actor, reason=reason, certificate_no=product.certificate_no
-    )
+    record_event(product, "certification_revoked", actor, reason=reason, certificate_no=product.certificate_no)
     product.poverty_certified = False
     product.certificate_no = product.certified_on = product.certified_by_id = None
 

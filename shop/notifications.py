@@ -50,14 +50,10 @@ def notify_sellers_of_paid_order(order_id: int) -> None:
             status, detail = "skipped", "未配置微信订阅消息模板"
         else:
             try:
-                wechat_client().wxa.send_subscribe_message(
-                    openid, template, _message(order, seller_id), ORDER_PAGE
-                )
+                wechat_client().wxa.send_subscribe_message(openid, template, _message(order, seller_id), ORDER_PAGE)
                 status, detail = "sent", None
             except (WeChatClientException, OSError) as exc:
                 log.warning("subscribe message for order %s failed: %s", order_id, type(exc).__name__)
                 status, detail = "failed", str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
-        db.session.add(
-            SellerNotification(order_id=order.id, seller_id=seller_id, status=status, detail=detail)
-        )
+        db.session.add(SellerNotification(order_id=order.id, seller_id=seller_id, status=status, detail=detail))
     db.session.commit()

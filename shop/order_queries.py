@@ -69,9 +69,7 @@ def order_for(user: User, order_id: int) -> OrderView:
     return OrderView(order, lines, now, "staff")
 
 
-def list_orders(
-    user: User, view: str, status: str | None, station_id: int | None, page: int, per_page: int
-) -> dict:
+def list_orders(user: User, view: str, status: str | None, station_id: int | None, page: int, per_page: int) -> dict:
     """``view=own`` (the buyer's orders) or ``view=staff`` (orders with lines in scope)."""
     statement = sa.select(Order).order_by(Order.id.desc())
     scope = None

@@ -17,9 +17,7 @@ class CartItemArgs(Schema):
 class AddressArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     phone = fields.String(required=True, validate=validate_mobile)
-    region_code = fields.String(
-        required=True, validate=validate.Regexp(r"^\d{4,12}$", error="地区代码应为数字")
-    )
+    region_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4,12}$", error="地区代码应为数字"))
     detail = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 

@@ -66,9 +66,7 @@ def get_order(order_id):
 def order_events(order_id):
     """The order's state-change trail."""
     _view(order_id)
-    return db.session.scalars(
-        sa.select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
-    )
+    return db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
 
 
 @orders_blp.get("/orders/<int:order_id>/shipping-label")
@@ -94,9 +92,7 @@ def cancel_order(order_id):
 @orders_blp.response(201, OrderSchema)
 def ship(args, order_id):
     """The station's manager ships the station's paid lines."""
-    fulfilment.ship_station_lines(
-        require_user(), order_id, args["station_id"], args["carrier"], args["tracking_no"]
-    )
+    fulfilment.ship_station_lines(require_user(), order_id, args["station_id"], args["carrier"], args["tracking_no"])
     return _view(order_id)
 
 

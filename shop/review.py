@@ -30,9 +30,7 @@ def _certify(product: Product, actor: User, certificate_no: str | None, certifie
     if not certificate_no:
         raise ValidationFailed.field("certificate_no", "扶贫产品认定须填写认定证书编号")
     if not certification_allowed(product):
-        raise ValidationFailed.field(
-            "poverty_certified", "只有建档立卡贫困户或贫困村的产品可以认定为扶贫产品"
-        )
+        raise ValidationFailed.field("poverty_certified", "只有建档立卡贫困户或贫困村的产品可以认定为扶贫产品")
     product.poverty_certified = True
     product.certificate_no = certificate_no
     product.certified_on = certified_on or today_in_shanghai()

@@ -185,9 +185,7 @@ def review_product(args, product_id):
 @products_blp.response(200, ManagedProductSchema)
 def certify_product(args, product_id):
     """Certify a product as a poverty-alleviation product (扶贫产品认定)."""
-    return review.certify_product(
-        require_user(), product_id, args["certificate_no"], args.get("certified_on")
-    )
+    return review.certify_product(require_user(), product_id, args["certificate_no"], args.get("certified_on"))
 
 
 @products_blp.post("/products/<int:product_id>/certification/revoke")
@@ -205,9 +203,7 @@ def revoke_certification(args, product_id):
 @products_blp.response(200, page_schema(ManagedProductListItemSchema, "ReviewQueuePage"))
 def review_queue(args):
     """Listings of the caller's county waiting for review (or in another status)."""
-    return review.review_queue(
-        require_user(), args["status"], args.get("region"), args["page"], args["per_page"]
-    )
+    return review.review_queue(require_user(), args["status"], args.get("region"), args["page"], args["per_page"])
 
 
 @products_blp.get("/products/<int:product_id>/reviews")

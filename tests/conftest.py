@@ -22,7 +22,8 @@ from core.extensions import db as _db
 from core.extensions import limiter
 from shop.cache import reset_catalogue_cache
 
-pytest_plugins = ["tests.orders"]  # the `shop` fixture of the order tests
+# Fixtures of the order tests (`shop`) and of the payment sandbox.
+pytest_plugins = ("tests.orders", "tests.payments_fixtures")
 
 
 def _database_url(tmp_dir: str) -> str:

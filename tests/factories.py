@@ -65,9 +65,7 @@ def centre(county_code: str = "430225", commission_bps: int = 300, name: str | N
     from villages.models import Centre
 
     region(county_code)
-    record = Centre(
-        county_code=county_code, name=name or f"{county_code}县域电商中心", commission_bps=commission_bps
-    )
+    record = Centre(county_code=county_code, name=name or f"{county_code}县域电商中心", commission_bps=commission_bps)
     db.session.add(record)
     db.session.commit()
     return record
@@ -157,10 +155,7 @@ def product(
         status=status,
         published_at=fields.pop("published_at", utcnow() if status == "on_sale" else None),
         min_price_fen=min(price for _, price, _ in skus),
-        skus=[
-            Sku(name=name, price_fen=price, stock=stock, position=i)
-            for i, (name, price, stock) in enumerate(skus)
-        ],
+        skus=[Sku(name=name, price_fen=price, stock=stock, position=i) for i, (name, price, stock) in enumerate(skus)],
         **fields,
     )
     db.session.add(record)

@@ -11,7 +11,8 @@ from werkzeug.serving import make_server
 def serve(app: Flask):
     """Serve ``app`` on 127.0.0.1 on a free port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits up to one interval, once per fixture.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/"
@@ -67,9 +68,7 @@ def fake_wechat_api(
         app.sec_checks.append(body)
         if body.get("version") != 2 or not body.get("openid") or body.get("scene") not in (1, 2, 3, 4):
             return jsonify(errcode=47001, errmsg="data format error")
-        suggest = next(
-            (verdict for word, verdict in app.sec_check.items() if word in body["content"]), "pass"
-        )
+        suggest = next((verdict for word, verdict in app.sec_check.items() if word in body["content"]), "pass")
         label = {"pass": 100, "review": 20001, "risky": 20001}[suggest]
         return jsonify(
             errcode=0,

@@ -4,7 +4,6 @@ import pytest
 
 from core.db import utcnow
 from core.extensions import db as _db
-from shop.fulfilment import lock_order, mark_paid
 from tests import factories
 
 YANLING = "430225100201"
@@ -28,12 +27,8 @@ def shop(db):
         "garlic": garlic.skus[0],
         "buyer": buyer,
         "buyer_header": factories.auth_header(buyer),
-        "peach_manager": factories.auth_header(
-            factories.user(("station_manager", YANLING, peach_station.id))
-        ),
-        "garlic_manager": factories.auth_header(
-            factories.user(("station_manager", CHALING, garlic_station.id))
-        ),
+        "peach_manager": factories.auth_header(factories.user(("station_manager", YANLING, peach_station.id))),
+        "garlic_manager": factories.auth_header(factories.user(("station_manager", CHALING, garlic_station.id))),
         "yanling_admin": factories.auth_header(factories.user(("county_admin", "430225"))),
     }
 
@@ -44,7 +39,21 @@ def place(client, shop, items, **extra):
 
 
 def pay(order_id: int, channel: str = "wechat_jsapi") -> None:
-    """Mark an order paid the way the payments package does."""
-    order = lock_order(order_id)
-    assert mark_paid(order, channel, utcnow())
+    """Record a successful payment the way a verified notification does (no gateway involved)."""
+    from payments.applying import apply_success, lock_payment
+    from payments.checkout import new_out_trade_no
+    from payments.models import Payment
+    from shop.order_models import Order
+
+    order = _db.session.get(Order, order_id)
+    payment = Payment(
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        channel=channel,
+        out_trade_no=new_out_trade_no(order.id),
+        amount_fen=order.total_fen,
+    )
+    _db.session.add(payment)
+    _db.session.flush()
+    assert apply_success(lock_payment(payment.out_trade_no), f"TX{payment.id}", utcnow()) == "applied"
     _db.session.commit()

@@ -81,9 +81,7 @@ def test_rejection_needs_a_reason_and_restores_the_lines(client, shop):
     from tests import factories
 
     platform = factories.auth_header(factories.user(("platform_admin", None)))
-    no_reason = client.post(
-        f"/api/v1/refunds/{created['id']}/decision", headers=platform, json={"decision": "reject"}
-    )
+    no_reason = client.post(f"/api/v1/refunds/{created['id']}/decision", headers=platform, json={"decision": "reject"})
     assert no_reason.status_code == 422
     rejected = client.post(
         f"/api/v1/refunds/{created['id']}/decision",

@@ -127,9 +127,7 @@ def test_five_failures_then_429_for_that_username_only(client, db):
     factories.user(username="chen", password="peaches-2026")
     factories.user(username="wang", password="peaches-2026")
     for _ in range(5):
-        assert (
-            client.post("/api/v1/auth/login", json={"username": "chen", "password": "x"}).status_code == 401
-        )
+        assert client.post("/api/v1/auth/login", json={"username": "chen", "password": "x"}).status_code == 401
     blocked = client.post("/api/v1/auth/login", json={"username": "chen", "password": "peaches-2026"})
     assert blocked.status_code == 429
     assert blocked.json["error"]["code"] == "rate_limited"

@@ -83,10 +83,7 @@ def test_staff_in_scope_see_an_unpublished_product_and_others_do_not(client, yan
     outside = client.get(f"/api/v1/products/{product['id']}", headers=factories.auth_header(chaling_admin))
     assert outside.status_code == 404
     buyer = factories.user(("buyer", None))
-    assert (
-        client.get(f"/api/v1/products/{product['id']}", headers=factories.auth_header(buyer)).status_code
-        == 404
-    )
+    assert client.get(f"/api/v1/products/{product['id']}", headers=factories.auth_header(buyer)).status_code == 404
 
 
 def test_search_finds_chinese_text_in_title_and_description(client, yanling):
@@ -128,15 +125,9 @@ def test_filters_by_category_region_and_poverty(client, db):
 
 
 def test_sort_orders(client, yanling):
-    cheap = catalogue.on_sale(
-        client, yanling, title="便宜的", skus=[{"name": "1斤", "price_fen": 990, "stock": 1}]
-    )
-    dear = catalogue.on_sale(
-        client, yanling, title="贵的", skus=[{"name": "1斤", "price_fen": 99000, "stock": 1}]
-    )
-    middle = catalogue.on_sale(
-        client, yanling, title="中间的", skus=[{"name": "1斤", "price_fen": 5000, "stock": 1}]
-    )
+    cheap = catalogue.on_sale(client, yanling, title="便宜的", skus=[{"name": "1斤", "price_fen": 990, "stock": 1}])
+    dear = catalogue.on_sale(client, yanling, title="贵的", skus=[{"name": "1斤", "price_fen": 99000, "stock": 1}])
+    middle = catalogue.on_sale(client, yanling, title="中间的", skus=[{"name": "1斤", "price_fen": 5000, "stock": 1}])
     from shop.models import Product
 
     _db.session.get(Product, middle["id"]).sales_count = 40
@@ -218,10 +209,7 @@ def test_a_cached_home_feed_page_costs_no_sql(client, yanling, count_queries):
     assert len(queries) == 3  # only the first look at the product page went to the database
     with count_queries() as queries:
         assert client.get(f"/api/v1/products/{detail.json['id']}").status_code == 200
-        assert (
-            client.get("/api/v1/products", headers={"If-None-Match": response.headers["ETag"]}).status_code
-            == 304
-        )
+        assert client.get("/api/v1/products", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
     assert queries == []
 
 
@@ -258,9 +246,7 @@ def test_suspending_a_station_hides_its_products_at_once(client, yanling):
 def test_a_failed_change_does_not_bump_the_version(client, yanling):
     product = catalogue.create(client, yanling)
     version = catalogue_cache().version()
-    response = client.patch(
-        f"/api/v1/products/{product['id']}", json={"title": "冰毒"}, headers=yanling.manager_auth
-    )
+    response = client.patch(f"/api/v1/products/{product['id']}", json={"title": "冰毒"}, headers=yanling.manager_auth)
     assert response.status_code == 422
     assert catalogue_cache().version() == version
     factories.product(yanling.station, yanling.seller)

@@ -164,9 +164,7 @@ def test_photos_are_reordered_and_deleted(client, app, yanling):
         headers=yanling.manager_auth,
     )
     assert bad_order.status_code == 422
-    deleted = client.delete(
-        f"/api/v1/products/{product['id']}/images/{second['id']}", headers=yanling.manager_auth
-    )
+    deleted = client.delete(f"/api/v1/products/{product['id']}/images/{second['id']}", headers=yanling.manager_auth)
     assert deleted.status_code == 204
     assert len(_stored_files(app, product["id"])) == 2  # only the first photo and its thumbnail remain
     detail = client.get(f"/api/v1/products/{product['id']}", headers=yanling.manager_auth).json

@@ -30,18 +30,14 @@ def test_platform_admin_manages_categories_and_inactive_ones_take_no_listings(cl
         headers=factories.auth_header(admin),
     )
     assert created.status_code == 201
-    off = client.patch(
-        "/api/v1/categories/flowers", json={"is_active": False}, headers=factories.auth_header(admin)
-    )
+    off = client.patch("/api/v1/categories/flowers", json={"is_active": False}, headers=factories.auth_header(admin))
     assert off.json["is_active"] is False
     response = client.post(
         "/api/v1/products", json=catalogue.listing(yanling, category="flowers"), headers=yanling.manager_auth
     )
     assert response.status_code == 422 and "category" in response.json["error"]["details"]
     assert (
-        client.post(
-            "/api/v1/categories", json={"slug": "x1", "name": "某"}, headers=yanling.admin_auth
-        ).status_code
+        client.post("/api/v1/categories", json={"slug": "x1", "name": "某"}, headers=yanling.admin_auth).status_code
         == 403
     )
 
@@ -90,9 +86,7 @@ def test_station_manager_lists_a_product_that_waits_for_review(client, yanling):
     ],
 )
 def test_invalid_listings_are_422_naming_the_field(client, yanling, change, field):
-    response = client.post(
-        "/api/v1/products", json=catalogue.listing(yanling, **change), headers=yanling.manager_auth
-    )
+    response = client.post("/api/v1/products", json=catalogue.listing(yanling, **change), headers=yanling.manager_auth)
     assert response.status_code == 422, response.json
     assert response.json["error"]["code"] == "validation_error"
     assert field in response.json["error"]["details"]
@@ -156,9 +150,7 @@ def test_a_suspended_station_cannot_list(client, yanling):
 def test_listing_needs_a_signed_in_staff_member(client, yanling):
     assert client.post("/api/v1/products", json=catalogue.listing(yanling)).status_code == 401
     buyer = factories.user(("buyer", None))
-    response = client.post(
-        "/api/v1/products", json=catalogue.listing(yanling), headers=factories.auth_header(buyer)
-    )
+    response = client.post("/api/v1/products", json=catalogue.listing(yanling), headers=factories.auth_header(buyer))
     assert response.status_code == 403
 
 
@@ -181,9 +173,7 @@ def test_editing_the_title_of_an_on_sale_product_sends_it_back_to_review(client,
 def test_other_content_edits_also_need_review(client, yanling, field):
     product = catalogue.on_sale(client, yanling)
     value = {"description": "新的描述", "unit": "斤", "category": "dried_goods"}[field]
-    response = client.patch(
-        f"/api/v1/products/{product['id']}", json={field: value}, headers=yanling.manager_auth
-    )
+    response = client.patch(f"/api/v1/products/{product['id']}", json={field: value}, headers=yanling.manager_auth)
     assert response.json["status"] == "pending_review"
 
 
@@ -239,9 +229,7 @@ def test_a_new_sku_is_new_text_and_needs_review(client, yanling):
     product = catalogue.on_sale(client, yanling)
     skus = [{k: sku[k] for k in ("id", "name", "price_fen", "stock")} for sku in product["skus"]]
     skus.append({"name": "礼盒装", "price_fen": 19800, "stock": 5})
-    response = client.patch(
-        f"/api/v1/products/{product['id']}", json={"skus": skus}, headers=yanling.manager_auth
-    )
+    response = client.patch(f"/api/v1/products/{product['id']}", json={"skus": skus}, headers=yanling.manager_auth)
     assert response.json["status"] == "pending_review"
     assert len(response.json["skus"]) == 3
 
@@ -267,9 +255,7 @@ def test_a_sku_of_another_product_cannot_be_edited_through_this_one(client, yanl
 def test_another_station_cannot_edit_a_product(client, yanling):
     product = catalogue.create(client, yanling)
     other = catalogue.county(YANLING_OTHER_VILLAGE)
-    response = client.patch(
-        f"/api/v1/products/{product['id']}", json={"title": "改个名"}, headers=other.manager_auth
-    )
+    response = client.patch(f"/api/v1/products/{product['id']}", json={"title": "改个名"}, headers=other.manager_auth)
     assert response.status_code == 404  # not on sale: its existence is not revealed
 
 
@@ -314,10 +300,7 @@ def test_station_manager_sees_every_status_with_the_rejection_reason(client, yan
     )
     assert [item["id"] for item in only_rejected.json["items"]] == [rejected["id"]]
     other = catalogue.county(YANLING_OTHER_VILLAGE)
-    assert (
-        client.get(f"/api/v1/stations/{yanling.station.id}/products", headers=other.manager_auth).status_code
-        == 404
-    )
+    assert client.get(f"/api/v1/stations/{yanling.station.id}/products", headers=other.manager_auth).status_code == 404
 
 
 def test_the_villager_sees_their_products_on_their_own_page(client, yanling):
@@ -329,7 +312,4 @@ def test_the_villager_sees_their_products_on_their_own_page(client, yanling):
     assert page.status_code == 200
     assert [(p["id"], p["status"]) for p in page.json["products"]] == [(product["id"], "pending_review")]
     # …and may open their own listing while it waits for review.
-    assert (
-        client.get(f"/api/v1/products/{product['id']}", headers=factories.auth_header(villager)).status_code
-        == 200
-    )
+    assert client.get(f"/api/v1/products/{product['id']}", headers=factories.auth_header(villager)).status_code == 200

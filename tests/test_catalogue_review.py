@@ -31,9 +31,7 @@ def test_rejecting_needs_a_reason_the_station_then_sees(client, yanling):
     missing = _review(client, yanling.admin_auth, product["id"], decision="reject")
     assert missing.status_code == 422
     assert "reason" in missing.json["error"]["details"]
-    response = _review(
-        client, yanling.admin_auth, product["id"], decision="reject", reason="价格明显偏离市场价"
-    )
+    response = _review(client, yanling.admin_auth, product["id"], decision="reject", reason="价格明显偏离市场价")
     assert response.json["status"] == "rejected"
     assert response.json["rejection_reason"] == "价格明显偏离市场价"
     history = client.get(f"/api/v1/products/{product['id']}/reviews", headers=yanling.manager_auth)
@@ -155,9 +153,9 @@ def test_certification_is_refused_for_other_products(client, yanling):
     assert "poverty_certified" in response.json["error"]["details"]
     # Nothing of the approval was kept either.
     assert (
-        client.get(f"/api/v1/stations/{yanling.station.id}/products", headers=yanling.manager_auth).json[
-            "items"
-        ][0]["status"]
+        client.get(f"/api/v1/stations/{yanling.station.id}/products", headers=yanling.manager_auth).json["items"][0][
+            "status"
+        ]
         == "pending_review"
     )
 

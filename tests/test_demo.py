@@ -21,17 +21,13 @@ def test_seed_builds_the_real_city_and_demo_villages(db):
     assert all(len(v.code) == 12 and v.code.startswith(v.parent_code) for v in villages)
     assert all("演示" in v.name for v in villages)
     per_township = db.session.execute(
-        sa.select(Region.parent_code, sa.func.count())
-        .where(Region.level == "village")
-        .group_by(Region.parent_code)
+        sa.select(Region.parent_code, sa.func.count()).where(Region.level == "village").group_by(Region.parent_code)
     ).all()
     assert all(6 <= count <= 12 for _, count in per_township)
 
 
 def _totals(db) -> tuple:
-    return tuple(
-        db.session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (User, Product)
-    )
+    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (User, Product))
 
 
 def test_seed_is_idempotent(db):
@@ -73,9 +69,7 @@ def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
     result = seed_demo_city()
     counts = result["catalogue"]
     assert counts["products"] == 200 and counts["on_sale"] >= 140 and counts["certified"] > 0
-    statuses = dict(
-        db.session.execute(sa.select(Product.status, sa.func.count()).group_by(Product.status)).all()
-    )
+    statuses = dict(db.session.execute(sa.select(Product.status, sa.func.count()).group_by(Product.status)).all())
     assert set(statuses) == {"on_sale", "pending_review", "rejected", "off_shelf"}
     certified = db.session.execute(
         sa.select(Seller.poor_household, Village.is_poverty_village)

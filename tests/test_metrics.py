@@ -46,9 +46,7 @@ def county(db):
 def test_county_totals_children_and_shortfalls(client, county):
     body = client.get("/api/v1/metrics/villages?region=430225", headers=county).json
     assert body["region"] == "430225"
-    assert {
-        k: body[k] for k in body if k not in ("region", "region_name", "level", "children", "shortfalls")
-    } == {
+    assert {k: body[k] for k in body if k not in ("region", "region_name", "level", "children", "shortfalls")} == {
         "villages": 4,
         "poverty_villages": 2,
         "with_info_officer": 3,

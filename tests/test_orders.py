@@ -185,10 +185,7 @@ def test_illegal_transitions_are_409(client, shop):
     assert receipt.status_code == 409 and receipt.json["error"]["code"] == "invalid_state"
     ship = {"station_id": shop["peach_station"].id, "carrier": "顺丰速运", "tracking_no": "SF1234567890"}
     assert (
-        client.post(
-            f"/api/v1/orders/{order_id}/shipments", headers=shop["peach_manager"], json=ship
-        ).status_code
-        == 409
+        client.post(f"/api/v1/orders/{order_id}/shipments", headers=shop["peach_manager"], json=ship).status_code == 409
     )
     pay(order_id)
     assert client.post(f"/api/v1/orders/{order_id}/cancel", headers=shop["buyer_header"]).status_code == 409
@@ -232,29 +229,19 @@ def test_shipping_label_shows_the_full_address_to_the_station_and_is_audited(cli
     order_id = place(client, shop, [(shop["peach_5"], 1)]).json["id"]
     label = client.get(f"/api/v1/orders/{order_id}/shipping-label", headers=shop["peach_manager"])
     assert label.json["address"]["phone"] == "13812345678"
-    assert (
-        client.get(f"/api/v1/orders/{order_id}/shipping-label", headers=shop["garlic_manager"]).status_code
-        == 404
-    )
-    assert (
-        client.get(f"/api/v1/orders/{order_id}/shipping-label", headers=shop["buyer_header"]).status_code
-        == 404
-    )
+    assert client.get(f"/api/v1/orders/{order_id}/shipping-label", headers=shop["garlic_manager"]).status_code == 404
+    assert client.get(f"/api/v1/orders/{order_id}/shipping-label", headers=shop["buyer_header"]).status_code == 404
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(PiiAccess)) == 1
 
 
 def test_address_phone_is_encrypted_at_rest(client, shop):
     order_id = place(client, shop, [(shop["peach_5"], 1)]).json["id"]
-    raw = _db.session.execute(
-        sa.text("SELECT address_phone FROM orders WHERE id = :id"), {"id": order_id}
-    ).scalar()
+    raw = _db.session.execute(sa.text("SELECT address_phone FROM orders WHERE id = :id"), {"id": order_id}).scalar()
     assert "5678" not in raw and raw.startswith("sm4gcm:")
 
 
 def test_paid_orders_notify_sellers_after_commit(client, shop):
     order_id = place(client, shop, [(shop["peach_5"], 1)]).json["id"]
     pay(order_id)
-    notes = _db.session.scalars(
-        sa.select(SellerNotification).where(SellerNotification.order_id == order_id)
-    ).all()
+    notes = _db.session.scalars(sa.select(SellerNotification).where(SellerNotification.order_id == order_id)).all()
     assert [note.status for note in notes] == ["skipped"]  # the seller has not bound WeChat

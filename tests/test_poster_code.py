@@ -19,8 +19,23 @@ def station_and_manager(db):
     return station, manager
 
 
-def test_sandbox_poster_code_is_a_png_and_is_cached(client, station_and_manager, count_queries):
+def test_poster_code_from_the_sandbox_simulator_is_cached(app, client, station_and_manager, sandbox, monkeypatch):
     station, manager = station_and_manager
+    monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
+    first = client.get(f"/api/v1/stations/{station.id}/poster-code", headers=manager)
+    assert first.status_code == 200 and first.mimetype == "image/png"
+    assert Image.open(io.BytesIO(first.data)).format == "PNG"
+    calls = [r for r in sandbox.recorded() if "getwxacodeunlimit" in str(r)]
+    assert len(calls) == 1
+    second = client.get(f"/api/v1/stations/{station.id}/poster-code", headers=manager)
+    assert second.data == first.data
+    assert len([r for r in sandbox.recorded() if "getwxacodeunlimit" in str(r)]) == 1
+
+
+def test_without_wechat_a_local_qr_code_stands_in(app, client, station_and_manager, monkeypatch):
+    station, manager = station_and_manager
+    monkeypatch.setitem(app.config, "WECHAT_APPID", "")
     first = client.get(f"/api/v1/stations/{station.id}/poster-code", headers=manager)
     assert first.status_code == 200 and first.mimetype == "image/png"
     assert Image.open(io.BytesIO(first.data)).format == "PNG"

@@ -55,6 +55,4 @@ def test_filter_escapes_like_wildcards(db):
 
 def test_empty_scope_matches_nothing(db):
     factories.region("430225101")
-    assert (
-        db.session.scalars(sa.select(Region.code).where(Scope(prefixes=()).filter(Region.code))).all() == []
-    )
+    assert db.session.scalars(sa.select(Region.code).where(Scope(prefixes=()).filter(Region.code))).all() == []

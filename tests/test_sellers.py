@@ -43,9 +43,7 @@ def _register(client, people, **overrides):
         "payout_alipay_account": "lixiuying@example.com",
         **overrides,
     }
-    return client.post(
-        f"/api/v1/stations/{people['station'].id}/sellers", headers=people["manager"], json=body
-    )
+    return client.post(f"/api/v1/stations/{people['station'].id}/sellers", headers=people["manager"], json=body)
 
 
 def _wechat_user():
@@ -190,10 +188,7 @@ def test_reissued_bind_code_replaces_the_old_one(client, people):
     if registered["bind_code"] != fresh["bind_code"]:
         assert old.status_code == 422
     assert (
-        client.post(
-            "/api/v1/sellers/bind", headers=header, json={"bind_code": fresh["bind_code"]}
-        ).status_code
-        == 200
+        client.post("/api/v1/sellers/bind", headers=header, json={"bind_code": fresh["bind_code"]}).status_code == 200
     )
 
 
@@ -227,9 +222,7 @@ def test_sellers_me_shows_the_own_profile(client, people):
 
 def test_patch_seller_updates_digest_and_masks(client, people):
     seller_id = _register(client, people).json["id"]
-    response = client.patch(
-        f"/api/v1/sellers/{seller_id}", headers=people["manager"], json={"phone": "13700001111"}
-    )
+    response = client.patch(f"/api/v1/sellers/{seller_id}", headers=people["manager"], json={"phone": "13700001111"})
     assert response.status_code == 200 and response.json["phone"] == "137****1111"
     found = client.get("/api/v1/sellers?phone=13700001111", headers=people["county"]).json
     assert found["total"] == 1
@@ -246,9 +239,7 @@ def test_rotate_key_re_encrypts_and_keeps_lookups_working(app, client, people, m
         result = app.test_cli_runner().invoke(args=["pii", "rotate-key"])
         assert result.exit_code == 0, result.output
         assert "sellers: 1 rows" in result.output
-        raw = _db.session.execute(
-            sa.text("SELECT phone FROM sellers WHERE id = :id"), {"id": seller_id}
-        ).scalar()
+        raw = _db.session.execute(sa.text("SELECT phone FROM sellers WHERE id = :id"), {"id": seller_id}).scalar()
         from core.pii import PiiKeyring
 
         new_ring = PiiKeyring(new_key)

@@ -26,9 +26,7 @@ def world(db):
         "chaling_admin": factories.auth_header(factories.user(("county_admin", "430224"))),
         "platform": factories.auth_header(factories.user(("platform_admin", None))),
         "office": factories.auth_header(factories.user(("poverty_office", "4302"))),
-        "manager": factories.auth_header(
-            factories.user(("station_manager", YANLING_VILLAGE, yanling_station.id))
-        ),
+        "manager": factories.auth_header(factories.user(("station_manager", YANLING_VILLAGE, yanling_station.id))),
         "buyer": factories.auth_header(factories.user(("buyer", None))),
     }
 
@@ -96,9 +94,7 @@ def test_a_county_admin_cannot_change_another_countys_village_or_station(client,
 
 def test_station_managers_and_the_office_cannot_patch_villages(client, world):
     for who in ("manager", "office"):
-        response = client.patch(
-            f"/api/v1/villages/{YANLING_VILLAGE}", headers=world[who], json={"households": 10}
-        )
+        response = client.patch(f"/api/v1/villages/{YANLING_VILLAGE}", headers=world[who], json={"households": 10})
         assert response.status_code == 403
 
 
@@ -186,9 +182,7 @@ def test_centre_validation(client, world, args, field):
 
 
 def test_centre_list_is_scoped(client, world):
-    counties = {
-        c["county_code"] for c in client.get("/api/v1/centres", headers=world["manager"]).json["items"]
-    }
+    counties = {c["county_code"] for c in client.get("/api/v1/centres", headers=world["manager"]).json["items"]}
     assert counties == {"430225"}
 
 
@@ -261,7 +255,5 @@ def test_suspend_and_reactivate(client, world):
 
 def test_station_managers_cannot_open_or_suspend_stations(client, world):
     station = world["yanling_station"].id
-    response = client.post(
-        f"/api/v1/stations/{station}/suspend", headers=world["manager"], json={"reason": "x" * 3}
-    )
+    response = client.post(f"/api/v1/stations/{station}/suspend", headers=world["manager"], json={"reason": "x" * 3})
     assert response.status_code in (403, 404)

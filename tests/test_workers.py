@@ -31,9 +31,7 @@ def test_add_list_and_leave(client, admin):
     assert created.json["phone"] == "137****5678" and created.json["active"] is True
     listed = client.get(f"/api/v1/villages/{VILLAGE}/workers", headers=admin).json
     assert [w["id"] for w in listed["items"]] == [created.json["id"]]
-    left = client.post(
-        f"/api/v1/workers/{created.json['id']}/leave", headers=admin, json={"left_on": "2026-01-31"}
-    )
+    left = client.post(f"/api/v1/workers/{created.json['id']}/leave", headers=admin, json={"left_on": "2026-01-31"})
     assert left.json["left_on"] == "2026-01-31" and left.json["active"] is False
     assert client.get(f"/api/v1/villages/{VILLAGE}/workers", headers=admin).json["total"] == 0
     history = client.get(f"/api/v1/villages/{VILLAGE}/workers?include_left=true", headers=admin).json
@@ -54,9 +52,7 @@ def test_worker_validation(client, admin, overrides, field):
 
 def test_leaving_before_training_is_refused(client, admin):
     worker_id = _add(client, admin).json["id"]
-    response = client.post(
-        f"/api/v1/workers/{worker_id}/leave", headers=admin, json={"left_on": "2020-01-01"}
-    )
+    response = client.post(f"/api/v1/workers/{worker_id}/leave", headers=admin, json={"left_on": "2020-01-01"})
     assert response.status_code == 422
 
 

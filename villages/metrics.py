@@ -37,9 +37,7 @@ def _has_worker(kind: str):
 
 def _village_flags():
     """Per-village booleans, as columns of a subquery over the villages table."""
-    has_station = (
-        sa.select(Station.id).where(Station.village_code == Village.code, Station.status == "active").exists()
-    )
+    has_station = sa.select(Station.id).where(Station.village_code == Village.code, Station.status == "active").exists()
     return sa.select(
         Village.code.label("code"),
         Village.is_poverty_village.label("poverty"),

@@ -17,9 +17,7 @@ WORKER_KINDS = ("info_officer", "ecommerce_talent")
 
 class Region(db.Model):
     __tablename__ = "regions"
-    __table_args__ = (
-        sa.CheckConstraint("level IN ('city','county','township','village')", name="known_level"),
-    )
+    __table_args__ = (sa.CheckConstraint("level IN ('city','county','township','village')", name="known_level"),)
 
     code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64))
@@ -58,9 +56,7 @@ class Centre(db.Model):
     """A county e-commerce centre (县域电商中心)."""
 
     __tablename__ = "centres"
-    __table_args__ = (
-        sa.CheckConstraint("commission_bps >= 0 AND commission_bps <= 10000", name="commission_range"),
-    )
+    __table_args__ = (sa.CheckConstraint("commission_bps >= 0 AND commission_bps <= 10000", name="commission_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     county_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)

@@ -43,9 +43,7 @@ def _check_row(line: int, row: dict, known: dict[str, str]) -> tuple[str, str, s
         raise RegionImportError(line, "name is empty")
     if level != "city":
         if known.get(parent) != _PARENT_LEVEL[level]:
-            raise RegionImportError(
-                line, f"parent {parent!r} of {code} must be a known {_PARENT_LEVEL[level]}"
-            )
+            raise RegionImportError(line, f"parent {parent!r} of {code} must be a known {_PARENT_LEVEL[level]}")
         if not code.startswith(parent):
             raise RegionImportError(line, f"code {code} does not start with its parent code {parent}")
     return code, name, level, parent or None

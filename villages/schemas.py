@@ -70,9 +70,7 @@ class VillagePatchArgs(Schema):
 
 
 class CentreArgs(Schema):
-    county_code = fields.String(
-        required=True, validate=validate.Regexp(r"^\d{6}$", error="县级代码应为6位数字")
-    )
+    county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="县级代码应为6位数字"))
     name = fields.String(required=True, validate=validate.Length(min=2, max=64))
     commission_bps = fields.Integer(required=True, validate=BPS)
 
@@ -99,9 +97,7 @@ class ManagerArgs(Schema):
 
 
 class StationArgs(Schema):
-    village_code = fields.String(
-        required=True, validate=validate.Regexp(r"^\d{12}$", error="村级代码应为12位数字")
-    )
+    village_code = fields.String(required=True, validate=validate.Regexp(r"^\d{12}$", error="村级代码应为12位数字"))
     name = fields.String(required=True, validate=validate.Length(min=2, max=64))
     address = fields.String(required=True, validate=validate.Length(min=2, max=200))
     service_fee_bps = fields.Integer(required=True, validate=BPS)

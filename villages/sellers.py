@@ -63,9 +63,7 @@ def _new_bind_code(seller: Seller) -> str:
         code = f"{secrets.randbelow(1_000_000):06d}"
         code_digest = digest(code, "bind_code")
         live = db.session.scalar(
-            sa.select(Seller.id).where(
-                Seller.bind_code_digest == code_digest, Seller.bind_code_expires_at > now
-            )
+            sa.select(Seller.id).where(Seller.bind_code_digest == code_digest, Seller.bind_code_expires_at > now)
         )
         if live is None:
             seller.bind_code_digest = code_digest
@@ -173,9 +171,7 @@ def bind_seller(user: User, code: str) -> Seller:
     if db.session.scalar(sa.select(Seller.id).where(Seller.user_id == user.id)) is not None:
         raise Conflict("该微信账号已绑定卖家")
     seller = db.session.scalar(
-        sa.select(Seller)
-        .where(Seller.bind_code_digest.in_(digest_candidates(code, "bind_code")))
-        .with_for_update()
+        sa.select(Seller).where(Seller.bind_code_digest.in_(digest_candidates(code, "bind_code"))).with_for_update()
     )
     if seller is None or seller.bind_code_expires_at <= utcnow() or seller.user_id is not None:
         raise ValidationFailed.field("bind_code", "绑定码无效或已过期，请向服务站索取新的绑定码")

@@ -23,9 +23,7 @@ def today_in_shanghai() -> date:
 def list_villages(user: User, region: str | None, poverty: bool | None, page: int, per_page: int) -> dict:
     """Villages in the caller's scope, optionally under ``region`` and by poverty flag."""
     scope = read_scope(user)
-    statement = (
-        sa.select(Village).join(Village.region).where(scope.filter(Village.code)).order_by(Village.code)
-    )
+    statement = sa.select(Village).join(Village.region).where(scope.filter(Village.code)).order_by(Village.code)
     if region:
         ensure_overlaps(scope, region)
         statement = statement.where(Village.code.startswith(region, autoescape=True))

@@ -43,9 +43,7 @@ def add_manager(station: Station, username: str, password: str, display_name: st
     """Create a station manager account bound to ``station``."""
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ValidationFailed.field("manager.username", "用户名已被使用")
-    user = User(
-        username=username, display_name=display_name or username, password_hash=hash_password(password)
-    )
+    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     grant_role(user, "station_manager", region_code=station.village_code, station_id=station.id)

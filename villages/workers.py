@@ -37,9 +37,7 @@ def add_worker(actor: User, village_code: str, data: dict) -> VillageWorker:
 
 def list_workers(actor: User, village_code: str, include_left: bool, page: int, per_page: int) -> dict:
     ensure_in_scope(read_scope(actor), village_code)
-    statement = (
-        sa.select(VillageWorker).where(VillageWorker.village_code == village_code).order_by(VillageWorker.id)
-    )
+    statement = sa.select(VillageWorker).where(VillageWorker.village_code == village_code).order_by(VillageWorker.id)
     if not include_left:
         statement = statement.where(VillageWorker.left_on.is_(None))
     return paginate(statement, page, per_page)

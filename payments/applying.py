@@ -1,0 +1,118 @@
+"""Applying what gateways tell us: notifications and query answers, exactly once.
+
+Every message is stored raw in ``payment_events`` with its verification result,
+whatever it says. A verified success is applied under a row lock on the
+payment, so a second identical notification (even a concurrent one) finds the
+payment already paid and changes nothing. Money that arrives for an order that
+can no longer take it (expired, cancelled, already paid by another attempt) is
+sent back automatically and recorded.
+"""
+
+import json
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from core.db import utcnow
+from core.extensions import db
+from core.tasks import run_later
+from payments.models import GatewayRefund, Payment, PaymentEvent
+from payments.providers import GatewayTrade, Notification
+from payments.signals import payment_succeeded
+from shop.fulfilment import lock_order, mark_paid
+
+log = logging.getLogger(__name__)
+
+
+def record_event(channel: str, source: str, out_trade_no, raw, verified: bool, outcome: str, payment=None):
+    """Append one raw gateway message to the event log."""
+    text = raw if isinstance(raw, str) else json.dumps(dict(raw), ensure_ascii=False, default=str)
+    db.session.add(
+        PaymentEvent(
+            payment_id=payment.id if payment else None,
+            channel=channel,
+            source=source,
+            out_trade_no=(out_trade_no or "")[:32] or None,
+            raw=text,
+            verified=verified,
+            outcome=outcome[:200],
+        )
+    )
+
+
+def lock_payment(out_trade_no: str) -> Payment | None:
+    return db.session.scalar(
+        sa.select(Payment)
+        .where(Payment.out_trade_no == out_trade_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _refund_unwanted(payment: Payment, why: str) -> None:
+    from payments.refunds import execute_refund, new_out_refund_no
+
+    refund = GatewayRefund(
+        payment_id=payment.id,
+        out_refund_no=new_out_refund_no(payment.id),
+        amount_fen=payment.amount_fen,
+        reason=why,
+    )
+    db.session.add(refund)
+    db.session.flush()
+    run_later(execute_refund, refund.id)
+
+
+def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetime | None) -> str:
+    """Mark a locked pending payment paid and the order with it; returns the outcome."""
+    if payment.status == "paid":
+        return "duplicate"
+    payment.status, payment.transaction_id = "paid", transaction_id
+    payment.paid_at = paid_at or utcnow()
+    order = lock_order(payment.order_id)
+    if mark_paid(order, payment.channel, payment.paid_at):
+        payment_succeeded.send(payment, order=order)
+        return "applied"
+    why = "paid_after_expiry" if order.cancel_reason == "expired" else f"order_{order.status}"
+    _refund_unwanted(payment, why)
+    log.info("payment %s arrived for order %s in state %s: refunding", payment.id, order.id, order.status)
+    return f"refunded_automatically: {why}"
+
+
+def apply_notification(channel: str, note: Notification, raw) -> bool:
+    """Judge and apply one verified-or-not payment notification; True to acknowledge."""
+    if not note.valid:
+        record_event(channel, "notification", note.out_trade_no, raw, False, f"rejected: {note.reason}")
+        return False
+    payment = lock_payment(note.out_trade_no) if note.out_trade_no else None
+    if payment is None:
+        record_event(channel, "notification", note.out_trade_no, raw, True, "rejected: unknown out_trade_no")
+        return False
+    if payment.channel.split("_")[0] != channel:
+        record_event(channel, "notification", note.out_trade_no, raw, True, "rejected: wrong gateway", payment)
+        return False
+    if note.amount_fen != payment.amount_fen:
+        record_event(channel, "notification", note.out_trade_no, raw, True, "rejected: amount mismatch", payment)
+        return False
+    if not note.paid:
+        record_event(channel, "notification", note.out_trade_no, raw, True, "ignored: not a success", payment)
+        return True
+    outcome = apply_success(payment, note.transaction_id, None)
+    record_event(channel, "notification", note.out_trade_no, raw, True, outcome, payment)
+    return True
+
+
+def apply_query(payment: Payment, trade: GatewayTrade) -> None:
+    """Bring a locked payment in line with the gateway's answer to a query."""
+    payment.last_checked_at = utcnow()
+    if trade.status == "paid" and trade.amount_fen == payment.amount_fen:
+        outcome = apply_success(payment, trade.transaction_id, trade.paid_at)
+    elif trade.status == "paid":
+        outcome = "rejected: amount mismatch"
+    elif trade.status == "closed" and payment.status == "pending":
+        payment.status, payment.closed_at = "closed", utcnow()
+        outcome = "closed"
+    else:
+        outcome = f"unchanged: {trade.status}"
+    record_event(payment.channel.split("_")[0], "query", payment.out_trade_no, trade.raw, True, outcome, payment)

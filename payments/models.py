@@ -1,0 +1,101 @@
+"""Payment attempts, the raw gateway event log, gateway refunds and shipping uploads."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+PAYMENT_STATUSES = ("pending", "paid", "closed", "failed")
+REFUND_STATUSES = ("pending", "processing", "success", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
+
+
+class Payment(db.Model):
+    """One attempt to pay an order through one channel (one ``out_trade_no``)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", PAYMENT_STATUSES), name="known_status"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.Index("ix_payments_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    out_trade_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    amount_fen: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    # The gateway's own number once paid (WeChat transaction_id / Alipay trade_no).
+    transaction_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # What the client needs to pay (wx.requestPayment params, trade_no or URL).
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PaymentEvent(db.Model):
+    """Every notification and query answer as received, with how it was judged (append-only)."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    source: Mapped[str] = mapped_column(sa.String(24))  # notification, query, refund_notification …
+    out_trade_no: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    raw: Mapped[str] = mapped_column(sa.Text)
+    verified: Mapped[bool]
+    # What happened: applied, duplicate, rejected: <why>, refunded_late …
+    outcome: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GatewayRefund(db.Model):
+    """Money sent back through the channel a payment came in by (one ``out_refund_no``)."""
+
+    __tablename__ = "gateway_refunds"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", REFUND_STATUSES), name="known_status"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    # The after-sales request it settles; NULL for automatic refunds (paid after expiry …).
+    refund_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refund_requests.id"), unique=True)
+    out_refund_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(80))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    gateway_refund_id: Mapped[str | None] = mapped_column(sa.String(64))
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    payment: Mapped[Payment] = relationship(lazy="joined")
+
+
+class ShippingUpload(db.Model):
+    """Shipping information for a WeChat-paid parcel, uploaded to WeChat (发货信息管理)."""
+
+    __tablename__ = "shipping_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending, uploaded, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

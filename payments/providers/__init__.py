@@ -1,0 +1,71 @@
+"""Payment providers chosen by configuration: WeChat Pay v2 (wechatpy) and Alipay (alipay-sdk-python)."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+
+from payments.providers.alipay import AlipayProvider
+from payments.providers.base import (
+    CHANNELS,
+    BillRow,
+    GatewayTrade,
+    Notification,
+    PaymentGatewayError,
+    PaymentProvider,
+    PaymentRejected,
+    PaymentRequest,
+    RefundNotification,
+    RefundResult,
+    TransferResult,
+)
+from payments.providers.wechat_v2 import WeChatPayV2Provider
+
+__all__ = [
+    "CHANNELS",
+    "AlipayProvider",
+    "BillRow",
+    "GatewayTrade",
+    "Notification",
+    "PaymentGatewayError",
+    "PaymentProvider",
+    "PaymentRejected",
+    "PaymentRequest",
+    "RefundNotification",
+    "RefundResult",
+    "TransferResult",
+    "WeChatPayV2Provider",
+    "get_alipay",
+    "get_provider",
+    "notify_url",
+]
+
+NOTIFY_PATHS = {"wechat": "/api/v1/payments/notify/wechat", "alipay": "/api/v1/payments/notify/alipay"}
+
+
+def _config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return config if config is not None else current_app.config
+
+
+def get_provider(channel: str, config: Mapping[str, Any] | None = None) -> PaymentProvider:
+    """The provider for ``channel`` configured from ``config`` (default: the current app's)."""
+    config = _config(config)
+    if channel == "wechat_jsapi":
+        version = config.get("WECHAT_PAY_VERSION") or "v2"
+        if version != "v2":
+            raise ValueError(f"WECHAT_PAY_VERSION={version} is not implemented yet; use v2")
+        return WeChatPayV2Provider(config)
+    if channel in ("alipay_mini", "alipay_wap"):
+        return AlipayProvider(config, channel)
+    raise ValueError(f"unknown payment channel: {channel!r}")
+
+
+def get_alipay(config: Mapping[str, Any] | None = None) -> AlipayProvider:
+    """The Alipay provider, for transfers, bills and login (not tied to a payment channel)."""
+    return AlipayProvider(_config(config), "alipay_wap")
+
+
+def notify_url(channel: str, config: Mapping[str, Any] | None = None) -> str:
+    """The notify URL given to the gateway of ``channel`` (API.md)."""
+    gateway = "wechat" if channel.startswith("wechat") else "alipay"
+    return _config(config)["PUBLIC_BASE_URL"].rstrip("/") + NOTIFY_PATHS[gateway]

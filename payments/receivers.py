@@ -1,0 +1,27 @@
+"""Where the payments package subscribes to the shop's signals."""
+
+from core.tasks import run_later
+from payments.closing import close_open_payments
+from payments.refunds import refund_for_request
+from payments.shipping_info import queue_upload
+from shop.signals import lines_shipped, order_cancelled, order_expired, refund_approved
+
+
+def _close_payments(order, **_):
+    run_later(close_open_payments, order.id)
+
+
+def _send_refund(refund_request, **_):
+    refund_for_request(refund_request)
+
+
+def _upload_shipping(order, shipment=None, **_):
+    queue_upload(order, shipment)
+
+
+def connect() -> None:
+    """Subscribe once (idempotent: blinker keeps one connection per receiver)."""
+    order_expired.connect(_close_payments)
+    order_cancelled.connect(_close_payments)
+    refund_approved.connect(_send_refund)
+    lines_shipped.connect(_upload_shipping)

@@ -1,0 +1,155 @@
+"""Sending money back through the channel it came in by, exactly once per ``out_refund_no``."""
+
+import logging
+import secrets
+
+import sqlalchemy as sa
+
+from core.db import utcnow
+from core.extensions import db
+from core.tasks import run_later
+from payments.models import GatewayRefund, Payment
+from payments.providers import PaymentGatewayError, PaymentRejected, RefundResult, get_provider
+from payments.signals import refund_succeeded
+from shop.after_sales import complete_refund, fail_refund
+from shop.fulfilment import lock_order
+from shop.order_models import RefundRequest
+
+log = logging.getLogger(__name__)
+
+
+def new_out_refund_no(payment_id: int) -> str:
+    return f"RF{utcnow():%Y%m%d}{payment_id:010d}{secrets.token_hex(5)}"[:32]
+
+
+def _lock_refund(refund_id: int) -> GatewayRefund | None:
+    return db.session.scalar(
+        sa.select(GatewayRefund)
+        .where(GatewayRefund.id == refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def refundable_payment(order_id: int) -> Payment:
+    """The payment that paid the order (the first one applied)."""
+    return db.session.scalar(
+        sa.select(Payment).where(Payment.order_id == order_id, Payment.status == "paid").order_by(Payment.paid_at)
+    )
+
+
+def refund_for_request(refund_request: RefundRequest) -> GatewayRefund:
+    """Record the gateway refund for an approved after-sales request and send it after commit."""
+    payment = refundable_payment(refund_request.order_id)
+    if payment is None:
+        raise ValueError(f"order {refund_request.order_id} has no paid payment to refund")
+    already = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(GatewayRefund.amount_fen), 0)).where(
+            GatewayRefund.payment_id == payment.id, GatewayRefund.status != "failed"
+        )
+    )
+    if already + refund_request.amount_fen > payment.amount_fen:
+        raise ValueError("refunds would exceed the payment")
+    refund = GatewayRefund(
+        payment_id=payment.id,
+        refund_request_id=refund_request.id,
+        out_refund_no=new_out_refund_no(payment.id),
+        amount_fen=refund_request.amount_fen,
+        reason="after_sales",
+    )
+    db.session.add(refund)
+    db.session.flush()
+    run_later(execute_refund, refund.id)
+    return refund
+
+
+def apply_refund_result(refund: GatewayRefund, result: RefundResult) -> None:
+    """Record the gateway's word on a locked refund and settle the after-sales request."""
+    if refund.status in ("success", "failed"):
+        return
+    if result.status == "success":
+        refund.status, refund.completed_at = "success", utcnow()
+        refund.gateway_refund_id = result.refund_id
+        request = None
+        if refund.refund_request_id:
+            request = db.session.get(RefundRequest, refund.refund_request_id)
+            lock_order(request.order_id)
+            complete_refund(request)
+        refund_succeeded.send(refund, refund_request=request)
+    elif result.status == "failed":
+        _fail(refund, result.reason or "渠道退款失败")
+    else:
+        refund.status = "processing"
+
+
+def _fail(refund: GatewayRefund, reason: str) -> None:
+    refund.status, refund.failure_reason = "failed", reason[:200]
+    if refund.refund_request_id:
+        request = db.session.get(RefundRequest, refund.refund_request_id)
+        lock_order(request.order_id)
+        fail_refund(request, reason)
+
+
+def execute_refund(refund_id: int) -> None:
+    """Ask the gateway to refund (idempotent by out_refund_no) and record the answer."""
+    refund = _lock_refund(refund_id)
+    if refund is None or refund.status in ("success", "failed"):
+        db.session.rollback()
+        return
+    payment = refund.payment
+    refund.attempts += 1
+    try:
+        result = get_provider(payment.channel).refund(
+            payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen, "售后退款"
+        )
+    except PaymentRejected as exc:
+        _fail(refund, exc.gateway_message or exc.gateway_code)
+    except PaymentGatewayError:
+        log.warning("refund %s: gateway unavailable, will retry", refund.id)
+    else:
+        apply_refund_result(refund, result)
+    db.session.commit()
+
+
+def check_refund(refund_id: int) -> None:
+    """Query a refund the gateway is still processing (or that never got through)."""
+    refund = _lock_refund(refund_id)
+    if refund is None or refund.status in ("success", "failed"):
+        db.session.rollback()
+        return
+    if refund.status == "pending":
+        db.session.rollback()
+        execute_refund(refund_id)
+        return
+    payment = refund.payment
+    try:
+        result = get_provider(payment.channel).query_refund(payment.out_trade_no, refund.out_refund_no)
+    except PaymentGatewayError:
+        db.session.rollback()
+        return
+    if result.status == "not_found":
+        refund.status = "pending"
+        db.session.commit()
+        execute_refund(refund_id)
+        return
+    apply_refund_result(refund, result)
+    db.session.commit()
+
+
+def unfinished_refunds() -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(GatewayRefund.id)
+            .where(GatewayRefund.status.in_(("pending", "processing")))
+            .order_by(GatewayRefund.id)
+        )
+    )
+
+
+def lock_refund_by_number(out_refund_no: str) -> GatewayRefund | None:
+    return db.session.scalar(
+        sa.select(GatewayRefund)
+        .where(GatewayRefund.out_refund_no == out_refund_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )

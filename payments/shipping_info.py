@@ -1,0 +1,120 @@
+"""Upload shipping information of WeChat-paid parcels (发货信息管理).
+
+WeChat holds the settlement of mini-program payments for physical goods until
+the merchant says what was shipped. wechatpy has no wrapper for
+``wxa/sec/order/upload_shipping_info``; the pinned client's authenticated
+``_post`` calls it against WECHAT_API_BASE_URL. Each attempt is recorded;
+failures never block shipping and are retried by ``flask payments retry-uploads``.
+"""
+
+import logging
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from wechatpy.exceptions import WeChatClientException
+
+from core.db import utcnow
+from core.extensions import db
+from core.models import User
+from core.pii import mask_phone
+from core.tasks import run_later
+from core.wechat import wechat_client
+from payments.models import Payment, ShippingUpload
+from shop.order_models import Order, OrderLine, Shipment
+
+log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# WeChat's express company codes for the carriers stations use.
+EXPRESS_CODES = {
+    "顺丰": "SF",
+    "中通": "ZTO",
+    "圆通": "YTO",
+    "韵达": "YD",
+    "申通": "STO",
+    "邮政": "EMS",
+    "EMS": "EMS",
+    "京东": "JD",
+    "极兔": "JTSD",
+    "德邦": "DBL",
+}
+MAX_ATTEMPTS = 10
+
+
+def express_code(carrier: str) -> str:
+    return next((code for name, code in EXPRESS_CODES.items() if name in carrier), carrier[:20])
+
+
+def queue_upload(order: Order, shipment: Shipment) -> None:
+    """Record the upload for a WeChat-paid order's shipment and send it after commit."""
+    if order.paid_channel != "wechat_jsapi":
+        return
+    payment = db.session.scalar(
+        sa.select(Payment).where(Payment.order_id == order.id, Payment.status == "paid").order_by(Payment.paid_at)
+    )
+    if payment is None or payment.channel != "wechat_jsapi":
+        return
+    upload = ShippingUpload(shipment_id=shipment.id, payment_id=payment.id)
+    db.session.add(upload)
+    db.session.flush()
+    run_later(upload_shipping_info, upload.id)
+
+
+def shipping_payload(upload: ShippingUpload) -> dict:
+    """The request body WeChat documents for one parcel."""
+    payment = db.session.get(Payment, upload.payment_id)
+    shipment = db.session.get(Shipment, upload.shipment_id)
+    order = db.session.get(Order, shipment.order_id)
+    lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.shipment_id == shipment.id)).all()
+    all_shipped = all(line.status not in ("paid", "pending_payment") for line in order.lines)
+    several_parcels = len({line.station_id for line in order.lines}) > 1
+    order_key = (
+        {"order_number_type": 2, "transaction_id": payment.transaction_id}
+        if payment.transaction_id
+        else {
+            "order_number_type": 1,
+            "mchid": current_app.config["WECHAT_PAY_MCH_ID"],
+            "out_trade_no": payment.out_trade_no,
+        }
+    )
+    payload = {
+        "order_key": order_key,
+        "logistics_type": 1,
+        "delivery_mode": 2 if several_parcels else 1,
+        "shipping_list": [
+            {
+                "tracking_no": shipment.tracking_no,
+                "express_company": express_code(shipment.carrier),
+                "item_desc": "、".join(f"{line.product_title}×{line.quantity}" for line in lines)[:120],
+                "contact": {"receiver_contact": mask_phone(order.address_phone)},
+            }
+        ],
+        "upload_time": utcnow().astimezone(SHANGHAI).isoformat(timespec="milliseconds"),
+        "payer": {"openid": db.session.get(User, order.buyer_id).wechat_openid},
+    }
+    if several_parcels:
+        payload["is_all_delivered"] = all_shipped
+    return payload
+
+
+def upload_shipping_info(upload_id: int) -> None:
+    """One attempt to upload; the outcome is recorded either way."""
+    upload = db.session.scalar(sa.select(ShippingUpload).where(ShippingUpload.id == upload_id).with_for_update())
+    if upload is None or upload.status == "uploaded":
+        db.session.rollback()
+        return
+    upload.attempts += 1
+    try:
+        client = wechat_client()
+        client._post("wxa/sec/order/upload_shipping_info", data=shipping_payload(upload), api_base_url=client.base_url)
+    except (WeChatClientException, OSError) as exc:
+        upload.last_error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
+        upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"
+        log.warning("shipping upload %s failed (attempt %s)", upload.id, upload.attempts)
+    else:
+        upload.status, upload.uploaded_at, upload.last_error = "uploaded", utcnow(), None
+    db.session.commit()
+
+
+def pending_uploads() -> list[int]:
+    return list(db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == "pending")))

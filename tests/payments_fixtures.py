@@ -1,0 +1,115 @@
+"""Payments fixtures: the gateway simulator on loopback, provider settings aimed at it, a notify receiver."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask, request
+
+from core.config import TestConfig
+from payments.providers import PaymentRequest, get_alipay, get_provider, notify_url
+from payments.sandbox import create_sandbox_app
+from tests.fakes import serve
+
+TIME_FACTOR = 0.001
+
+
+@pytest.fixture
+def sandbox():
+    """A fresh simulator (retry schedule compressed 1000×) served on a free loopback port.
+
+    No dispatcher thread: tests deliver notifications with ``deliver_due`` / ``run_until_settled``.
+    """
+    app = create_sandbox_app({"SANDBOX_TIME_FACTOR": TIME_FACTOR})
+    box = app.extensions["sandbox"]
+    with serve(app) as base_url:
+        box.base_url = base_url
+        yield box
+    box.notifier.stop()
+
+
+def settings_for(sandbox_base: str, public_base: str = "http://127.0.0.1:9") -> dict:
+    """TestConfig's settings (the SANDBOX-ONLY credentials) with every gateway base on ``sandbox_base``."""
+    config = TestConfig()
+    values = {name: getattr(config, name) for name in dir(config) if name.isupper()}
+    values.update(
+        WECHAT_API_BASE_URL=sandbox_base + "wechat-api/",
+        WECHAT_PAY_BASE_URL=sandbox_base + "wechat-pay/",
+        ALIPAY_SERVER_URL=sandbox_base + "alipay/gateway.do",
+        PUBLIC_BASE_URL=public_base.rstrip("/"),
+        PAYMENT_HTTP_TIMEOUT=5,
+    )
+    return values
+
+
+@dataclass
+class Received:
+    gateway: str
+    body: bytes
+    content_type: str
+    verdict: object
+    status: int
+
+
+@dataclass
+class Receiver:
+    """Stands in for the app's notify endpoints: verifies with the provider and acknowledges accordingly."""
+
+    config: dict
+    refuse_first: int = 0  # answer 500 to this many notifications before acknowledging
+    received: list[Received] = field(default_factory=list)
+    base_url: str = ""
+
+    def app(self) -> Flask:
+        app = Flask("notify_receiver")
+
+        @app.post("/api/v1/payments/notify/<gateway>")
+        def notify(gateway: str):
+            body = request.get_data()
+            if gateway == "wechat-refund":
+                provider = get_provider("wechat_jsapi", self.config)
+                verdict = provider.parse_refund_notification(body)
+            else:
+                provider = get_provider("wechat_jsapi", self.config) if gateway == "wechat" else get_alipay(self.config)
+                form = request.form.to_dict() if gateway == "alipay" else None
+                verdict = provider.parse_notification(body, request.content_type, form)
+            if len(self.received) < self.refuse_first:
+                self.received.append(Received(gateway, body, request.content_type or "", verdict, 500))
+                return "busy", 500
+            reply, status, content_type = provider.ack(verdict.valid)
+            self.received.append(Received(gateway, body, request.content_type or "", verdict, status))
+            return reply, status, {"Content-Type": content_type}
+
+        return app
+
+    @property
+    def verdicts(self) -> list:
+        return [r.verdict for r in self.received]
+
+
+@pytest.fixture
+def gateways(sandbox):
+    """(settings, receiver): provider settings whose PUBLIC_BASE_URL is a live notify receiver."""
+    receiver = Receiver(config={})
+    with serve(receiver.app()) as receiver_base:
+        receiver.base_url = receiver_base
+        receiver.config = settings_for(sandbox.base_url, receiver_base)
+        yield receiver.config, receiver
+
+
+def payment_request(out_trade_no: str, channel: str, config: dict, amount_fen: int = 1230, **payer) -> PaymentRequest:
+    """A payment attempt expiring in 30 minutes, with the notify URL of ``channel``."""
+    defaults = {
+        "wechat_jsapi": {"payer_openid": "sbx_buyer_openid"},
+        "alipay_mini": {"payer_alipay_user_id": "2088000000000077"},
+        "alipay_wap": {},
+    }[channel]
+    return PaymentRequest(
+        out_trade_no=out_trade_no,
+        amount_fen=amount_fen,
+        description="炎陵黄桃 5斤装",
+        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+        client_ip="127.0.0.1",
+        notify_url=notify_url(channel, config),
+        **(payer or defaults),
+    )

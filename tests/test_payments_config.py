@@ -1,0 +1,133 @@
+"""Payment settings: sandbox defaults in development, and production refusing the sandbox outright."""
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from core import sandbox_credentials as creds
+from core.config import Config, ProductionConfig
+
+PAYMENT_VARIABLES = (
+    "PAYMENT_SANDBOX",
+    "SANDBOX_URL",
+    "WECHAT_API_BASE_URL",
+    "WECHAT_PAY_BASE_URL",
+    "ALIPAY_SERVER_URL",
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "WECHAT_PAY_MCH_ID",
+    "WECHAT_PAY_API_KEY",
+    "ALIPAY_APP_ID",
+    "ALIPAY_APP_PRIVATE_KEY",
+    "ALIPAY_PUBLIC_KEY",
+    "ALIPAY_SELLER_ID",
+)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in PAYMENT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _key_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private.decode(), public.decode()
+
+
+@pytest.fixture
+def production(env):
+    """A production environment with real-looking (non-sandbox) credentials."""
+    app_private, _ = _key_pair()
+    _, alipay_public = _key_pair()
+    values = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "s" * 32,
+        "PII_KEY": base64.b64encode(b"p" * 32).decode(),
+        "DATABASE_URL": "postgresql+psycopg://app@db/zhuzhou",
+        "WECHAT_APPID": "wx1234567890abcdef",
+        "WECHAT_SECRET": "real-secret",
+        "WECHAT_PAY_MCH_ID": "1600000001",
+        "WECHAT_PAY_API_KEY": "r" * 32,
+        "ALIPAY_APP_ID": "2021001122334455",
+        "ALIPAY_APP_PRIVATE_KEY": app_private,
+        "ALIPAY_PUBLIC_KEY": alipay_public,
+    }
+    for name, value in values.items():
+        env.setenv(name, value)
+    return env
+
+
+def test_development_defaults_every_gateway_to_the_local_sandbox(env):
+    config = Config()
+    assert config.PAYMENT_SANDBOX
+    assert config.WECHAT_API_BASE_URL == "http://127.0.0.1:5001/wechat-api/"
+    assert config.WECHAT_PAY_BASE_URL == "http://127.0.0.1:5001/wechat-pay/"
+    assert config.ALIPAY_SERVER_URL == "http://127.0.0.1:5001/alipay/gateway.do"
+    assert (config.WECHAT_APPID, config.WECHAT_PAY_API_KEY) == (creds.WECHAT_APPID, creds.WECHAT_PAY_API_KEY)
+    assert config.ALIPAY_APP_PRIVATE_KEY == creds.ALIPAY_APP_PRIVATE_KEY
+
+
+def test_set_variables_win_over_sandbox_defaults(env):
+    env.setenv("SANDBOX_URL", "http://127.0.0.1:6001/")
+    env.setenv("WECHAT_APPID", "wx-mine")
+    config = Config()
+    assert config.WECHAT_PAY_BASE_URL == "http://127.0.0.1:6001/wechat-pay/"
+    assert config.WECHAT_APPID == "wx-mine"
+
+
+def test_without_the_sandbox_the_real_hosts_and_no_credentials(env):
+    env.setenv("PAYMENT_SANDBOX", "0")
+    config = Config()
+    assert config.WECHAT_PAY_BASE_URL == "https://api.mch.weixin.qq.com/"
+    assert config.ALIPAY_SERVER_URL == "https://openapi.alipay.com/gateway.do"
+    assert config.WECHAT_PAY_API_KEY == "" and config.ALIPAY_APP_PRIVATE_KEY == ""
+
+
+def test_production_starts_with_real_credentials(production):
+    config = ProductionConfig()
+    config.validate()
+    assert not config.PAYMENT_SANDBOX
+
+
+def test_production_refuses_the_sandbox_switch(production):
+    production.setenv("PAYMENT_SANDBOX", "1")
+    with pytest.raises(RuntimeError, match="PAYMENT_SANDBOX must be off"):
+        ProductionConfig().validate()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WECHAT_PAY_API_KEY", creds.WECHAT_PAY_API_KEY),
+        ("WECHAT_APPID", creds.WECHAT_APPID),
+        ("ALIPAY_APP_ID", creds.ALIPAY_APP_ID),
+        ("ALIPAY_APP_PRIVATE_KEY", creds.ALIPAY_APP_PRIVATE_KEY),
+        # the same key, re-encoded as bare base64 — still the sandbox key
+        (
+            "ALIPAY_APP_PRIVATE_KEY",
+            "".join(line for line in creds.ALIPAY_APP_PRIVATE_KEY.splitlines() if "-----" not in line),
+        ),
+        ("ALIPAY_PUBLIC_KEY", creds.ALIPAY_PUBLIC_KEY),
+        ("WECHAT_PAY_BASE_URL", "http://127.0.0.1:5001/wechat-pay/"),
+    ],
+)
+def test_production_refuses_sandbox_only_values(production, name, value):
+    production.setenv(name, value)
+    with pytest.raises(RuntimeError, match=name):
+        ProductionConfig().validate()
+
+
+def test_sandbox_key_recognition():
+    assert creds.is_sandbox_key(creds.ALIPAY_APP_PRIVATE_KEY, creds.ALIPAY_APP_PUBLIC_KEY)
+    assert creds.is_sandbox_key(creds.ALIPAY_GATEWAY_PRIVATE_KEY, creds.ALIPAY_PUBLIC_KEY)
+    assert not creds.is_sandbox_key(_key_pair()[0], creds.ALIPAY_APP_PUBLIC_KEY)
+    assert not creds.is_sandbox_key("", creds.ALIPAY_APP_PUBLIC_KEY)
+    assert not creds.is_sandbox_key("%%%", creds.ALIPAY_APP_PUBLIC_KEY)
