@@ -13,14 +13,17 @@ REVIEWERS = ("platform_admin", "county_admin")
 
 
 def listing_scope(user: User) -> Scope:
+    """Where ``user`` may list and edit products."""
     return scope_for(user, *LISTING_MANAGERS)
 
 
 def review_scope(user: User) -> Scope:
+    """Where ``user`` may review and certify products."""
     return scope_for(user, *REVIEWERS)
 
 
 def get_product(product_id: int) -> Product:
+    """The product, or 404."""
     product = db.session.get(Product, product_id)
     if product is None:
         raise NotFound("商品不存在")

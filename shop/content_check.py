@@ -41,12 +41,14 @@ def _normalise(text: str) -> str:
 
 @functools.cache
 def blocked_words() -> tuple[str, ...]:
+    """The word list, normalised, read once."""
     lines = WORD_LIST.read_text(encoding="utf-8").splitlines()
     words = (_normalise(line) for line in lines if line.strip() and not line.lstrip().startswith("#"))
     return tuple(sorted({word for word in words if word}))
 
 
 def flagged_by_word_list(text: str) -> bool:
+    """``text`` contains a listed word (ignoring spaces, punctuation, width and case)."""
     normalised = _normalise(text)
     return any(word in normalised for word in blocked_words())
 

@@ -100,18 +100,28 @@ def storage() -> Storage:
 
 
 def media_url(key: str | None) -> str | None:
+    """The public URL of a stored file (None for no file)."""
     return storage().url(key) if key else None
+
+
+def _in_transaction() -> Session:
+    # A session that has run nothing yet has no transaction, and its rollback fires no event.
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()
+    return session
 
 
 def save_in_transaction(key: str, data: bytes, content_type: str) -> None:
     """Store a file that is removed again if the current transaction rolls back."""
+    session = _in_transaction()
+    session.info.setdefault(_WRITTEN, []).append(key)
     storage().save(key, data, content_type)
-    db.session.info.setdefault(_WRITTEN, []).append(key)
 
 
 def delete_after_commit(key: str) -> None:
     """Remove a file once the current transaction has committed."""
-    db.session.info.setdefault(_TO_DELETE, []).append(key)
+    _in_transaction().info.setdefault(_TO_DELETE, []).append(key)
 
 
 @sa.event.listens_for(Session, "after_commit")

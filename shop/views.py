@@ -7,6 +7,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from core.auth import current_user, login_required, require_user
+from core.extensions import limiter
 from core.pagination import PageArgs, page_schema
 from shop import browse, categories, images, listing, review
 from shop import dashboard as _dashboard  # noqa: F401 - subscribes to the seller page signal
@@ -215,6 +216,18 @@ def review_history(product_id):
 
 
 # Public catalogue -----------------------------------------------------------
+
+
+@limiter.request_filter
+def _cached_reads_skip_rate_limits() -> bool:
+    """The home feed and product pages are served from the cache: no per-client limit to check."""
+    if request.method != "GET":
+        return False
+    if request.endpoint == "products.get_product":
+        return True
+    return request.endpoint == "products.list_products" and bool(
+        browse.home_feed_cache_key_from_query(request.args)
+    )
 
 
 def home_feed_fast_path(view):

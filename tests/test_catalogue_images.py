@@ -132,6 +132,14 @@ def test_an_image_over_5_mb_is_refused(client, app, yanling):
     assert _stored_files(app, product["id"]) == []
 
 
+def test_a_request_far_over_the_limit_is_refused_before_it_is_read(client, app, yanling):
+    product = catalogue.create(client, yanling)
+    response = _upload(client, yanling, product["id"], b"\xff\xd8\xff" + b"\0" * (7 * 1024 * 1024))
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+    assert _stored_files(app, product["id"]) == []
+
+
 def test_png_with_transparency_and_webp_are_accepted(client, yanling):
     product = catalogue.create(client, yanling)
     png = _upload(client, yanling, product["id"], catalogue.image_bytes("PNG"), "a.png", "image/png")
