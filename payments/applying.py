@@ -10,6 +10,7 @@ sent back automatically and recorded.
 
 import json
 import logging
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -39,6 +40,20 @@ def record_event(channel: str, source: str, out_trade_no, raw, verified: bool, o
             outcome=outcome[:200],
         )
     )
+
+
+_CLAIMED = re.compile(r"<out_trade_no>(?:<!\[CDATA\[)?([0-9A-Za-z_]{1,32})")
+
+
+def claimed_out_trade_no(note: Notification, raw) -> str | None:
+    """The number a message claims to be about, kept in the log even when it cannot be trusted."""
+    if note.out_trade_no:
+        return note.out_trade_no
+    if isinstance(raw, str):
+        match = _CLAIMED.search(raw)
+        return match.group(1) if match else None
+    value = dict(raw).get("out_trade_no")
+    return str(value)[:32] if value else None
 
 
 def lock_payment(out_trade_no: str) -> Payment | None:
@@ -83,7 +98,7 @@ def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetim
 def apply_notification(channel: str, note: Notification, raw) -> bool:
     """Judge and apply one verified-or-not payment notification; True to acknowledge."""
     if not note.valid:
-        record_event(channel, "notification", note.out_trade_no, raw, False, f"rejected: {note.reason}")
+        record_event(channel, "notification", claimed_out_trade_no(note, raw), raw, False, f"rejected: {note.reason}")
         return False
     payment = lock_payment(note.out_trade_no) if note.out_trade_no else None
     if payment is None:

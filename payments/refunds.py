@@ -4,6 +4,7 @@ import logging
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app
 
 from core.db import utcnow
 from core.extensions import db
@@ -26,7 +27,7 @@ def _lock_refund(refund_id: int) -> GatewayRefund | None:
     return db.session.scalar(
         sa.select(GatewayRefund)
         .where(GatewayRefund.id == refund_id)
-        .with_for_update()
+        .with_for_update(of=GatewayRefund)
         .execution_options(populate_existing=True)
     )
 
@@ -98,9 +99,12 @@ def execute_refund(refund_id: int) -> None:
         return
     payment = refund.payment
     refund.attempts += 1
+    extra = {}
+    if payment.channel == "wechat_jsapi":  # WeChat reports the outcome later, to this URL
+        extra["notify_url"] = current_app.config["PUBLIC_BASE_URL"] + "/api/v1/payments/notify/wechat-refund"
     try:
         result = get_provider(payment.channel).refund(
-            payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen, "售后退款"
+            payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen, "售后退款", **extra
         )
     except PaymentRejected as exc:
         _fail(refund, exc.gateway_message or exc.gateway_code)
@@ -150,6 +154,6 @@ def lock_refund_by_number(out_refund_no: str) -> GatewayRefund | None:
     return db.session.scalar(
         sa.select(GatewayRefund)
         .where(GatewayRefund.out_refund_no == out_refund_no)
-        .with_for_update()
+        .with_for_update(of=GatewayRefund)
         .execution_options(populate_existing=True)
     )

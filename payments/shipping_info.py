@@ -106,7 +106,7 @@ def upload_shipping_info(upload_id: int) -> None:
     upload.attempts += 1
     try:
         client = wechat_client()
-        client._post("wxa/sec/order/upload_shipping_info", data=shipping_payload(upload), api_base_url=client.base_url)
+        client.post("wxa/sec/order/upload_shipping_info", data=shipping_payload(upload), api_base_url=client.base_url)
     except (WeChatClientException, OSError) as exc:
         upload.last_error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
         upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"

@@ -1,0 +1,77 @@
+"""Fifty identical payment notifications at once, on PostgreSQL with real commits."""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import sqlalchemy as sa
+from wechatpy.session.memorystorage import MemoryStorage
+
+import core.wechat
+from core.auth import issue_tokens
+from core.extensions import db as _db
+from payments.models import PaymentEvent
+from shop.order_models import OrderEvent
+from tests import factories
+from tests.fakes import serve
+from tests.orders import ADDRESS
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="row locking is tested on PostgreSQL (CI runs it)",
+)
+
+
+@pytest.fixture
+def live(app, sandbox, monkeypatch):
+    monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
+    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", sandbox.base_url + "wechat-pay/")
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
+    with app.app_context():
+        product = factories.product(skus=(("5斤装", 6800, 5),))
+        buyer = factories.user(("buyer", None), wechat_openid="openid-concurrent")
+        token = issue_tokens(buyer)["token"]
+        sku_id = product.skus[0].id
+    with serve(app) as base:
+        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base.rstrip("/"))
+        yield {"base": base, "token": token, "sku_id": sku_id}
+    with app.app_context():
+        _db.session.remove()
+        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
+        with _db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def test_fifty_identical_notifications_make_one_state_change(app, live, sandbox):
+    headers = {"Authorization": f"Bearer {live['token']}"}
+    body = {"items": [{"sku_id": live["sku_id"], "quantity": 1}], "address": ADDRESS}
+    order = requests.post(f"{live['base']}api/v1/orders", json=body, headers=headers, timeout=30).json()
+    payment = requests.post(
+        f"{live['base']}api/v1/orders/{order['id']}/payments",
+        json={"channel": "wechat_jsapi"},
+        headers=headers,
+        timeout=30,
+    ).json()
+    sandbox.pay(payment["out_trade_no"])  # queued, not yet delivered
+    start = threading.Barrier(50)
+
+    def notify(_):
+        start.wait()
+        return sandbox.send_variant(payment["out_trade_no"], "duplicate").attempts[-1].status
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(notify, range(50)))
+    assert statuses == [200] * 50
+    with app.app_context():
+        outcomes = _db.session.scalars(
+            sa.select(PaymentEvent.outcome).where(PaymentEvent.out_trade_no == payment["out_trade_no"])
+        ).all()
+        assert sorted(outcomes) == ["applied"] + ["duplicate"] * 49
+        paid = _db.session.scalar(
+            sa.select(sa.func.count()).where(
+                OrderEvent.order_id == order["id"], OrderEvent.to_status == "paid", OrderEvent.line_id.is_(None)
+            )
+        )
+        assert paid == 1
