@@ -47,7 +47,10 @@ def app():
     app = create_app(config)
     with app.app_context():
         upgrade()
-    return app
+    yield app
+    # Close pooled connections before exit; PostgreSQL ones left to the GC raise ResourceWarning.
+    with app.app_context():
+        _db.engine.dispose()
 
 
 class ConnectionSession(FlaskSession):
