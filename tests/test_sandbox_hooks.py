@@ -147,6 +147,7 @@ def test_serve_command_runs_a_threaded_simulator_with_the_app_settings(app, monk
     ((host, port, simulator), kwargs) = calls[0]
     assert (host, port, kwargs["threaded"]) == ("127.0.0.1", 5099, True)
     assert simulator.extensions["sandbox"].settings.wechat_appid == app.config["WECHAT_APPID"]
+    assert kwargs["request_handler"] is payments.sandbox.cli.PathOnlyRequestHandler
 
 
 def test_serve_command_refuses_production(app, monkeypatch):

@@ -3,9 +3,17 @@
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from payments.sandbox.app import create_sandbox_app
+
+
+class PathOnlyRequestHandler(WSGIRequestHandler):
+    """Logs method, path and status but never the query string (it carries secrets and login codes)."""
+
+    def log_request(self, code="-", size="-") -> None:
+        self.log("info", '"%s %s" %s', self.command, self.path.split("?", 1)[0], code)
+
 
 sandbox_cli = AppGroup("sandbox", help="The payment and WeChat gateway simulator (development only).")
 
@@ -24,6 +32,6 @@ def serve_command(host: str, port: int) -> None:
     factor = app.extensions["sandbox"].settings.time_factor
     click.echo(f"sandbox: http://{host}:{port}/ — SANDBOX ONLY, no real money (retry time factor {factor})")
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=PathOnlyRequestHandler)
     finally:
         app.extensions["sandbox"].notifier.stop()

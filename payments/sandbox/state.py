@@ -111,7 +111,7 @@ class Transfer:
 class RecordedRequest:
     """One call the simulator received (tests read these)."""
 
-    service: str  # wechat_pay, alipay, wechat_api, sandbox
+    service: str  # wechat_pay, alipay or wechat_api
     path: str
     method: str
     params: Mapping[str, Any]
