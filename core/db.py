@@ -72,7 +72,10 @@ def configure_sqlite(engine: sa.Engine) -> None:
     """Make SQLite transactional the way PostgreSQL is.
 
     pysqlite defers BEGIN and breaks SAVEPOINT; take over transaction control
-    (SQLAlchemy's documented recipe) and enforce foreign keys.
+    (SQLAlchemy's documented recipe) and enforce foreign keys. Transactions
+    start with BEGIN IMMEDIATE so two writers queue on the busy timeout instead
+    of deadlocking when both try to upgrade a read lock (background tasks and
+    requests write at the same time); WAL keeps readers unblocked meanwhile.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -83,11 +86,13 @@ def configure_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def postgresql_only_index(*args, **kwargs) -> sa.Index:

@@ -30,6 +30,24 @@ def seed_command(if_empty: bool) -> None:
             f"demo: {counts['products']} products, {counts['on_sale']} on sale, "
             f"{counts['certified']} certified poverty-alleviation products"
         )
+    if result.get("orders"):
+        states = sorted(set(result["orders"].values()) - {result["orders"]["refund_requests"]}, key=str)
+        click.echo(f"demo: orders in every state ({', '.join(map(str, states))}); their payments are marked DEMO")
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")
+
+
+@demo_cli.command("walk")
+@click.option("--app-url", default=None, help="The running app (default PUBLIC_BASE_URL).")
+@click.option("--sandbox-url", default=None, help="The gateway simulator (default SANDBOX_URL).")
+def walk_command(app_url: str | None, sandbox_url: str | None) -> None:
+    """Log in a demo buyer, order and pay with each channel through the sandbox (needs `make run`)."""
+    from demo.walk import WalkFailed, walk
+
+    config = current_app.config
+    try:
+        walk(app_url or config["PUBLIC_BASE_URL"], sandbox_url or config["SANDBOX_URL"], echo=click.echo)
+    except (WalkFailed, OSError) as exc:
+        raise click.ClickException(f"{exc} — is `make run` running?") from exc
+    click.echo("demo walk: every channel paid")

@@ -106,10 +106,10 @@ def test_single_migration_head(app):
 
 
 def test_models_match_migrations(app, db):
-    with _db.engine.connect() as connection:
-        include_object = include_object_for(connection.dialect.name)
-        context = MigrationContext.configure(connection, opts={"compare_type": False, "include_object": include_object})
-        diff = compare_metadata(context, _db.metadata)
+    connection = _db.session.connection()  # the test's own connection (SQLite allows one writer)
+    include_object = include_object_for(connection.dialect.name)
+    context = MigrationContext.configure(connection, opts={"compare_type": False, "include_object": include_object})
+    diff = compare_metadata(context, _db.metadata)
     assert diff == []
 
 

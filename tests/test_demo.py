@@ -99,3 +99,14 @@ def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
         headers=factories.auth_header(manager),
     ).json
     assert rejected["items"] and rejected["items"][0]["rejection_reason"]
+
+
+def test_seed_has_orders_in_every_state(db, upload_dir):
+    from shop.order_models import ORDER_STATUSES, Order
+
+    result = seed_demo_city()
+    assert result["orders"]
+    statuses = set(db.session.scalars(sa.select(Order.status)))
+    assert statuses == set(ORDER_STATUSES)
+    again = seed_demo_city()
+    assert again["orders"] == {}

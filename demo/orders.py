@@ -1,0 +1,154 @@
+"""Demo orders in every state, made through the real shop and payments services.
+
+The seed runs before any gateway is up, so the demo's payments are recorded
+the way a verified notification would apply them, with transaction numbers
+starting ``DEMO`` so nobody mistakes them for gateway money (reconciliation
+against a real bill would list them). ``flask demo walk`` pays through the
+sandbox gateways for real.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from core.db import utcnow
+from core.extensions import db
+from core.models import RoleGrant, User
+from core.services import grant_role
+from payments.applying import apply_success, lock_payment
+from payments.checkout import new_out_trade_no
+from payments.models import GatewayRefund, Payment
+from payments.providers import RefundResult
+from payments.refunds import apply_refund_result
+from shop.after_sales import decide_refund, request_refund
+from shop.checkout import place_order
+from shop.fulfilment import cancel_order, confirm_receipt, expire_overdue_orders, ship_station_lines
+from shop.models import Product, Sku
+from shop.order_models import Order, RefundRequest
+from villages.models import Station
+
+DEMO_BUYERS = (("demo-buyer-zhang", "张女士（演示买家）"), ("demo-buyer-wang", "王先生（演示买家）"))
+ADDRESS = {
+    "name": "张女士",
+    "phone": "13800000001",
+    "region_code": "4302",
+    "detail": "株洲市天元区示范路1号（演示地址）",
+}
+
+
+def _buyers() -> list[User]:
+    buyers = []
+    for openid, name in DEMO_BUYERS:
+        user = db.session.scalar(sa.select(User).where(User.wechat_openid == openid))
+        if user is None:
+            user = User(wechat_openid=openid, display_name=name)
+            db.session.add(user)
+            db.session.flush()
+            grant_role(user, "buyer")
+        buyers.append(user)
+    return buyers
+
+
+def record_demo_payment(order: Order, channel: str = "wechat_jsapi") -> Payment:
+    """A payment applied as a verified notification would, marked DEMO."""
+    payment = Payment(
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        channel=channel,
+        out_trade_no=new_out_trade_no(order.id),
+        amount_fen=order.total_fen,
+        params={"demo": "recorded by flask demo seed"},
+    )
+    db.session.add(payment)
+    db.session.flush()
+    apply_success(lock_payment(payment.out_trade_no), f"DEMO{payment.id:012d}", utcnow())
+    return payment
+
+
+def _skus(station: Station, count: int) -> list[Sku]:
+    return list(
+        db.session.scalars(
+            sa.select(Sku)
+            .join(Product)
+            .where(Product.station_id == station.id, Product.status == "on_sale", Sku.is_active, Sku.stock >= 5)
+            .order_by(Sku.id)
+            .limit(count)
+        )
+    )
+
+
+def _managers(station: Station) -> User:
+    """A user acting for the station (its manager, or the platform admin)."""
+    grant = db.session.scalar(sa.select(RoleGrant).where(RoleGrant.station_id == station.id))
+    if grant is not None:
+        return grant.user
+    return db.session.scalar(
+        sa.select(User).join(RoleGrant).where(RoleGrant.role == "platform_admin").order_by(User.id)
+    )
+
+
+def seed_orders(manager_station: Station | None) -> dict:
+    """Orders in every state; does nothing when orders exist."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Order)):
+        return {}
+    zhang, wang = _buyers()
+    stations = [manager_station] if manager_station else []
+    stations += list(
+        db.session.scalars(
+            sa.select(Station)
+            .join(Product, Product.station_id == Station.id)
+            .where(Product.status == "on_sale")
+            .distinct()
+            .order_by(Station.id)
+            .limit(4)
+        )
+    )
+    skus = [sku for station in stations for sku in _skus(station, 2)]
+    if len(skus) < 4:
+        return {}
+
+    def order(buyer, *picks):
+        return place_order(buyer, [{"sku_id": sku.id, "quantity": qty} for sku, qty in picks], ADDRESS)
+
+    made = {}
+    made["pending_payment"] = order(zhang, (skus[0], 1))
+    expired = order(wang, (skus[1], 1))
+    expired.expires_at = utcnow() - timedelta(minutes=1)
+    expire_overdue_orders()
+    made["cancelled_expired"] = expired
+    made["cancelled_by_buyer"] = cancel_order(zhang, order(zhang, (skus[2], 1)).id)
+    for label, picks in (("paid", [(skus[0], 2)]), ("paid_two_stations", [(skus[0], 1), (skus[-1], 1)])):
+        made[label] = order(zhang, *picks)
+        record_demo_payment(made[label])
+    shipped = order(wang, (skus[1], 1))
+    record_demo_payment(shipped, "alipay_wap")
+    station_id = shipped.lines[0].station_id
+    ship_station_lines(
+        _managers(db.session.get(Station, station_id)), shipped.id, station_id, "中国邮政", "EMS0000000001"
+    )
+    made["shipped"] = shipped
+    completed = order(zhang, (skus[2], 1))
+    record_demo_payment(completed)
+    station_id = completed.lines[0].station_id
+    ship_station_lines(
+        _managers(db.session.get(Station, station_id)), completed.id, station_id, "顺丰速运", "SF0000000001"
+    )
+    confirm_receipt(zhang, completed.id)
+    made["completed"] = completed
+    refunding = order(wang, (skus[3], 1))
+    record_demo_payment(refunding)
+    request_refund(wang, refunding.id, [refunding.lines[0].id], "收到时有破损（演示）")
+    made["refunding"] = refunding
+    refunded = order(zhang, (skus[3], 1))
+    record_demo_payment(refunded)
+    request = request_refund(zhang, refunded.id, [refunded.lines[0].id], "不想要了（演示）")
+    decide_refund(_managers(db.session.get(Station, refunded.lines[0].station_id)), request.id, "approve", None)
+    sent = db.session.scalar(sa.select(GatewayRefund).where(GatewayRefund.refund_request_id == request.id))
+    apply_refund_result(sent, RefundResult(sent.out_refund_no, "success", refund_id=f"DEMO{sent.id:012d}"))
+    made["refunded"] = refunded
+    db.session.flush()
+    return {label: o.status for label, o in made.items()} | {"refund_requests": _count(RefundRequest)}
+
+
+def _count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
