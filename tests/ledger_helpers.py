@@ -16,8 +16,18 @@ from payments.settlement import release_all
 from shop.order_models import Order, RefundRequest
 from tests import factories
 from tests.orders import pay, place
+from tests.payments_fixtures import settings_for
 
 MANAGERS = {"peach_station": "peach_manager", "garlic_station": "garlic_manager"}
+
+
+@pytest.fixture
+def app_on_sandbox(app, sandbox, monkeypatch):
+    """The app's gateways pointed at the loopback simulator; yields the simulator."""
+    settings = settings_for(sandbox.base_url)
+    for name in ("ALIPAY_SERVER_URL", "WECHAT_PAY_BASE_URL", "WECHAT_API_BASE_URL"):
+        monkeypatch.setitem(app.config, name, settings[name])
+    return sandbox
 
 
 @pytest.fixture

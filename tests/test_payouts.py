@@ -14,18 +14,13 @@ from tests.ledger_helpers import (
     release_after_hold,
     ship_and_confirm,
 )
-from tests.payments_fixtures import settings_for
 
 YANLING = "430225"
 
 
 @pytest.fixture
-def alipay_sandbox(app, sandbox, monkeypatch):
-    """The app's gateways pointed at the loopback simulator."""
-    settings = settings_for(sandbox.base_url)
-    for name in ("ALIPAY_SERVER_URL", "WECHAT_PAY_BASE_URL", "WECHAT_API_BASE_URL"):
-        monkeypatch.setitem(app.config, name, settings[name])
-    return sandbox
+def alipay_sandbox(app_on_sandbox):
+    return app_on_sandbox
 
 
 def _released_peach_sale(client, shop, quantity: int = 1) -> dict:
