@@ -30,6 +30,13 @@ def seed_command(if_empty: bool) -> None:
             f"demo: {counts['products']} products, {counts['on_sale']} on sale, "
             f"{counts['certified']} certified poverty-alleviation products"
         )
+    if result.get("settlement"):
+        counts = result["settlement"]
+        click.echo(
+            f"demo: {counts['orders']} orders in 炎陵县, {counts['released_lines']} past the settlement hold, "
+            f"a payout batch of {counts['payouts']} transfers (pending: run `flask settlements retry-payouts` "
+            "with the sandbox up to send them)"
+        )
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

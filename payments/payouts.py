@@ -117,8 +117,12 @@ def create_payout(batch: PayoutBatch, party_type: str, party, region_code: str, 
     return payout
 
 
-def run_settlement(actor: User, county_code: str) -> dict:
-    """Create the county's payout batch and send its transfers (and any unfinished ones) after commit."""
+def run_settlement(actor: User, county_code: str, *, send: bool = True) -> dict:
+    """Create the county's payout batch and send its transfers (and any unfinished ones) after commit.
+
+    ``send=False`` only records the batch (the demo seed, which runs without the gateway);
+    ``flask settlements retry-payouts`` sends what is still pending.
+    """
     _county(actor, county_code)
     batch = PayoutBatch(county_code=county_code, created_by_id=actor.id)
     db.session.add(batch)
@@ -134,7 +138,7 @@ def run_settlement(actor: User, county_code: str) -> dict:
             continue
         create_payout(batch, party_type, party, region_code, station_id)
     db.session.flush()
-    for payout_id in [*retried, *(payout.id for payout in batch.payouts)]:
+    for payout_id in [*retried, *(payout.id for payout in batch.payouts)] if send else []:
         run_later(execute_payout, payout_id)
     return {"batch": batch, "skipped": skipped, "retried": len(retried)}
 
