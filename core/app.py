@@ -70,6 +70,7 @@ def register_request_transaction(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from core.views import auth_blp, system_bp
     from payments import receivers
+    from payments.ledger_views import ledger_blp
     from payments.views import payments_blp
     from shop.order_views import orders_blp
     from shop.views import media_bp, products_blp
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
         products_blp,
         orders_blp,
         payments_blp,
+        ledger_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     receivers.connect()
@@ -95,9 +97,20 @@ def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
     from payments.cli import payments_cli
+    from payments.ledger_cli import ledger_cli, settlements_cli
     from payments.sandbox.cli import sandbox_cli
     from shop.cli import orders_cli
     from villages.cli import regions_cli, users_cli
 
-    for group in (users_cli, regions_cli, pii_cli, orders_cli, payments_cli, demo_cli, sandbox_cli):
+    for group in (
+        users_cli,
+        regions_cli,
+        pii_cli,
+        orders_cli,
+        payments_cli,
+        ledger_cli,
+        settlements_cli,
+        demo_cli,
+        sandbox_cli,
+    ):
         app.cli.add_command(group)

@@ -30,6 +30,13 @@ def seed_command(if_empty: bool) -> None:
             f"demo: {counts['products']} products, {counts['on_sale']} on sale, "
             f"{counts['certified']} certified poverty-alleviation products"
         )
+    if result.get("settlement"):
+        counts = result["settlement"]
+        click.echo(
+            f"demo: {counts['orders']} orders in 炎陵县, {counts['released_lines']} past the settlement hold, "
+            f"a payout batch of {counts['payouts']} transfers (pending: run `flask settlements retry-payouts` "
+            "with the sandbox up to send them)"
+        )
     if result.get("orders"):
         states = sorted(set(result["orders"].values()) - {result["orders"]["refund_requests"]}, key=str)
         click.echo(f"demo: orders in every state ({', '.join(map(str, states))}); their payments are marked DEMO")

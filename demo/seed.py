@@ -9,6 +9,7 @@ from core.extensions import db
 from core.models import User
 from demo.catalogue import seed_catalogue
 from demo.orders import seed_orders
+from demo.settlement import seed_settlement
 from demo.villages import DEMO_STATION_MANAGER, seed_village_data
 from villages.cli import create_staff
 from villages.models import Region, Village
@@ -84,5 +85,13 @@ def seed_demo_city() -> dict:
         username, password = DEMO_STATION_MANAGER
         staff.append((username, password, "station_manager", True))
     catalogue = seed_catalogue(village_data.get("manager_station"))
-    orders = seed_orders(village_data.get("manager_station"))
-    return {"villages": villages, "staff": staff, **village_data, "catalogue": catalogue, "orders": orders}
+    orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
+    settlement = seed_settlement()
+    return {
+        "villages": villages,
+        "staff": staff,
+        **village_data,
+        "catalogue": catalogue,
+        "settlement": settlement,
+        "orders": orders,
+    }

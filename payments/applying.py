@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
+from payments.ledger import post_unapplied_payment
 from payments.models import GatewayRefund, Payment, PaymentEvent
 from payments.providers import GatewayTrade, Notification
 from payments.signals import payment_succeeded
@@ -90,6 +91,7 @@ def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetim
         payment_succeeded.send(payment, order=order)
         return "applied"
     why = "paid_after_expiry" if order.cancel_reason == "expired" else f"order_{order.status}"
+    post_unapplied_payment(payment)  # the money is ours to return: hold it in suspense
     _refund_unwanted(payment, why)
     log.info("payment %s arrived for order %s in state %s: refunding", payment.id, order.id, order.status)
     return f"refunded_automatically: {why}"

@@ -1,10 +1,11 @@
-"""`flask payments …`: catch missed notifications, retry refunds and shipping uploads."""
+"""`flask payments …`: catch missed notifications, retry refunds and shipping uploads, reconcile bills."""
 
 import click
 from flask.cli import AppGroup
 
 from core.extensions import db
 from payments.closing import sync_pending_payments
+from payments.reconcile import reconcile_day
 from payments.refunds import check_refund, unfinished_refunds
 from payments.shipping_info import pending_uploads, upload_shipping_info
 
@@ -37,3 +38,22 @@ def retry_uploads_command() -> None:
     for upload_id in ids:
         upload_shipping_info(upload_id)
     click.echo(f"shipping uploads tried: {len(ids)}")
+
+
+@payments_cli.command("reconcile")
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Beijing date.")
+def reconcile_command(day) -> None:
+    """Compare each gateway's bill for the day with payments, refunds and the ledger; exit 1 on differences."""
+    reports = reconcile_day(day.date())
+    db.session.rollback()
+    differences = 0
+    for report in reports:
+        click.echo(
+            f"{report.gateway}: bill {report.bill_payments} payments {report.paid_fen} fen, "
+            f"{report.bill_refunds} refunds {report.refunded_fen} fen; {len(report.differences)} differences"
+        )
+        for item in report.differences:
+            click.echo(f"  {item.kind:20} {item.reference:32} {item.detail}")
+        differences += len(report.differences)
+    if differences:
+        raise SystemExit(1)

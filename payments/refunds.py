@@ -27,7 +27,7 @@ def _lock_refund(refund_id: int) -> GatewayRefund | None:
     return db.session.scalar(
         sa.select(GatewayRefund)
         .where(GatewayRefund.id == refund_id)
-        .with_for_update(of=GatewayRefund)
+        .with_for_update(of=GatewayRefund)  # not the joined payment: PostgreSQL refuses FOR UPDATE on an outer join
         .execution_options(populate_existing=True)
     )
 
@@ -154,6 +154,6 @@ def lock_refund_by_number(out_refund_no: str) -> GatewayRefund | None:
     return db.session.scalar(
         sa.select(GatewayRefund)
         .where(GatewayRefund.out_refund_no == out_refund_no)
-        .with_for_update(of=GatewayRefund)
+        .with_for_update(of=GatewayRefund)  # not the joined payment: PostgreSQL refuses FOR UPDATE on an outer join
         .execution_options(populate_existing=True)
     )

@@ -4,7 +4,10 @@ The money itself moves in the payments package, which listens for
 ``refund_approved`` and reports back with ``complete_refund`` / ``fail_refund``.
 """
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
+from flask import current_app
 
 from core.auth import scope_for
 from core.db import utcnow
@@ -20,6 +23,12 @@ from villages.models import Station
 REFUNDABLE = ("paid", "shipped", "completed")
 
 
+def settlement_hold_over(line, now: datetime | None = None) -> bool:
+    """The line completed more than SETTLEMENT_HOLD_DAYS ago: its money has been released to the sellers."""
+    hold = timedelta(days=current_app.config["SETTLEMENT_HOLD_DAYS"])
+    return line.completed_at is not None and line.completed_at <= (now or utcnow()) - hold
+
+
 def request_refund(buyer: User, order_id: int, line_ids: list[int], reason: str) -> RefundRequest:
     """Ask for the given lines' money back; the lines become ``refunding``."""
     order = buyers_order(buyer, order_id, lock=True)
@@ -31,6 +40,13 @@ def request_refund(buyer: User, order_id: int, line_ids: list[int], reason: str)
     blocked = [line.id for line in lines if line.status not in REFUNDABLE]
     if blocked:
         raise InvalidState("所选商品当前不能申请退款", details={"line_ids": blocked})
+    settled = [line.id for line in lines if line.status == "completed" and settlement_hold_over(line)]
+    if settled:
+        days = current_app.config["SETTLEMENT_HOLD_DAYS"]
+        raise InvalidState(
+            f"确认收货已超过 {days} 天，货款已结算给卖家，不能在线申请退款，请联系服务站协商处理",
+            details={"line_ids": settled},
+        )
     refund = RefundRequest(
         order_id=order.id,
         buyer_id=buyer.id,

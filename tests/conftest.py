@@ -22,8 +22,8 @@ from core.extensions import db as _db
 from core.extensions import limiter
 from shop.cache import reset_catalogue_cache
 
-# Fixtures of the order tests (`shop`) and of the payment sandbox.
-pytest_plugins = ("tests.orders", "tests.payments_fixtures")
+# Fixtures of the order tests (`shop`), the payment sandbox and the settlement tests.
+pytest_plugins = ("tests.orders", "tests.payments_fixtures", "tests.ledger_helpers")
 
 
 def _database_url(tmp_dir: str) -> str:

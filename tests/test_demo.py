@@ -110,3 +110,38 @@ def test_seed_has_orders_in_every_state(db, upload_dir):
     assert statuses == set(ORDER_STATUSES)
     again = seed_demo_city()
     assert again["orders"] == {}
+
+
+def test_seed_shows_the_money_flow(client, db):
+    from payments.ledger_models import LineSettlement, Payout
+    from payments.ledger_queries import owner_balances
+    from payments.ledger_verify import verify_ledger
+
+    result = seed_demo_city()
+    counts = result["settlement"]
+    assert counts["orders"] == 8 and counts["released_lines"] == 5 and counts["payouts"] >= 3
+    payouts = db.session.scalars(sa.select(Payout)).all()
+    assert {p.status for p in payouts} == {"pending"}  # recorded, sent later with the sandbox up
+    assert {p.party_type for p in payouts} == {"seller", "station", "centre"}
+    assert sum(p.amount_fen for p in payouts) > 0
+    from demo.settlement import DEMO_BUYER_OPENID
+    from shop.order_models import Order, OrderLine
+
+    pending_lines = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LineSettlement)
+        .join(OrderLine, OrderLine.id == LineSettlement.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(User, User.id == Order.buyer_id)
+        .where(LineSettlement.released_at.is_(None), User.wechat_openid == DEMO_BUYER_OPENID)
+    )
+    assert pending_lines == 3  # received recently, or not yet (the settlement demo's own orders)
+    assert any(owner_balances("seller", seller_id)["pending_fen"] for seller_id in _line_sellers(db))
+    assert verify_ledger() == []
+    assert seed_demo_city()["settlement"] == {}
+
+
+def _line_sellers(db):
+    from payments.ledger_models import LineSettlement
+
+    return db.session.scalars(sa.select(LineSettlement.seller_id).where(LineSettlement.released_at.is_(None)))

@@ -63,6 +63,8 @@ class Centre(db.Model):
     name: Mapped[str] = mapped_column(sa.String(64))
     # Share of each order line kept by the centre, in basis points (1/10000).
     commission_bps: Mapped[int]
+    # The centre's Alipay logon id (phone or e-mail) its settlements are paid to.
+    payout_alipay_account: Mapped[str | None] = mapped_column(Encrypted("centre.payout_alipay_account"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -84,6 +86,8 @@ class Station(db.Model):
     service_fee_bps: Mapped[int]
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     suspended_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # The station's Alipay logon id (phone or e-mail) its service fees are paid to.
+    payout_alipay_account: Mapped[str | None] = mapped_column(Encrypted("station.payout_alipay_account"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     village: Mapped[Region] = relationship(lazy="joined", innerjoin=True)

@@ -75,6 +75,11 @@ class CentreArgs(Schema):
     commission_bps = fields.Integer(required=True, validate=BPS)
 
 
+class CentrePatchArgs(Schema):
+    name = fields.String(validate=validate.Length(min=2, max=64))
+    payout_alipay_account = fields.String(allow_none=True, validate=validate.Length(min=5, max=100))
+
+
 class CentreQueryArgs(PageArgs):
     county_code = fields.String(validate=validate.Regexp(r"^\d{6}$"))
 
@@ -84,6 +89,7 @@ class CentreSchema(Schema):
     county_code = fields.String()
     name = fields.String()
     commission_bps = fields.Integer()
+    payout_alipay_account = fields.Function(lambda c: mask_account(c.payout_alipay_account))
     created_at = LocalDateTime()
 
 
@@ -109,6 +115,7 @@ class StationPatchArgs(Schema):
     name = fields.String(validate=validate.Length(min=2, max=64))
     address = fields.String(validate=validate.Length(min=2, max=200))
     service_fee_bps = fields.Integer(validate=BPS)
+    payout_alipay_account = fields.String(allow_none=True, validate=validate.Length(min=5, max=100))
 
 
 class SuspendArgs(Schema):
@@ -141,6 +148,7 @@ class StationSchema(Schema):
     service_fee_bps = fields.Integer()
     status = fields.String()
     suspended_reason = fields.String(allow_none=True)
+    payout_alipay_account = fields.Function(lambda s: mask_account(s.payout_alipay_account))
     created_at = LocalDateTime()
 
 

@@ -88,6 +88,20 @@ def create_centre(county_code: str, name: str, commission_bps: int) -> Centre:
     return centre
 
 
+def update_centre(user: User, centre_id: int, changes: dict) -> Centre:
+    """Rename a centre or set its payout account (county admin of its county, or platform admin)."""
+    scope = county_scope(user)
+    centre = db.session.get(Centre, centre_id)
+    if centre is None:
+        raise NotFound("县域电商中心不存在")
+    ensure_in_scope(scope, centre.county_code)
+    for field in ("name", "payout_alipay_account"):
+        if field in changes:
+            setattr(centre, field, changes[field])
+    db.session.flush()
+    return centre
+
+
 def list_centres(user: User, county_code: str | None, page: int, per_page: int) -> dict:
     scope: Scope = read_scope(user)
     statement = sa.select(Centre).where(scope_filter_for_centres(scope)).order_by(Centre.id)

@@ -100,7 +100,7 @@ def station_for_county_admin(actor: User, station_id: int) -> Station:
 
 def update_station(actor: User, station_id: int, changes: dict) -> Station:
     station = station_for_county_admin(actor, station_id)
-    for field in ("name", "address", "service_fee_bps"):
+    for field in ("name", "address", "service_fee_bps", "payout_alipay_account"):
         if field in changes:
             setattr(station, field, changes[field])
     db.session.flush()

@@ -7,6 +7,7 @@ from core.pagination import page_schema
 from villages import metrics, regions, services
 from villages.schemas import (
     CentreArgs,
+    CentrePatchArgs,
     CentreQueryArgs,
     CentreSchema,
     MetricsArgs,
@@ -68,6 +69,15 @@ def create_centre(args):
     """Set up a county e-commerce centre (platform admins)."""
     scope_for(require_user(), "platform_admin")
     return services.create_centre(args["county_code"], args["name"], args["commission_bps"])
+
+
+@villages_blp.patch("/centres/<int:centre_id>")
+@login_required
+@villages_blp.arguments(CentrePatchArgs)
+@villages_blp.response(200, CentreSchema)
+def patch_centre(changes, centre_id):
+    """Rename a centre or set its Alipay payout account (county admin of that county)."""
+    return services.update_centre(require_user(), centre_id, changes)
 
 
 @villages_blp.get("/centres")

@@ -1,0 +1,171 @@
+"""The settlement ledger: accounts, balanced postings of entries (append-only), per-line state, payouts.
+
+Sign convention: an entry's ``amount_fen`` is positive when it raises what the
+platform owes the account's owner (seller, station, centre, platform, suspense,
+payout clearing) and negative on the other side (gateway clearing accounts,
+which hold the money). Every posting's entries sum to zero; party balances
+never go below zero (``flask ledger verify`` checks both; PostgreSQL also
+checks the sum at commit with a deferred constraint trigger).
+"""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+from core.pii import Encrypted
+
+PARTY_TYPES = ("seller", "station", "centre")
+OWNER_TYPES = (*PARTY_TYPES, "platform", "suspense", "gateway", "payout_clearing")
+PAYOUT_STATUSES = ("pending", "processing", "success", "failed")
+OPEN_PAYOUT = "status IN ('pending','processing')"
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({','.join(repr(v) for v in values)})"
+
+
+class LedgerAccount(db.Model):
+    """One account: a party's pending or available bucket, a gateway's clearing, the platform, …"""
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("owner_type", "owner_id", "bucket"),
+        sa.CheckConstraint(_in("owner_type", OWNER_TYPES), name="known_owner_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_type: Mapped[str] = mapped_column(sa.String(16))
+    # The seller/station/centre id; 0 for the platform's own accounts.
+    owner_id: Mapped[int] = mapped_column(default=0)
+    # pending / available for parties; the channel for gateway clearing; "main" otherwise.
+    bucket: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def label(self) -> str:
+        owner = self.owner_type if not self.owner_id else f"{self.owner_type}:{self.owner_id}"
+        return f"{owner}/{self.bucket}"
+
+
+class LedgerPosting(db.Model):
+    """One business event's balanced set of entries; ``event_key`` makes posting it twice impossible."""
+
+    __tablename__ = "ledger_postings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # payment, unapplied_payment, refund, unapplied_refund, release, payout, payout_paid, payout_failed
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    # e.g. "payment:12", "refund:7", "release:33", "payout:5"; unique, so a replay is a no-op.
+    event_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    gateway_refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gateway_refunds.id"), index=True)
+    payout_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payouts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    entries: Mapped[list["LedgerEntry"]] = relationship(lazy="selectin", order_by="LedgerEntry.id")
+
+
+class LedgerEntry(db.Model):
+    """One signed amount on one account (never zero, never changed)."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (sa.CheckConstraint("amount_fen <> 0", name="amount_not_zero"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    posting_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_postings.id"), index=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_accounts.id"), index=True)
+    amount_fen: Mapped[int]
+    # The order line the amount belongs to (payment splits, refund reversals, releases).
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+
+    account: Mapped[LedgerAccount] = relationship(lazy="joined")
+
+
+class LineSettlement(db.Model):
+    """What each party was credited for one paid order line, what refunds took back, and the hold's end."""
+
+    __tablename__ = "line_settlements"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "reversed_seller_fen BETWEEN 0 AND seller_fen AND reversed_station_fen BETWEEN 0 AND station_fen "
+            "AND reversed_centre_fen BETWEEN 0 AND centre_fen",
+            name="reversals_within_credits",
+        ),
+    )
+
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), primary_key=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"))
+    seller_id: Mapped[int] = mapped_column(sa.ForeignKey("sellers.id"), index=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"))
+    seller_fen: Mapped[int]
+    station_fen: Mapped[int]
+    centre_fen: Mapped[int]
+    reversed_seller_fen: Mapped[int] = mapped_column(default=0)
+    reversed_station_fen: Mapped[int] = mapped_column(default=0)
+    reversed_centre_fen: Mapped[int] = mapped_column(default=0)
+    # When the hold ended and the remainder moved from pending to available.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class PayoutBatch(db.Model):
+    """One run of ``POST /settlements/run`` for a county."""
+
+    __tablename__ = "payout_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    payouts: Mapped[list["Payout"]] = relationship(lazy="selectin", order_by="Payout.id", back_populates="batch")
+
+
+class Payout(db.Model):
+    """One Alipay transfer of a party's available balance (one ``out_biz_no``, never reused for another)."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", PAYOUT_STATUSES), name="known_status"),
+        sa.CheckConstraint(_in("party_type", PARTY_TYPES), name="known_party_type"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        # At most one unfinished payout per party: a second batch cannot pay the same money.
+        sa.Index(
+            "uq_payouts_open_party",
+            "party_type",
+            "party_id",
+            unique=True,
+            sqlite_where=sa.text(OPEN_PAYOUT),
+            postgresql_where=sa.text(OPEN_PAYOUT),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("payout_batches.id"), index=True)
+    party_type: Mapped[str] = mapped_column(sa.String(16))
+    party_id: Mapped[int]
+    # Where the party is (village for sellers and stations, county for centres); scoping filters on it.
+    region_code: Mapped[str] = mapped_column(sa.String(12), index=True)
+    # The station of a seller or station payout (station managers see these); NULL for centres.
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    payee_name: Mapped[str] = mapped_column(sa.String(64))
+    # Snapshot of the payout account at batch time, so a retry sends exactly the same request.
+    payee_account: Mapped[str] = mapped_column(Encrypted("payout.payee_account"))
+    amount_fen: Mapped[int]
+    out_biz_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    # Alipay's order id once paid; the gateway's reason when it failed.
+    gateway_order_id: Mapped[str | None] = mapped_column(sa.String(64))
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    batch: Mapped[PayoutBatch] = relationship(back_populates="payouts")
+
+    @property
+    def owner(self) -> str:
+        return f"{self.party_type}:{self.party_id}"
