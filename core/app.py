@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from payments import receivers
     from payments.ledger_views import ledger_blp
     from payments.views import payments_blp
+    from reports.views import reports_blp
     from shop.order_views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         orders_blp,
         payments_blp,
         ledger_blp,
+        reports_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     receivers.connect()
@@ -99,6 +101,7 @@ def register_commands(app: Flask) -> None:
     from payments.cli import payments_cli
     from payments.ledger_cli import ledger_cli, settlements_cli
     from payments.sandbox.cli import sandbox_cli
+    from reports.cli import reports_cli
     from shop.cli import orders_cli
     from villages.cli import regions_cli, users_cli
 
@@ -110,6 +113,7 @@ def register_commands(app: Flask) -> None:
         payments_cli,
         ledger_cli,
         settlements_cli,
+        reports_cli,
         demo_cli,
         sandbox_cli,
     ):

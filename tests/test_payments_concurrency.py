@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from wechatpy.session.memorystorage import MemoryStorage
 
 import core.wechat
+from core.app import create_app
 from core.auth import issue_tokens
+from core.config import TestConfig
 from core.extensions import db as _db
 from payments.models import PaymentEvent
 from shop.order_models import OrderEvent
@@ -26,22 +28,34 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def live(app, sandbox, monkeypatch):
+    """A second app on the same database, sized like a production worker pool, served on loopback.
+
+    Background tasks run on the thread pool as in production, and the engine
+    has a connection for every request thread, so fifty notifications can really
+    wait on the payment's row lock at the same time.
+    """
     monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
-    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", sandbox.base_url + "wechat-pay/")
-    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
-    with app.app_context():
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 55, "max_overflow": 0}
+    config.TASKS_EAGER = False
+    config.WECHAT_PAY_BASE_URL = sandbox.base_url + "wechat-pay/"
+    config.WECHAT_API_BASE_URL = sandbox.base_url + "wechat-api/"
+    live_app = create_app(config)
+    with live_app.app_context():
         product = factories.product(skus=(("5斤装", 6800, 5),))
         buyer = factories.user(("buyer", None), wechat_openid="openid-concurrent")
         token = issue_tokens(buyer)["token"]
         sku_id = product.skus[0].id
-    with serve(app) as base:
-        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base.rstrip("/"))
-        yield {"base": base, "token": token, "sku_id": sku_id}
-    with app.app_context():
+    with serve(live_app) as base:
+        live_app.config["PUBLIC_BASE_URL"] = base.rstrip("/")
+        yield {"base": base, "token": token, "sku_id": sku_id, "app": live_app}
+    with live_app.app_context():
         _db.session.remove()
         tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
         with _db.engine.begin() as connection:
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _db.engine.dispose()
 
 
 def test_fifty_identical_notifications_make_one_state_change(app, live, sandbox):
@@ -64,7 +78,7 @@ def test_fifty_identical_notifications_make_one_state_change(app, live, sandbox)
     with ThreadPoolExecutor(max_workers=50) as pool:
         statuses = list(pool.map(notify, range(50)))
     assert statuses == [200] * 50
-    with app.app_context():
+    with live["app"].app_context():
         outcomes = _db.session.scalars(
             sa.select(PaymentEvent.outcome).where(PaymentEvent.out_trade_no == payment["out_trade_no"])
         ).all()

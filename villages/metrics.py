@@ -64,6 +64,11 @@ def _missing_condition(flags):
 def village_metrics(user: User, region_code: str) -> dict:
     """Counts for ``region_code`` with one row per child region and the shortfall list."""
     ensure_in_scope(scope_for(user, *STAFF_READERS), region_code)
+    return compute_village_metrics(region_code)
+
+
+def compute_village_metrics(region_code: str) -> dict:
+    """The metrics of a region, with no access check (reports freeze them)."""
     region = db.session.get(Region, region_code)
     if region is None:
         raise NotFound("地区不存在")

@@ -1,0 +1,1 @@
+"""Sales analytics and the monthly report workflow for the poverty-alleviation office."""

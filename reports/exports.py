@@ -1,0 +1,120 @@
+"""Report exports that open in Excel: XLSX (summary, per village, per category, trend chart) and CSV with BOM."""
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Font
+
+from reports.models import SalesReport
+
+YUAN = "#,##0.00"
+STATUS_ZH = {"draft": "草稿", "submitted": "已提交", "approved": "已审核通过", "rejected": "已退回"}
+HEADERS = (
+    ("gmv_fen", "销售额（元）", True),
+    ("orders", "订单数", False),
+    ("buyers", "买家数", False),
+    ("units", "件数", False),
+    ("poverty_village_gmv_fen", "贫困村销售额（元）", True),
+    ("poor_household_income_fen", "贫困户收入（元）", True),
+    ("certified_product_gmv_fen", "扶贫产品销售额（元）", True),
+    ("refunded_fen", "退款额（元）", True),
+)
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(fen) / 100
+
+
+def _header_lines(report: SalesReport, snapshot: dict) -> list[tuple[str, str]]:
+    return [
+        ("报表", f"{snapshot['region']['name']} {report.period} 电商销售月报"),
+        ("地区代码", report.region_code),
+        ("状态", STATUS_ZH[report.status]),
+        ("版本", str(report.version)),
+        ("SM3 摘要", report.digest),
+        ("审核时间", report.reviewed_at.isoformat() if report.reviewed_at else ""),
+    ]
+
+
+def _figure_rows(sheet, first_column: str, rows: list[dict]) -> None:
+    sheet.append([first_column, "名称", *(title for _, title, _ in HEADERS)])
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([row["key"], row["name"], *(_yuan(row[k]) if money else row[k] for k, _, money in HEADERS)])
+        for (_, _, money), cell in zip(HEADERS, sheet[sheet.max_row][2:], strict=True):
+            if money:
+                cell.number_format = YUAN
+
+
+def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
+    snapshot = json.loads(report.snapshot)
+    book = Workbook()
+    summary = book.active
+    summary.title = "汇总"
+    for label, value in _header_lines(report, snapshot):
+        summary.append([label, value])
+    summary.append([])
+    summary.append(["指标", "数值"])
+    for key, title, money in HEADERS:
+        summary.append([title, _yuan(snapshot["totals"][key]) if money else snapshot["totals"][key]])
+        if money:
+            summary.cell(summary.max_row, 2).number_format = YUAN
+    summary.append([])
+    for key in (
+        "villages",
+        "poverty_villages",
+        "with_info_officer",
+        "with_ecommerce_talent",
+        "with_station",
+        "poverty_villages_fibre_covered",
+        "poverty_villages_4g_covered",
+    ):
+        summary.append([f"政策指标 {key}", snapshot["policy"].get(key, 0)])
+    summary.column_dimensions["A"].width = 28
+    summary.column_dimensions["B"].width = 70
+    _figure_rows(book.create_sheet("分村"), "村代码", snapshot["villages"])
+    _figure_rows(book.create_sheet("分品类"), "品类", snapshot["categories"])
+    if trend:
+        sheet = book.create_sheet("月度趋势")
+        sheet.append(["月份", "销售额（元）", "贫困户收入（元）"])
+        for month, gmv, income in zip(
+            trend["months"], trend["gmv_fen"], trend["poor_household_income_fen"], strict=True
+        ):
+            sheet.append([month, _yuan(gmv), _yuan(income)])
+        chart = BarChart()
+        chart.title = "月度销售额与贫困户收入"
+        chart.y_axis.title = "元"
+        data = Reference(sheet, min_col=2, max_col=3, min_row=1, max_row=sheet.max_row)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=sheet.max_row))
+        sheet.add_chart(chart, "E2")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def to_csv(report: SalesReport) -> bytes:
+    """UTF-8 with BOM so Excel reads the Chinese correctly; amounts in yuan with two decimals."""
+    snapshot = json.loads(report.snapshot)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for label, value in _header_lines(report, snapshot):
+        writer.writerow([label, value])
+    for section, first_column, rows in (
+        ("合计", "", [{"key": "", "name": "合计", **snapshot["totals"]}]),
+        ("分村", "村代码", snapshot["villages"]),
+        ("分品类", "品类", snapshot["categories"]),
+    ):
+        writer.writerow([])
+        writer.writerow([section])
+        writer.writerow([first_column or "范围", "名称", *(title for _, title, _ in HEADERS)])
+        for row in rows:
+            writer.writerow(
+                [row["key"], row["name"], *(f"{_yuan(row[k]):.2f}" if m else row[k] for k, _, m in HEADERS)]
+            )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

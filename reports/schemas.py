@@ -1,0 +1,96 @@
+"""Report request and response schemas."""
+
+import json
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.fields import LocalDateTime
+from core.pagination import PageArgs
+from reports.analytics import FIGURES, GROUPS
+
+CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
+PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM")
+
+
+class SalesQueryArgs(Schema):
+    region = fields.String(required=True, validate=CODE)
+    date_from = fields.Date(required=True, data_key="from")
+    date_to = fields.Date(required=True, data_key="to")
+    group_by = fields.String(validate=validate.OneOf(GROUPS))
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if data["date_to"] < data["date_from"]:
+            raise ValidationError("结束日期不能早于开始日期", "to")
+        if (data["date_to"] - data["date_from"]).days > 366:
+            raise ValidationError("查询区间不能超过一年", "to")
+
+
+FiguresSchema = Schema.from_dict({name: fields.Integer() for name in FIGURES}, name="SalesFigures")
+
+
+class SalesRowSchema(FiguresSchema):
+    key = fields.String()
+    name = fields.String()
+
+
+class SalesSchema(Schema):
+    totals = fields.Nested(FiguresSchema)
+    rows = fields.List(fields.Nested(SalesRowSchema))
+
+
+class ReportArgs(Schema):
+    region = fields.String(required=True, validate=CODE)
+    period = fields.String(required=True, validate=PERIOD)
+
+
+class ReportReviewArgs(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    comment = fields.String(validate=validate.Length(max=500))
+
+
+class ExportArgs(Schema):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
+
+
+class ReportListArgs(PageArgs):
+    status = fields.String()
+    period = fields.String(validate=PERIOD)
+
+
+class ChartArgs(Schema):
+    region = fields.String(required=True, validate=CODE)
+    until = fields.String(validate=PERIOD)
+    months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=36))
+
+
+class ReportEventSchema(Schema):
+    action = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    digest = fields.String()
+    comment = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+
+
+class ReportSummarySchema(Schema):
+    id = fields.Integer()
+    region = fields.String(attribute="region_code")
+    period = fields.String()
+    status = fields.String()
+    version = fields.Integer()
+    digest = fields.String()
+    created_at = LocalDateTime()
+    submitted_at = LocalDateTime(allow_none=True)
+    reviewed_at = LocalDateTime(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+
+
+class ReportSchema(ReportSummarySchema):
+    snapshot = fields.Function(lambda report: json.loads(report.snapshot))
+    events = fields.List(fields.Nested(ReportEventSchema))
+
+
+class VerifySchema(Schema):
+    report_id = fields.Integer()
+    digest_ok = fields.Boolean()
+    drift = fields.List(fields.Dict())

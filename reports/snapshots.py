@@ -1,0 +1,144 @@
+"""Freezing a month's figures, the review workflow, and verification against the live figures."""
+
+import json
+
+import sqlalchemy as sa
+
+from core.auth import ensure_in_scope, scope_for
+from core.db import utcnow
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import User
+from core.pii import sm3_hex
+from reports.analytics import month_bounds, sales_figures
+from reports.models import ReportEvent, SalesReport
+from villages.metrics import compute_village_metrics
+from villages.models import Region
+
+READERS = ("county_admin", "poverty_office", "platform_admin")
+
+
+def canonical_json(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_snapshot(region_code: str, period: str) -> dict:
+    """Everything a report freezes: totals, per village, per category, and the policy metrics."""
+    first, last = month_bounds(period)
+    region = db.session.get(Region, region_code)
+    by_village = sales_figures(region_code, first, last, "village")
+    by_category = sales_figures(region_code, first, last, "category")
+    metrics = compute_village_metrics(region_code)
+    return {
+        "region": {"code": region.code, "name": region.name, "level": region.level},
+        "period": period,
+        "totals": by_village["totals"],
+        "villages": by_village["rows"],
+        "categories": by_category["rows"],
+        "policy": {key: value for key, value in metrics.items() if key not in ("children",)},
+    }
+
+
+def _event(report: SalesReport, action: str, actor: User | None, comment: str | None = None) -> None:
+    report.events.append(
+        ReportEvent(action=action, actor_id=actor.id if actor else None, digest=report.digest, comment=comment)
+    )
+
+
+def _freeze(report: SalesReport) -> None:
+    report.snapshot = canonical_json(build_snapshot(report.region_code, report.period))
+    report.digest = sm3_hex(report.snapshot.encode())
+
+
+def _check_period(period: str) -> None:
+    try:
+        first, _ = month_bounds(period)
+    except ValueError as exc:
+        raise ValidationFailed.field("period", "期间格式应为 YYYY-MM") from exc
+    if first > utcnow().date():
+        raise ValidationFailed.field("period", "不能为尚未开始的月份生成报表")
+
+
+def generate_report(actor: User, region_code: str, period: str) -> SalesReport:
+    """Freeze a month for a county (its admin) or the city (the poverty office)."""
+    scope = scope_for(actor, "county_admin", "poverty_office", "platform_admin")
+    ensure_in_scope(scope, region_code)
+    region = db.session.get(Region, region_code)
+    if region is None or region.level not in ("city", "county"):
+        raise ValidationFailed.field("region", "报表地区应为市或县级代码")
+    _check_period(period)
+    existing = db.session.scalar(
+        sa.select(SalesReport).where(SalesReport.region_code == region_code, SalesReport.period == period)
+    )
+    if existing is not None and existing.status != "rejected":
+        raise Conflict("该地区本月报表已存在", details={"report_id": existing.id})
+    if existing is not None:  # a rejected report is regenerated in place, its history kept
+        existing.status, existing.version = "draft", existing.version + 1
+        existing.created_by_id, existing.created_at = actor.id, utcnow()
+        existing.reviewed_by_id = existing.reviewed_at = existing.review_comment = existing.submitted_at = None
+        _freeze(existing)
+        _event(existing, "regenerated", actor)
+        db.session.flush()
+        return existing
+    report = SalesReport(region_code=region_code, period=period, created_by_id=actor.id)
+    _freeze(report)
+    db.session.add(report)
+    _event(report, "generated", actor)
+    db.session.flush()
+    return report
+
+
+def report_for(actor: User, report_id: int) -> SalesReport:
+    report = db.session.get(SalesReport, report_id)
+    if report is None:
+        raise NotFound("报表不存在")
+    ensure_in_scope(scope_for(actor, *READERS), report.region_code, hide=True)
+    return report
+
+
+def submit_report(actor: User, report_id: int) -> SalesReport:
+    """The county sends its draft to the city."""
+    report = report_for(actor, report_id)
+    scope_for(actor, "county_admin", "poverty_office", "platform_admin")
+    if report.status != "draft":
+        raise Conflict("只有草稿状态的报表可以提交")
+    report.status, report.submitted_at = "submitted", utcnow()
+    _event(report, "submitted", actor)
+    db.session.flush()
+    return report
+
+
+def review_report(actor: User, report_id: int, decision: str, comment: str | None) -> SalesReport:
+    """The poverty office approves, or sends back with a comment."""
+    report = report_for(actor, report_id)
+    scope_for(actor, "poverty_office", "platform_admin")
+    if report.status != "submitted":
+        raise Conflict("只有已提交的报表可以审核")
+    if decision == "reject" and not comment:
+        raise ValidationFailed.field("comment", "退回报表须填写意见")
+    report.status = "approved" if decision == "approve" else "rejected"
+    report.reviewed_by_id, report.reviewed_at, report.review_comment = actor.id, utcnow(), comment
+    _event(report, "approved" if decision == "approve" else "rejected", actor, comment)
+    db.session.flush()
+    return report
+
+
+def _diff(frozen, live, path="") -> list[dict]:
+    if isinstance(frozen, dict) and isinstance(live, dict):
+        out = []
+        for key in sorted(set(frozen) | set(live)):
+            out += _diff(frozen.get(key), live.get(key), f"{path}.{key}" if path else key)
+        return out
+    if isinstance(frozen, list) and isinstance(live, list):
+        keyed = all(isinstance(item, dict) and "key" in item for item in frozen + live)
+        if keyed:
+            return _diff({i["key"]: i for i in frozen}, {i["key"]: i for i in live}, path)
+    return [] if frozen == live else [{"field": path, "frozen": frozen, "live": live}]
+
+
+def verify_report(report: SalesReport) -> dict:
+    """Check the digest of the stored snapshot and list drift against today's figures (nothing rewritten)."""
+    digest_ok = sm3_hex(report.snapshot.encode()) == report.digest
+    frozen = json.loads(report.snapshot)
+    live = build_snapshot(report.region_code, report.period)
+    return {"report_id": report.id, "digest_ok": digest_ok, "drift": _diff(frozen, live)}

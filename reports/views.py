@@ -1,0 +1,128 @@
+"""Sales analytics, report snapshots and their review, exports and charts."""
+
+import sqlalchemy as sa
+from flask import Response
+from flask_smorest import Blueprint
+
+from core.auth import ensure_in_scope, ensure_overlaps, login_required, require_user, scope_for
+from core.errors import NotFound
+from core.extensions import db
+from core.pagination import page_schema, paginate
+from reports import charts, exports, snapshots
+from reports.analytics import sales_figures
+from reports.models import SalesReport
+from reports.schemas import (
+    ChartArgs,
+    ExportArgs,
+    ReportArgs,
+    ReportListArgs,
+    ReportReviewArgs,
+    ReportSchema,
+    ReportSummarySchema,
+    SalesQueryArgs,
+    SalesSchema,
+    VerifySchema,
+)
+from villages.models import Region
+
+reports_blp = Blueprint("reports", __name__, description="销售分析与扶贫月报")
+
+
+@reports_blp.get("/reports/sales")
+@login_required
+@reports_blp.arguments(SalesQueryArgs, location="query")
+@reports_blp.response(200, SalesSchema)
+def sales(args):
+    """Live figures for a region and date range, optionally grouped (paid orders, net of refunds)."""
+    ensure_in_scope(scope_for(require_user(), *snapshots.READERS), args["region"])
+    return sales_figures(args["region"], args["date_from"], args["date_to"], args.get("group_by"))
+
+
+@reports_blp.post("/reports")
+@login_required
+@reports_blp.arguments(ReportArgs)
+@reports_blp.response(201, ReportSchema)
+def generate(args):
+    """Freeze a month's figures for a county (county admin) or the city (poverty office)."""
+    return snapshots.generate_report(require_user(), args["region"], args["period"])
+
+
+@reports_blp.get("/reports")
+@login_required
+@reports_blp.arguments(ReportListArgs, location="query")
+@reports_blp.response(200, page_schema(ReportSummarySchema, "ReportPage"))
+def list_reports(args):
+    """Reports in the caller's region, newest first."""
+    scope = scope_for(require_user(), *snapshots.READERS)
+    statement = sa.select(SalesReport).where(scope.filter(SalesReport.region_code)).order_by(SalesReport.id.desc())
+    if args.get("status"):
+        statement = statement.where(SalesReport.status == args["status"])
+    if args.get("period"):
+        statement = statement.where(SalesReport.period == args["period"])
+    return paginate(statement, args["page"], args["per_page"])
+
+
+@reports_blp.get("/reports/<int:report_id>")
+@login_required
+@reports_blp.response(200, ReportSchema)
+def get_report(report_id):
+    """One report with its frozen snapshot and audit trail."""
+    return snapshots.report_for(require_user(), report_id)
+
+
+@reports_blp.post("/reports/<int:report_id>/submit")
+@login_required
+@reports_blp.response(200, ReportSchema)
+def submit(report_id):
+    """Send a draft to the city."""
+    return snapshots.submit_report(require_user(), report_id)
+
+
+@reports_blp.post("/reports/<int:report_id>/review")
+@login_required
+@reports_blp.arguments(ReportReviewArgs)
+@reports_blp.response(200, ReportSchema)
+def review(args, report_id):
+    """Approve, or send back with a comment (poverty office)."""
+    return snapshots.review_report(require_user(), report_id, args["decision"], args.get("comment"))
+
+
+@reports_blp.get("/reports/<int:report_id>/verify")
+@login_required
+@reports_blp.response(200, VerifySchema)
+def verify(report_id):
+    """Digest check and drift of the live figures since the report was frozen."""
+    return snapshots.verify_report(snapshots.report_for(require_user(), report_id))
+
+
+@reports_blp.get("/reports/<int:report_id>/export")
+@login_required
+@reports_blp.arguments(ExportArgs, location="query")
+@reports_blp.response(200, content_type="application/octet-stream")
+def export(args, report_id):
+    """XLSX (summary, per village, per category, monthly trend chart) or CSV (UTF-8 with BOM)."""
+    report = snapshots.report_for(require_user(), report_id)
+    name = f"report-{report.region_code}-{report.period}-v{report.version}"
+    if args["format"] == "csv":
+        body, mimetype = exports.to_csv(report), "text/csv; charset=utf-8"
+    else:
+        region = db.session.get(Region, report.region_code)
+        body = exports.to_xlsx(report, charts.monthly_series(region, report.period, 12))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    disposition = f'attachment; filename="{name}.{args["format"]}"'
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+@reports_blp.get("/reports/charts/monthly.svg")
+@login_required
+@reports_blp.arguments(ChartArgs, location="query")
+@reports_blp.response(200, content_type="image/svg+xml")
+def monthly_chart(args):
+    """Monthly GMV and poor-household income of a region, as SVG for the console."""
+    ensure_overlaps(scope_for(require_user(), *snapshots.READERS), args["region"])
+    ensure_in_scope(scope_for(require_user(), *snapshots.READERS), args["region"])
+    region = db.session.get(Region, args["region"])
+    if region is None:
+        raise NotFound("地区不存在")
+    series = charts.monthly_series(region, args.get("until") or charts.this_month(), args["months"])
+    return Response(charts.render_svg(series), mimetype="image/svg+xml")
