@@ -174,7 +174,10 @@ def test_payouts_are_listed_within_scope(client, ledger_shop, alipay_sandbox):
     _released_peach_sale(client, ledger_shop)
     _run(client, ledger_shop)
     assert _payouts(client, ledger_shop, who="peach_manager")["total"] == 1
-    assert _payouts(client, ledger_shop, who="garlic_manager")["total"] == 0
+    outside = client.get("/api/v1/payouts", headers=ledger_shop["garlic_manager"], query_string={"region": YANLING})
+    assert outside.status_code == 403  # asking for a region outside one's scope
+    theirs = client.get("/api/v1/payouts", headers=ledger_shop["garlic_manager"])
+    assert theirs.status_code == 200 and theirs.json["total"] == 0
     assert _payouts(client, ledger_shop, who="platform", status="success")["total"] == 1
     assert _payouts(client, ledger_shop, who="platform", status="failed")["total"] == 0
     assert client.get("/api/v1/payouts", headers=ledger_shop["buyer_header"]).status_code == 403
