@@ -225,9 +225,7 @@ def _cached_reads_skip_rate_limits() -> bool:
         return False
     if request.endpoint == "products.get_product":
         return True
-    return request.endpoint == "products.list_products" and bool(
-        browse.home_feed_cache_key_from_query(request.args)
-    )
+    return request.endpoint == "products.list_products" and bool(browse.home_feed_cache_key_from_query(request.args))
 
 
 def home_feed_fast_path(view):
