@@ -4,7 +4,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from core.auth import scope_for
+from core.auth import ensure_overlaps, scope_for
+from core.db import utcnow
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.fields import SHANGHAI
@@ -99,6 +100,7 @@ def list_payouts(actor: User, region: str | None, status: str | None, batch_id: 
         .order_by(Payout.id.desc())
     )
     if region:
+        ensure_overlaps(scope, region)
         statement = statement.where(Payout.region_code.startswith(region, autoescape=True))
     if status:
         statement = statement.where(Payout.status == status)
@@ -118,8 +120,6 @@ def _month_start(now: datetime) -> datetime:
 
 def seller_dashboard_sections(seller: Seller, now: datetime | None = None) -> dict:
     """Balances, recent payouts and this month's sales for GET /sellers/me."""
-    from core.db import utcnow
-
     since = _month_start(now or utcnow())
     orders, units, gmv = db.session.execute(
         sa.select(

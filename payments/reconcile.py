@@ -15,7 +15,7 @@ from core.extensions import db
 from payments.ledger_models import LedgerAccount, LedgerEntry, LedgerPosting
 from payments.models import GatewayRefund, Payment
 from payments.money import BEIJING
-from payments.providers import BillRow, get_alipay, get_provider
+from payments.providers import BillRow, PaymentGatewayError, PaymentRejected, get_alipay, get_provider
 
 GATEWAYS = {"wechat": ("wechat_jsapi",), "alipay": ("alipay_mini", "alipay_wap")}
 
@@ -82,7 +82,11 @@ def reconcile_gateway(gateway: str, day: date) -> GatewayReport:
     report = GatewayReport(gateway)
     channels = GATEWAYS[gateway]
     start, end = _day_bounds(day)
-    rows = _bill(gateway, day)
+    try:
+        rows = _bill(gateway, day)
+    except (PaymentGatewayError, PaymentRejected) as exc:
+        report.differences.append(Difference(gateway, "bill_unavailable", day.isoformat(), exc.message))
+        return report
     billed_payments = {row.out_trade_no: row for row in rows if row.status == "paid"}
     billed_refunds = {row.out_refund_no: row for row in rows if row.status == "refunded"}
     report.bill_payments, report.bill_refunds = len(billed_payments), len(billed_refunds)

@@ -224,3 +224,26 @@ def test_order_totals_match_line_credits(client, ledger_shop):
         sa.select(sa.func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.order_line_id.is_not(None))
     )
     assert party == total
+
+
+def test_one_refund_of_lines_from_two_stations_reverses_each_split(client, ledger_shop):
+    order = paid_order(client, ledger_shop, [(ledger_shop["peach_5"], 1), (ledger_shop["garlic"], 2)])
+    refund = refund_lines(client, ledger_shop, order["id"], [line["id"] for line in order["lines"]])
+    assert refund.amount_fen == order["total_fen"]
+    for party in ("peach_seller", "garlic_seller"):
+        assert balances("seller", ledger_shop[party].id) == (0, 0, 0)
+    for station in ("peach_station", "garlic_station"):
+        assert balances("station", ledger_shop[station].id) == (0, 0, 0)
+        assert balances("centre", ledger_shop[station].centre_id) == (0, 0, 0)
+    assert_books_balance()
+
+
+def test_release_command(app, client, ledger_shop):
+    order = paid_order(client, ledger_shop, [(ledger_shop["peach_5"], 1)])
+    ship_and_confirm(client, ledger_shop, order["id"])
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["settlements", "release"]).output == "lines released: 0\n"
+    later = (utcnow() + timedelta(days=8)).strftime("%Y-%m-%d %H:%M:%S")
+    assert runner.invoke(args=["settlements", "release", "--now", later]).output == "lines released: 1\n"
+    assert runner.invoke(args=["settlements", "release", "--now", later]).output == "lines released: 0\n"
+    assert balances("seller", ledger_shop["peach_seller"].id) == (0, 6256, 0)

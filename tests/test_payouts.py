@@ -174,7 +174,10 @@ def test_payouts_are_listed_within_scope(client, ledger_shop, alipay_sandbox):
     _released_peach_sale(client, ledger_shop)
     _run(client, ledger_shop)
     assert _payouts(client, ledger_shop, who="peach_manager")["total"] == 1
-    assert _payouts(client, ledger_shop, who="garlic_manager")["total"] == 0
+    outside = client.get("/api/v1/payouts", headers=ledger_shop["garlic_manager"], query_string={"region": YANLING})
+    assert outside.status_code == 403  # asking for a region outside one's scope
+    theirs = client.get("/api/v1/payouts", headers=ledger_shop["garlic_manager"])
+    assert theirs.status_code == 200 and theirs.json["total"] == 0
     assert _payouts(client, ledger_shop, who="platform", status="success")["total"] == 1
     assert _payouts(client, ledger_shop, who="platform", status="failed")["total"] == 0
     assert client.get("/api/v1/payouts", headers=ledger_shop["buyer_header"]).status_code == 403
@@ -226,3 +229,16 @@ def test_the_villagers_page_shows_money_and_payouts(client, ledger_shop, alipay_
     (payout,) = page.json["payouts"]
     assert payout["amount_fen"] == 12512 and payout["status"] == "success"
     assert payout["payee_account"] == "139****0001" and payout["completed_at"].endswith("+08:00")
+
+
+def test_only_the_countys_admin_sets_a_centres_payout_account(client, ledger_shop):
+    centre = ledger_shop["peach_station"].centre
+    chaling = factories.auth_header(factories.user(("county_admin", "430224")))
+    body = {"payout_alipay_account": "yl@example.com"}
+    assert client.patch(f"/api/v1/centres/{centre.id}", headers=chaling, json=body).status_code == 403
+    assert (
+        client.patch(f"/api/v1/centres/{centre.id}", headers=ledger_shop["peach_manager"], json=body).status_code == 403
+    )
+    ok = client.patch(f"/api/v1/centres/{centre.id}", headers=ledger_shop["yanling_admin"], json=body)
+    assert ok.status_code == 200 and ok.json["payout_alipay_account"] == "y***@example.com"
+    assert client.patch("/api/v1/centres/999999", headers=ledger_shop["platform"], json=body).status_code == 404

@@ -99,3 +99,21 @@ def test_a_payment_marked_paid_without_its_posting_is_reported(app, client, ledg
     _db.session.commit()
     (report, _alipay) = reconcile_day(beijing_now().date())
     assert [(d.kind, d.detail) for d in report.differences] == [("ledger", "支付未记账")]
+
+
+def test_an_amount_difference_is_reported(app, client, ledger_shop, app_on_sandbox):
+    shop = ledger_shop
+    opened = _pay_through_the_gateway(client, shop, app_on_sandbox, [(shop["peach_5"], 1)], "wechat_jsapi")
+    payment = _db.session.get(Payment, opened["id"])
+    payment.amount_fen += 1  # our record drifted from what the gateway took
+    _db.session.commit()
+    (report, _alipay) = reconcile_day(beijing_now().date())
+    assert sorted(d.kind for d in report.differences) == ["amount", "ledger"]
+    assert "账单 6800 分，本地 6801 分" in [d.detail for d in report.differences]
+
+
+def test_an_unreachable_gateway_is_a_difference_not_a_crash(app, ledger_shop, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", "http://127.0.0.1:9/wechat-pay/")
+    monkeypatch.setitem(app.config, "ALIPAY_SERVER_URL", "http://127.0.0.1:9/alipay/gateway.do")
+    code, output = _reconcile(app)
+    assert code == 1 and output.count("bill_unavailable") == 2
