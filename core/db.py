@@ -113,3 +113,8 @@ def include_object_for(dialect_name: str):
         return True
 
     return include_object
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL for a CHECK constraint that ``column`` holds one of ``values``."""
+    return f"{column} IN ({','.join(repr(v) for v in values)})"

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
 
@@ -23,17 +23,13 @@ PAYOUT_STATUSES = ("pending", "processing", "success", "failed")
 OPEN_PAYOUT = "status IN ('pending','processing')"
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
-
-
 class LedgerAccount(db.Model):
     """One account: a party's pending or available bucket, a gateway's clearing, the platform, …"""
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
         sa.UniqueConstraint("owner_type", "owner_id", "bucket"),
-        sa.CheckConstraint(_in("owner_type", OWNER_TYPES), name="known_owner_type"),
+        sa.CheckConstraint(one_of("owner_type", OWNER_TYPES), name="known_owner_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,8 +125,8 @@ class Payout(db.Model):
 
     __tablename__ = "payouts"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", PAYOUT_STATUSES), name="known_status"),
-        sa.CheckConstraint(_in("party_type", PARTY_TYPES), name="known_party_type"),
+        sa.CheckConstraint(one_of("status", PAYOUT_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("party_type", PARTY_TYPES), name="known_party_type"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         # At most one unfinished payout per party: a second batch cannot pay the same money.
         sa.Index(

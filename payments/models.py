@@ -5,15 +5,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 
 PAYMENT_STATUSES = ("pending", "paid", "closed", "failed")
 REFUND_STATUSES = ("pending", "processing", "success", "failed")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
 
 
 class Payment(db.Model):
@@ -21,7 +17,7 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", PAYMENT_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", PAYMENT_STATUSES), name="known_status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         sa.Index("ix_payments_status_created_at", "status", "created_at"),
     )
@@ -65,7 +61,7 @@ class GatewayRefund(db.Model):
 
     __tablename__ = "gateway_refunds"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", REFUND_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", REFUND_STATUSES), name="known_status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
     )
 

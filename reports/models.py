@@ -5,15 +5,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 
 REPORT_STATUSES = ("draft", "submitted", "approved", "rejected")
 REPORT_ACTIONS = ("generated", "regenerated", "submitted", "approved", "rejected")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
 
 
 class SalesReport(db.Model):
@@ -21,7 +17,7 @@ class SalesReport(db.Model):
 
     __tablename__ = "sales_reports"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", REPORT_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", REPORT_STATUSES), name="known_status"),
         sa.UniqueConstraint("region_code", "period"),
     )
 
@@ -48,7 +44,7 @@ class ReportEvent(db.Model):
     """Who generated, submitted, approved or rejected a report, when, with which digest (append-only)."""
 
     __tablename__ = "report_events"
-    __table_args__ = (sa.CheckConstraint(_in("action", REPORT_ACTIONS), name="known_action"),)
+    __table_args__ = (sa.CheckConstraint(one_of("action", REPORT_ACTIONS), name="known_action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_reports.id"), index=True)

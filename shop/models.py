@@ -5,7 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, postgresql_only_index, utcnow
+from core.db import UTCDateTime, one_of, postgresql_only_index, utcnow
 from core.extensions import db
 from core.models import User
 from villages.models import Region, Seller, Station
@@ -22,10 +22,6 @@ REVIEW_ACTIONS = (
     "certification_revoked",
     "taken_off_shelf",
 )
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
 
 
 class Category(db.Model):
@@ -45,7 +41,7 @@ class Product(db.Model):
 
     __tablename__ = "products"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", PRODUCT_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", PRODUCT_STATUSES), name="known_status"),
         sa.CheckConstraint(f"min_price_fen > 0 AND min_price_fen <= {MAX_PRICE_FEN}", name="min_price_range"),
         sa.CheckConstraint("sales_count >= 0", name="sales_count_non_negative"),
         sa.CheckConstraint(
@@ -187,7 +183,7 @@ class ProductReviewEvent(db.Model):
     """Append-only trail of a listing: submissions, decisions, certification, take-downs."""
 
     __tablename__ = "product_review_events"
-    __table_args__ = (sa.CheckConstraint(_in("action", REVIEW_ACTIONS), name="known_action"),)
+    __table_args__ = (sa.CheckConstraint(one_of("action", REVIEW_ACTIONS), name="known_action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.models import User
 from core.pii import Encrypted
@@ -15,14 +15,10 @@ LINE_STATUSES = ("pending_payment", "paid", "shipped", "completed", "cancelled",
 REFUND_STATUSES = ("requested", "approved", "rejected", "refunded", "failed")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
-
-
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", ORDER_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", ORDER_STATUSES), name="known_status"),
         sa.CheckConstraint("total_fen > 0", name="total_positive"),
         # The expiry job's scan: unpaid orders by deadline.
         sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
@@ -61,7 +57,7 @@ class OrderLine(db.Model):
 
     __tablename__ = "order_lines"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", LINE_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", LINE_STATUSES), name="known_status"),
         sa.CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),
         sa.CheckConstraint("unit_price_fen > 0", name="unit_price_positive"),
         sa.CheckConstraint("amount_fen = unit_price_fen * quantity", name="amount_is_price_times_quantity"),
@@ -138,7 +134,7 @@ class RefundRequest(db.Model):
 
     __tablename__ = "refund_requests"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", REFUND_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", REFUND_STATUSES), name="known_status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
     )
 
