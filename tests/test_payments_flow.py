@@ -203,6 +203,11 @@ def test_after_sales_refund_goes_back_through_wechat(client, shop, gateway):
     assert client.get(f"/api/v1/refunds/{refund['id']}", headers=shop["buyer_header"]).json["status"] == "refunded"
     view = client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json
     assert view["status"] == "refunded" and view["lines"][0]["refunded_fen"] == 6800
+    replay = gateway.send_variant(payment["out_trade_no"], "duplicate")  # the old success, replayed
+    assert replay.attempts[-1].status == 200
+    assert _outcomes(payment["out_trade_no"])[-1] == "duplicate"
+    again = client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json
+    assert again["status"] == "refunded" and again["paid_at"] == view["paid_at"]
 
 
 def test_after_sales_refund_goes_back_through_alipay(client, shop, gateway):
