@@ -105,7 +105,20 @@ def error_response(error: Exception):
     return response
 
 
+def out_of_range(error: Exception):
+    """A number too large for the database (an id past 2^31, say): nothing can match it."""
+    from flask import request
+
+    if request.method == "GET":
+        return error_response(NotFound())
+    return error_response(ValidationFailed("数值超出允许范围"))
+
+
 def register_error_handlers(app) -> None:
+    import sqlalchemy.exc
+
+    app.register_error_handler(OverflowError, out_of_range)
+    app.register_error_handler(sqlalchemy.exc.DataError, out_of_range)
     app.register_error_handler(AppError, error_response)
     app.register_error_handler(HTTPException, error_response)
     app.register_error_handler(Exception, error_response)

@@ -1,5 +1,6 @@
 """Reading the ledger: a party's balances, payout lists and the villager's own page, each scoped."""
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ def parse_owner(owner: str) -> tuple[str, int]:
     if owner == "platform":
         return "platform", 0
     kind, _, number = owner.partition(":")
-    if kind not in PARTY_TYPES or not number.isdigit():
+    if kind not in PARTY_TYPES or not re.fullmatch(r"[0-9]{1,10}", number) or int(number) > 2**31 - 1:
         raise ValidationFailed.field("owner", "应为 seller:<id>、station:<id>、centre:<id> 或 platform")
     return kind, int(number)
 

@@ -33,9 +33,16 @@ def _lock_refund(refund_id: int) -> GatewayRefund | None:
 
 
 def refundable_payment(order_id: int) -> Payment:
-    """The payment that paid the order (the first one applied)."""
+    """The payment the order was paid with: paid, and not one sent back automatically (a double payment)."""
+    # Automatic refunds of money the order could not take (see payments.applying.apply_success).
+    sent_back = sa.select(GatewayRefund.payment_id).where(
+        GatewayRefund.refund_request_id.is_(None),
+        sa.or_(GatewayRefund.reason == "paid_after_expiry", GatewayRefund.reason.startswith("order_")),
+    )
     return db.session.scalar(
-        sa.select(Payment).where(Payment.order_id == order_id, Payment.status == "paid").order_by(Payment.paid_at)
+        sa.select(Payment)
+        .where(Payment.order_id == order_id, Payment.status == "paid", Payment.id.not_in(sent_back))
+        .order_by(Payment.id)
     )
 
 

@@ -9,7 +9,7 @@ from core.pagination import PageArgs
 from reports.analytics import FIGURES, GROUPS
 
 CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
-PERIOD = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM")
+PERIOD = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM（2000 年以后）")
 
 
 class SalesQueryArgs(Schema):

@@ -86,6 +86,7 @@ def decide_refund(actor: User, refund_id: int, decision: str, reason: str | None
     refund = _refund(refund_id)
     _check_decider(actor, refund)
     order = lock_order(refund.order_id)
+    db.session.refresh(refund)  # a concurrent decision may have committed while we waited for the lock
     if refund.status != "requested":
         raise InvalidState("该退款申请已处理")
     refund.decided_by_id, refund.decided_at, refund.decision_reason = actor.id, utcnow(), reason

@@ -134,8 +134,7 @@ def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str
     for line in to_ship:
         line.shipment_id = shipment.id
         move_line(line, "shipped", actor, f"{carrier} {tracking_no}")
-    if sync_order(order, actor, "全部商品已发货") and order.status == "shipped":
-        order.shipped_at = shipment.shipped_at
+    sync_order(order, actor, "全部商品已发货")
     lines_shipped.send(order, shipment=shipment)
     return order
 

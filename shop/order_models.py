@@ -62,6 +62,10 @@ class OrderLine(db.Model):
         sa.CheckConstraint("unit_price_fen > 0", name="unit_price_positive"),
         sa.CheckConstraint("amount_fen = unit_price_fen * quantity", name="amount_is_price_times_quantity"),
         sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
+        sa.CheckConstraint(
+            "commission_bps >= 0 AND service_fee_bps >= 0 AND commission_bps + service_fee_bps <= 10000",
+            name="rates_within_line",
+        ),
         sa.Index("ix_order_lines_station_id_status", "station_id", "status"),
     )
 

@@ -67,10 +67,12 @@ class OrderLineSchema(Schema):
 
 
 class MaskedAddressSchema(Schema):
-    name = fields.String(attribute="address_name")
+    """The full address only comes from the audited shipping label."""
+
+    name = fields.Function(lambda order: order.address_name[:1] + "*" * max(len(order.address_name) - 1, 1))
     phone = fields.Function(lambda order: mask_phone(order.address_phone))
     region_code = fields.String(attribute="address_region_code")
-    detail = fields.String(attribute="address_detail")
+    detail = fields.Function(lambda order: order.address_detail[:6] + "……" if len(order.address_detail) > 6 else "……")
 
 
 class FullAddressSchema(Schema):

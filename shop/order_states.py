@@ -1,5 +1,6 @@
 """The order state machine: legal transitions and the append-only event trail."""
 
+from core.db import utcnow
 from core.errors import Conflict
 from core.extensions import db
 from core.models import User
@@ -82,6 +83,8 @@ def sync_order(order: Order, actor: User | None, reason: str | None = None) -> b
         raise InvalidState(f"订单不能从「{order.status}」变为「{new}」")
     record_event(order, None, order.status, new, actor, reason)
     order.status = new
+    if new == "shipped" and order.shipped_at is None:  # auto-confirm counts from here
+        order.shipped_at = utcnow()
     return True
 
 

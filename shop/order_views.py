@@ -64,9 +64,13 @@ def get_order(order_id):
 @login_required
 @orders_blp.response(200, OrderEventSchema(many=True))
 def order_events(order_id):
-    """The order's state-change trail."""
-    _view(order_id)
-    return db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
+    """The order's state-change trail (staff see the order's own steps and their lines')."""
+    view = _view(order_id)
+    statement = sa.select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+    if view.viewer == "staff":
+        visible = [line.id for line in view.lines]
+        statement = statement.where(sa.or_(OrderEvent.line_id.is_(None), OrderEvent.line_id.in_(visible)))
+    return db.session.scalars(statement)
 
 
 @orders_blp.get("/orders/<int:order_id>/shipping-label")

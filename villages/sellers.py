@@ -110,8 +110,25 @@ def seller_for_manager(actor: User, seller_id: int) -> Seller:
     return seller
 
 
+# Where the money goes and who counts as a poor household: only the county changes these after registration.
+COUNTY_ONLY_FIELDS = ("payout_alipay_account", "poor_household", "household_no")
+
+
 def update_seller(actor: User, seller_id: int, data: dict) -> Seller:
+    """Correct a seller's details; payout account and poverty status only by the county, audited."""
     seller = seller_for_manager(actor, seller_id)
+    sensitive = [field for field in COUNTY_ONLY_FIELDS if field in data]
+    if sensitive:
+        scope_for(actor, "county_admin", "platform_admin")
+        db.session.add(
+            PiiAccess(
+                user_id=actor.id,
+                subject_type="seller",
+                subject_id=seller.id,
+                fields=",".join(sensitive),
+                reason="changed",
+            )
+        )
     for field in ("name", "poor_household"):
         if field in data:
             setattr(seller, field, data[field])

@@ -155,9 +155,8 @@ def reissue_bind_code(seller_id):
 
 
 def _bind_key() -> str:
-    from flask import request
-
-    return f"bind:{request.headers.get('Authorization', '')[-32:]}"
+    """Per user, not per token: a refreshed token must not reset the guesses left."""
+    return f"bind:{require_user().id}"
 
 
 @stations_blp.post("/sellers/bind")

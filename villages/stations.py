@@ -39,6 +39,14 @@ def _centre_for(village_code: str, centre_id: int | None) -> Centre:
     return centres[0]
 
 
+def _check_rates(service_fee_bps: int, centre: Centre) -> None:
+    """A line cannot give away more than all of itself: fee + commission ≤ 100%."""
+    if service_fee_bps + centre.commission_bps > 10000:
+        raise ValidationFailed.field(
+            "service_fee_bps", f"服务费与县域电商中心佣金（{centre.commission_bps} 基点）之和不能超过 10000 基点"
+        )
+
+
 def add_manager(station: Station, username: str, password: str, display_name: str | None) -> User:
     """Create a station manager account bound to ``station``."""
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
@@ -56,9 +64,11 @@ def create_station(actor: User, data: dict) -> Station:
     if village is None or village.level != "village":
         raise ValidationFailed.field("village_code", "村级行政区代码不存在")
     ensure_in_scope(county_scope(actor), village.code)
+    centre = _centre_for(village.code, data.get("centre_id"))
+    _check_rates(data["service_fee_bps"], centre)
     station = Station(
         village_code=village.code,
-        centre=_centre_for(village.code, data.get("centre_id")),
+        centre=centre,
         name=data["name"],
         address=data["address"],
         service_fee_bps=data["service_fee_bps"],
@@ -100,6 +110,8 @@ def station_for_county_admin(actor: User, station_id: int) -> Station:
 
 def update_station(actor: User, station_id: int, changes: dict) -> Station:
     station = station_for_county_admin(actor, station_id)
+    if "service_fee_bps" in changes:
+        _check_rates(changes["service_fee_bps"], station.centre)
     for field in ("name", "address", "service_fee_bps", "payout_alipay_account"):
         if field in changes:
             setattr(station, field, changes[field])
