@@ -136,6 +136,9 @@ class TestConfig(Config):
         self.TASKS_EAGER = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
+        # Nothing listens here: tests that want a gateway start their own simulator,
+        # and the rest must never reach a developer's running `make run` sandbox.
+        self.SANDBOX_URL = "http://127.0.0.1:9"
         self.apply_sandbox_defaults()
 
 
