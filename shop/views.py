@@ -43,7 +43,7 @@ media_bp = FlaskBlueprint("media", __name__)
 
 
 class CategoryListArgs(CategoryQueryArgs, PageArgs):
-    pass
+    """The category filters plus the contract's page arguments."""
 
 
 # Categories -----------------------------------------------------------------
