@@ -35,7 +35,9 @@ def release_held_funds(now: datetime | None = None, batch_size: int = 200) -> in
         )
         .order_by(LineSettlement.order_line_id)
         .limit(batch_size)
-        .with_for_update(skip_locked=True, of=LineSettlement)
+        # Lock the order line too: a line a refund request is changing right now is
+        # skipped (and re-checked next run) instead of released under it.
+        .with_for_update(skip_locked=True, of=(LineSettlement, OrderLine))
         .execution_options(populate_existing=True)
     ).all()
     for settlement in settlements:
