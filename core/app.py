@@ -70,10 +70,10 @@ def register_request_transaction(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from core.views import auth_blp, system_bp
     from payments import receivers
-    from payments.ledger_views import ledger_blp
+    from payments.ledger.views import ledger_blp
     from payments.views import payments_blp
     from reports.views import reports_blp
-    from shop.order_views import orders_blp
+    from shop.orders.views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
     from villages.views import regions_blp, villages_blp
@@ -99,10 +99,10 @@ def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
     from payments.cli import payments_cli
-    from payments.ledger_cli import ledger_cli, settlements_cli
-    from payments.sandbox.cli import sandbox_cli
+    from payments.ledger.cli import ledger_cli, settlements_cli
     from reports.cli import reports_cli
-    from shop.cli import orders_cli
+    from sandbox.cli import sandbox_cli
+    from shop.orders.cli import orders_cli
     from villages.cli import regions_cli, users_cli
 
     for group in (

@@ -64,6 +64,12 @@ class ValidationFailed(AppError):
         return cls(details={name: [message]})
 
 
+class UpstreamUnavailable(AppError):
+    """A gateway or WeChat could not be reached, or answered something unusable; safe to retry later."""
+
+    status, code, message = 502, "upstream_unavailable", "上游服务暂时不可用，请稍后再试"
+
+
 class RateLimited(AppError):
     status, code, message = 429, "rate_limited", "请求过于频繁，请稍后再试"
 

@@ -4,11 +4,9 @@ Users of the mini-program read Chinese, so marshmallow's default validation
 messages are replaced with zh-CN ones once, at import (see ``use_chinese_messages``).
 """
 
-from zoneinfo import ZoneInfo
-
 from marshmallow import Schema, fields, validate
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from core.clock import BEIJING
 
 
 class LocalDateTime(fields.DateTime):
@@ -16,7 +14,7 @@ class LocalDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(SHANGHAI)
+            value = value.astimezone(BEIJING)
         return super()._serialize(value, attr, obj, **kwargs)
 
 

@@ -1,7 +1,7 @@
 """SANDBOX-ONLY credentials for the built-in payment and WeChat simulator.
 
 Everything in this file is public, committed on purpose and worthless outside
-the sandbox: the simulator (``payments.sandbox``) signs and verifies with it,
+the sandbox: the simulator (``sandbox``) signs and verifies with it,
 development config defaults to it when ``PAYMENT_SANDBOX`` is on, and
 ``ProductionConfig`` refuses to start with any of it. It lives in ``core``
 because the config needs it and ``core`` imports no higher package.

@@ -10,7 +10,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from core.auth import issue_tokens, user_from_refresh_token
 from core.db import utcnow
-from core.errors import AppError, Unauthorized
+from core.errors import Unauthorized, UpstreamUnavailable
 from core.extensions import db
 from core.models import RoleGrant, User
 from core.wechat import wechat_client
@@ -19,10 +19,6 @@ log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal it.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-
-class UpstreamUnavailable(AppError):
-    status, code, message = 502, "upstream_unavailable", "上游服务暂时不可用，请稍后再试"
 
 
 def hash_password(password: str) -> str:

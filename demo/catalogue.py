@@ -20,7 +20,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.models import User
 from shop.images import ProcessedImage, store_image
-from shop.listing import record_event
+from shop.listing import record_review_event
 from shop.models import Product, Sku
 from villages.models import Seller, Station, Village
 
@@ -310,25 +310,25 @@ def _review(product: Product, status: str, reviewer: User | None, rng: random.Ra
     when = utcnow() - timedelta(days=rng.randint(1, 120), minutes=rng.randint(0, 1440))
     decided = when + timedelta(hours=rng.randint(2, 48))
     product.submitted_at = product.created_at = when
-    record_event(product, "submitted", None, created_at=when)
+    record_review_event(product, "submitted", None, created_at=when)
     if status == "pending_review":
         return
     if status == "rejected":
         product.status, product.rejection_reason = "rejected", rng.choice(REJECTION_REASONS)
-        record_event(product, "rejected", reviewer, reason=product.rejection_reason, created_at=decided)
+        record_review_event(product, "rejected", reviewer, reason=product.rejection_reason, created_at=decided)
         return
     product.status, product.published_at = "on_sale", decided
     product.sales_count = rng.choice((0, 3, 12, 35, 80, 160, 420))
-    record_event(product, "approved", reviewer, created_at=decided)
+    record_review_event(product, "approved", reviewer, created_at=decided)
     if certify:
         product.poverty_certified = True
         product.certificate_no = f"ZZFP-{product.station.village_code[:6]}-{number:04d}"
         product.certified_on = decided.date()
         product.certified_by_id = reviewer.id if reviewer else None
-        record_event(product, "certified", reviewer, certificate_no=product.certificate_no, created_at=decided)
+        record_review_event(product, "certified", reviewer, certificate_no=product.certificate_no, created_at=decided)
     if status == "off_shelf":
         product.status = "off_shelf"
-        record_event(product, "taken_off_shelf", None, reason="当季已售完", created_at=utcnow())
+        record_review_event(product, "taken_off_shelf", None, reason="当季已售完", created_at=utcnow())
 
 
 def _plan(stations: list[Station], manager_station: Station | None) -> list[tuple[Station, str | None]]:

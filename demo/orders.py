@@ -16,15 +16,15 @@ from core.extensions import db
 from core.models import RoleGrant, User
 from core.services import grant_role
 from payments.applying import apply_success, lock_payment
-from payments.checkout import new_out_trade_no
 from payments.models import GatewayRefund, Payment
+from payments.opening import new_out_trade_no
 from payments.providers import RefundResult
 from payments.refunds import apply_refund_result
-from shop.after_sales import decide_refund, request_refund
-from shop.checkout import place_order
-from shop.fulfilment import cancel_order, confirm_receipt, expire_overdue_orders, ship_station_lines
 from shop.models import Product, Sku
-from shop.order_models import Order, RefundRequest
+from shop.orders.after_sales import decide_refund, request_refund
+from shop.orders.fulfilment import cancel_order, confirm_receipt, expire_overdue_orders, ship_station_lines
+from shop.orders.models import Order, RefundRequest
+from shop.orders.placement import place_order
 from villages.models import Station
 
 DEMO_BUYERS = (("demo-buyer-zhang", "张女士（演示买家）"), ("demo-buyer-wang", "王先生（演示买家）"))

@@ -19,13 +19,13 @@ from core.extensions import db
 from core.models import User
 from core.services import grant_role
 from payments.applying import apply_success, lock_payment
-from payments.checkout import new_out_trade_no
+from payments.ledger.payouts import run_settlement
+from payments.ledger.settlement import release_held_funds
 from payments.models import Payment
-from payments.payouts import run_settlement
-from payments.settlement import release_held_funds
-from shop.checkout import place_order
-from shop.fulfilment import confirm_receipt, ship_station_lines
+from payments.opening import new_out_trade_no
 from shop.models import Product
+from shop.orders.fulfilment import confirm_receipt, ship_station_lines
+from shop.orders.placement import place_order
 from villages.models import Centre, Station
 
 COUNTY = "430225"  # 炎陵县

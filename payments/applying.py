@@ -18,16 +18,16 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
-from payments.ledger import post_unapplied_payment
+from payments.ledger.postings import post_unapplied_payment
 from payments.models import GatewayRefund, Payment, PaymentEvent
 from payments.providers import GatewayTrade, Notification
 from payments.signals import payment_succeeded
-from shop.fulfilment import lock_order, mark_paid
+from shop.orders.fulfilment import lock_order, mark_paid
 
 log = logging.getLogger(__name__)
 
 
-def record_event(channel: str, source: str, out_trade_no, raw, verified: bool, outcome: str, payment=None):
+def store_gateway_message(channel: str, source: str, out_trade_no, raw, verified: bool, outcome: str, payment=None):
     """Append one raw gateway message to the event log."""
     text = raw if isinstance(raw, str) else json.dumps(dict(raw), ensure_ascii=False, default=str)
     db.session.add(
@@ -100,23 +100,27 @@ def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetim
 def apply_notification(channel: str, note: Notification, raw) -> bool:
     """Judge and apply one verified-or-not payment notification; True to acknowledge."""
     if not note.valid:
-        record_event(channel, "notification", claimed_out_trade_no(note, raw), raw, False, f"rejected: {note.reason}")
+        store_gateway_message(
+            channel, "notification", claimed_out_trade_no(note, raw), raw, False, f"rejected: {note.reason}"
+        )
         return False
     payment = lock_payment(note.out_trade_no) if note.out_trade_no else None
     if payment is None:
-        record_event(channel, "notification", note.out_trade_no, raw, True, "rejected: unknown out_trade_no")
+        store_gateway_message(channel, "notification", note.out_trade_no, raw, True, "rejected: unknown out_trade_no")
         return False
     if payment.channel.split("_")[0] != channel:
-        record_event(channel, "notification", note.out_trade_no, raw, True, "rejected: wrong gateway", payment)
+        store_gateway_message(channel, "notification", note.out_trade_no, raw, True, "rejected: wrong gateway", payment)
         return False
     if note.amount_fen != payment.amount_fen:
-        record_event(channel, "notification", note.out_trade_no, raw, True, "rejected: amount mismatch", payment)
+        store_gateway_message(
+            channel, "notification", note.out_trade_no, raw, True, "rejected: amount mismatch", payment
+        )
         return False
     if not note.paid:
-        record_event(channel, "notification", note.out_trade_no, raw, True, "ignored: not a success", payment)
+        store_gateway_message(channel, "notification", note.out_trade_no, raw, True, "ignored: not a success", payment)
         return True
     outcome = apply_success(payment, note.transaction_id, None)
-    record_event(channel, "notification", note.out_trade_no, raw, True, outcome, payment)
+    store_gateway_message(channel, "notification", note.out_trade_no, raw, True, outcome, payment)
     return True
 
 
@@ -132,4 +136,6 @@ def apply_query(payment: Payment, trade: GatewayTrade) -> None:
         outcome = "closed"
     else:
         outcome = f"unchanged: {trade.status}"
-    record_event(payment.channel.split("_")[0], "query", payment.out_trade_no, trade.raw, True, outcome, payment)
+    store_gateway_message(
+        payment.channel.split("_")[0], "query", payment.out_trade_no, trade.raw, True, outcome, payment
+    )

@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 
 from core.extensions import db
 from payments.closing import sync_pending_payments
-from payments.reconcile import reconcile_day
+from payments.ledger.reconcile import reconcile_day
 from payments.refunds import check_refund, unfinished_refunds
 from payments.shipping_info import pending_uploads, upload_shipping_info
 

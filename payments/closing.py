@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from payments.applying import apply_query, lock_payment
-from payments.checkout import stale_pending_payments
 from payments.models import Payment
+from payments.opening import stale_pending_payments
 from payments.providers import PaymentGatewayError, get_provider
-from shop.order_models import Order
+from shop.orders.models import Order
 
 log = logging.getLogger(__name__)
 

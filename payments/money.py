@@ -1,10 +1,6 @@
-"""Exact conversions between integer fen and the yuan strings some gateways speak, and Beijing time."""
+"""Exact conversions between integer fen and the yuan strings some gateways speak."""
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 _YUAN = re.compile(r"(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<cents>\d{1,2}))?")
 
@@ -27,8 +23,3 @@ def yuan_to_fen(text: str, *, allow_negative: bool = False) -> int:
         raise ValueError(f"not a yuan amount with at most two decimals: {text!r}")
     fen = int(match["whole"]) * 100 + int((match["cents"] or "0").ljust(2, "0"))
     return -fen if match["sign"] else fen
-
-
-def beijing_now() -> datetime:
-    """The current time in Asia/Shanghai, whatever TZ the server runs in."""
-    return datetime.now(BEIJING)

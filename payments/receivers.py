@@ -2,8 +2,8 @@
 
 from core.tasks import run_later
 from payments.closing import close_open_payments
-from payments.ledger import post_payment, post_refund, post_unapplied_refund
-from payments.ledger_queries import seller_dashboard_sections
+from payments.ledger.postings import post_payment, post_refund, post_unapplied_refund
+from payments.ledger.queries import seller_dashboard_sections
 from payments.refunds import refund_for_request
 from payments.shipping_info import queue_upload
 from payments.signals import payment_succeeded, refund_succeeded

@@ -12,9 +12,9 @@ from core.tasks import run_later
 from payments.models import GatewayRefund, Payment
 from payments.providers import PaymentGatewayError, PaymentRejected, RefundResult, get_provider
 from payments.signals import refund_succeeded
-from shop.after_sales import complete_refund, fail_refund
-from shop.fulfilment import lock_order
-from shop.order_models import RefundRequest
+from shop.orders.after_sales import complete_refund, fail_refund
+from shop.orders.fulfilment import lock_order
+from shop.orders.models import RefundRequest
 
 log = logging.getLogger(__name__)
 

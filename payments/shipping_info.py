@@ -8,12 +8,12 @@ failures never block shipping and are retried by ``flask payments retry-uploads`
 """
 
 import logging
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
+from core.clock import BEIJING
 from core.db import utcnow
 from core.extensions import db
 from core.models import User
@@ -21,10 +21,9 @@ from core.pii import mask_phone
 from core.tasks import run_later
 from core.wechat import wechat_client
 from payments.models import Payment, ShippingUpload
-from shop.order_models import Order, OrderLine, Shipment
+from shop.orders.models import Order, OrderLine, Shipment
 
 log = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # WeChat's express company codes for the carriers stations use.
 EXPRESS_CODES = {
     "顺丰": "SF",
@@ -89,7 +88,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
                 "contact": {"receiver_contact": mask_phone(order.address_phone)},
             }
         ],
-        "upload_time": utcnow().astimezone(SHANGHAI).isoformat(timespec="milliseconds"),
+        "upload_time": utcnow().astimezone(BEIJING).isoformat(timespec="milliseconds"),
         "payer": {"openid": db.session.get(User, order.buyer_id).wechat_openid},
     }
     if several_parcels:

@@ -12,7 +12,7 @@ from core.auth import login_required, require_user
 from core.extensions import db
 from core.idempotency import idempotent
 from core.schemas import AlipayLoginArgs, TokenSchema
-from payments import applying, checkout, closing, refunds
+from payments import applying, closing, opening, refunds
 from payments.login import login_with_alipay
 from payments.providers import RefundResult, get_provider
 from payments.schemas import PaymentArgs, PaymentSchema
@@ -33,7 +33,7 @@ def _ack(provider, ok: bool) -> Response:
 @login_required
 def open_payment(args, order_id):
     """Open (or reuse) a payment for an unpaid order; params are what the client pays with."""
-    return checkout.open_payment(require_user(), order_id, args["channel"])
+    return opening.open_payment(require_user(), order_id, args["channel"])
 
 
 @payments_blp.get("/payments/<int:payment_id>")
@@ -41,7 +41,7 @@ def open_payment(args, order_id):
 @login_required
 def get_payment(payment_id):
     """A payment's status; a pending one is refreshed by querying the gateway."""
-    return closing.refresh_payment(checkout.own_payment(require_user(), payment_id))
+    return closing.refresh_payment(opening.own_payment(require_user(), payment_id))
 
 
 @payments_blp.post("/payments/notify/wechat")
@@ -84,7 +84,7 @@ def wechat_refund_notification():
                 reason=note.reason,
             ),
         )
-    applying.record_event(
+    applying.store_gateway_message(
         "wechat",
         "refund_notification",
         note.out_trade_no,

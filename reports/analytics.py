@@ -8,15 +8,14 @@ sellers for those lines, net of reversals.
 """
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from core.clock import BEIJING
 from core.extensions import db
-from shop.order_models import Order, OrderLine
+from shop.orders.models import Order, OrderLine
 from villages.models import CODE_LENGTHS, Region
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUPS = ("region", "village", "category", "month")
 FIGURES = (
     "gmv_fen",
@@ -33,8 +32,8 @@ _CHILD_LENGTH = {4: 6, 6: 9, 9: 12}
 
 def beijing_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """[start, end) in aware datetimes for Beijing calendar days first..last."""
-    start = datetime.combine(first, time.min, SHANGHAI)
-    end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI)
+    start = datetime.combine(first, time.min, BEIJING)
+    end = datetime.combine(last + timedelta(days=1), time.min, BEIJING)
     return start, end
 
 

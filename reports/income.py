@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from payments.ledger_models import LedgerAccount, LedgerEntry
+from payments.ledger.models import LedgerAccount, LedgerEntry
 
 
 def poor_household_income_by_line():

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
-from core.errors import AppError, ValidationFailed
+from core.errors import UpstreamUnavailable, ValidationFailed
 from core.models import User
 from core.wechat import wechat_client, wechat_configured
 
@@ -30,8 +30,7 @@ ERRCODE_RISKY = 87014
 _IGNORED = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-class ContentCheckUnavailable(AppError):
-    status, code, message = 502, "upstream_unavailable", "内容安全检测暂时不可用，请稍后再试"
+_UNAVAILABLE = "内容安全检测暂时不可用，请稍后再试"
 
 
 def _normalise(text: str) -> str:
@@ -68,14 +67,14 @@ def wechat_verdict(text: str, openid: str) -> str:
         if exc.errcode == ERRCODE_RISKY:
             return "risky"
         log.warning("msg_sec_check failed: errcode=%s", exc.errcode)
-        raise ContentCheckUnavailable() from exc
+        raise UpstreamUnavailable(_UNAVAILABLE) from exc
     except OSError as exc:
         log.warning("msg_sec_check unreachable: %s", type(exc).__name__)
-        raise ContentCheckUnavailable() from exc
+        raise UpstreamUnavailable(_UNAVAILABLE) from exc
     suggest = ((answer or {}).get("result") or {}).get("suggest")
     if suggest not in ("pass", "review", "risky"):
         log.warning("msg_sec_check gave no suggestion")
-        raise ContentCheckUnavailable()
+        raise UpstreamUnavailable(_UNAVAILABLE)
     return suggest
 
 

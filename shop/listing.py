@@ -20,7 +20,7 @@ from villages.stations import ensure_active, get_station
 CONTENT_FIELDS = ("title", "description", "unit", "category", "origin_village_code")
 
 
-def record_event(product: Product, action: str, actor: User | None, **fields) -> ProductReviewEvent:
+def record_review_event(product: Product, action: str, actor: User | None, **fields) -> ProductReviewEvent:
     """Append to the product's review trail."""
     event = ProductReviewEvent(product=product, action=action, actor_id=actor.id if actor else None, **fields)
     db.session.add(event)
@@ -37,7 +37,7 @@ def send_back_to_review(product: Product, actor: User, reason: str) -> None:
     if product.status == "on_sale":
         product.status = "pending_review"
         product.submitted_at = utcnow()
-        record_event(product, "submitted", actor, reason=reason)
+        record_review_event(product, "submitted", actor, reason=reason)
 
 
 def _station_for_listing(actor: User, station_id: int) -> Station:
@@ -100,7 +100,7 @@ def create_product(actor: User, data: dict) -> Product:
     )
     refresh_min_price(product)
     db.session.add(product)
-    record_event(product, "submitted", actor)
+    record_review_event(product, "submitted", actor)
     db.session.flush()
     return product
 
@@ -180,7 +180,7 @@ def update_sku(actor: User, product_id: int, sku_id: int, changes: dict) -> Prod
 
 def revoke(product: Product, actor: User, reason: str) -> None:
     """Withdraw the poverty-alleviation certification, keeping the trail."""
-    record_event(product, "certification_revoked", actor, reason=reason, certificate_no=product.certificate_no)
+    record_review_event(product, "certification_revoked", actor, reason=reason, certificate_no=product.certificate_no)
     product.poverty_certified = False
     product.certificate_no = product.certified_on = product.certified_by_id = None
 
@@ -191,7 +191,7 @@ def take_off_shelf(actor: User, product_id: int, reason: str | None) -> Product:
     if product.status not in ("on_sale", "pending_review"):
         raise Conflict("只有在售或待审核的商品可以下架")
     product.status = "off_shelf"
-    record_event(product, "taken_off_shelf", actor, reason=reason)
+    record_review_event(product, "taken_off_shelf", actor, reason=reason)
     db.session.flush()
     return product
 
@@ -204,7 +204,7 @@ def resubmit(actor: User, product_id: int) -> Product:
         raise Conflict("只有被驳回或已下架的商品可以重新提交审核")
     product.status = "pending_review"
     product.submitted_at = utcnow()
-    record_event(product, "submitted", actor)
+    record_review_event(product, "submitted", actor)
     db.session.flush()
     return product
 

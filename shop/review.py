@@ -6,16 +6,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from core.auth import ensure_overlaps
+from core.clock import beijing_today
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
 from core.pagination import paginate
 from shop.access import can_see_unpublished, get_product, product_for_reviewer, review_scope
-from shop.listing import record_event, revoke
+from shop.listing import record_review_event, revoke
 from shop.models import Product, ProductReviewEvent
 from villages.models import Station, Village
-from villages.services import today_in_shanghai
 
 
 def certification_allowed(product: Product) -> bool:
@@ -33,9 +33,9 @@ def _certify(product: Product, actor: User, certificate_no: str | None, certifie
         raise ValidationFailed.field("poverty_certified", "只有建档立卡贫困户或贫困村的产品可以认定为扶贫产品")
     product.poverty_certified = True
     product.certificate_no = certificate_no
-    product.certified_on = certified_on or today_in_shanghai()
+    product.certified_on = certified_on or beijing_today()
     product.certified_by_id = actor.id
-    record_event(product, "certified", actor, certificate_no=certificate_no)
+    record_review_event(product, "certified", actor, certificate_no=certificate_no)
 
 
 def review_product(actor: User, product_id: int, decision: dict) -> Product:
@@ -50,11 +50,11 @@ def review_product(actor: User, product_id: int, decision: dict) -> Product:
         if decision.get("poverty_certified"):
             raise ValidationFailed.field("poverty_certified", "驳回的商品不能认定为扶贫产品")
         product.status, product.rejection_reason = "rejected", reason
-        record_event(product, "rejected", actor, reason=reason)
+        record_review_event(product, "rejected", actor, reason=reason)
     else:
         product.status, product.rejection_reason = "on_sale", None
         product.published_at = product.published_at or utcnow()
-        record_event(product, "approved", actor, reason=reason)
+        record_review_event(product, "approved", actor, reason=reason)
         if decision.get("poverty_certified") and not product.poverty_certified:
             _certify(product, actor, decision.get("certificate_no"), decision.get("certified_on"))
     product.content_flagged = False

@@ -7,13 +7,13 @@ import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db as _db
-from payments.ledger_queries import owner_balances
-from payments.ledger_verify import verify_ledger
+from payments.ledger.queries import owner_balances
+from payments.ledger.settlement import release_all
+from payments.ledger.verify import verify_ledger
 from payments.models import GatewayRefund
 from payments.providers import RefundResult
 from payments.refunds import apply_refund_result
-from payments.settlement import release_all
-from shop.order_models import Order, RefundRequest
+from shop.orders.models import Order, RefundRequest
 from tests import factories
 from tests.orders import pay, place
 from tests.payments_fixtures import settings_for

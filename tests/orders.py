@@ -41,9 +41,9 @@ def place(client, shop, items, **extra):
 def pay(order_id: int, channel: str = "wechat_jsapi") -> None:
     """Record a successful payment the way a verified notification does (no gateway involved)."""
     from payments.applying import apply_success, lock_payment
-    from payments.checkout import new_out_trade_no
     from payments.models import Payment
-    from shop.order_models import Order
+    from payments.opening import new_out_trade_no
+    from shop.orders.models import Order
 
     order = _db.session.get(Order, order_id)
     payment = Payment(

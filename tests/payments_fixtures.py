@@ -8,7 +8,7 @@ from flask import Flask, request
 
 from core.config import TestConfig
 from payments.providers import PaymentRequest, get_alipay, get_provider, notify_url
-from payments.sandbox import create_sandbox_app
+from sandbox import create_sandbox_app
 from tests.fakes import serve
 
 TIME_FACTOR = 0.001

@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from core.extensions import db as _db
-from shop.after_sales import complete_refund
-from shop.order_models import RefundRequest
+from shop.orders.after_sales import complete_refund
+from shop.orders.models import RefundRequest
 from shop.signals import refund_approved
 from tests.orders import pay, place
 

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
 from core import sandbox_credentials as creds
-from payments.money import BEIJING, beijing_now
+from core.clock import BEIJING, beijing_now
 from payments.providers import PaymentGatewayError, get_provider
 from payments.providers import alipay_adapter as adapter
 from payments.providers.alipay_adapter import SDK_ORIGINALS, AlipayKeyError
-from payments.sandbox.signing import load_public_key, rsa2_sign, rsa2_valid
+from sandbox.signing import load_public_key, rsa2_sign, rsa2_valid
 from tests.fakes import serve
 from tests.payments_fixtures import settings_for
 

@@ -102,7 +102,7 @@ def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
 
 
 def test_seed_has_orders_in_every_state(db, upload_dir):
-    from shop.order_models import ORDER_STATUSES, Order
+    from shop.orders.models import ORDER_STATUSES, Order
 
     result = seed_demo_city()
     assert result["orders"]
@@ -113,9 +113,9 @@ def test_seed_has_orders_in_every_state(db, upload_dir):
 
 
 def test_seed_shows_the_money_flow(client, db):
-    from payments.ledger_models import LineSettlement, Payout
-    from payments.ledger_queries import owner_balances
-    from payments.ledger_verify import verify_ledger
+    from payments.ledger.models import LineSettlement, Payout
+    from payments.ledger.queries import owner_balances
+    from payments.ledger.verify import verify_ledger
 
     result = seed_demo_city()
     counts = result["settlement"]
@@ -125,7 +125,7 @@ def test_seed_shows_the_money_flow(client, db):
     assert {p.party_type for p in payouts} == {"seller", "station", "centre"}
     assert sum(p.amount_fen for p in payouts) > 0
     from demo.settlement import DEMO_BUYER_OPENID
-    from shop.order_models import Order, OrderLine
+    from shop.orders.models import Order, OrderLine
 
     pending_lines = db.session.scalar(
         sa.select(sa.func.count())
@@ -142,6 +142,6 @@ def test_seed_shows_the_money_flow(client, db):
 
 
 def _line_sellers(db):
-    from payments.ledger_models import LineSettlement
+    from payments.ledger.models import LineSettlement
 
     return db.session.scalars(sa.select(LineSettlement.seller_id).where(LineSettlement.released_at.is_(None)))

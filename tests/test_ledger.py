@@ -9,15 +9,15 @@ from sqlalchemy.exc import DBAPIError
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.applying import apply_success, lock_payment
-from payments.checkout import new_out_trade_no
-from payments.ledger import Leg, UnbalancedPosting, account, post, post_refund
-from payments.ledger_models import LedgerEntry, LedgerPosting
-from payments.ledger_verify import verify_ledger
+from payments.ledger.models import LedgerEntry, LedgerPosting
+from payments.ledger.postings import Leg, UnbalancedPosting, account, post, post_refund
+from payments.ledger.settlement import release_held_funds
+from payments.ledger.verify import verify_ledger
 from payments.models import GatewayRefund, Payment
+from payments.opening import new_out_trade_no
 from payments.providers import RefundResult
 from payments.refunds import apply_refund_result
-from payments.settlement import release_held_funds
-from shop.order_models import Order, OrderLine
+from shop.orders.models import Order, OrderLine
 from tests.ledger_helpers import (
     assert_books_balance,
     balances,

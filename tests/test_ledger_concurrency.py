@@ -11,17 +11,17 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db as _db
 from core.models import User
-from payments import payouts as payouts_module
 from payments.applying import apply_success, lock_payment
-from payments.checkout import new_out_trade_no
-from payments.ledger_models import LineSettlement, Payout
-from payments.ledger_verify import verify_ledger
+from payments.ledger import payouts as payouts_module
+from payments.ledger.models import LineSettlement, Payout
+from payments.ledger.payouts import run_settlement
+from payments.ledger.settlement import release_held_funds
+from payments.ledger.verify import verify_ledger
 from payments.models import Payment
-from payments.payouts import run_settlement
+from payments.opening import new_out_trade_no
 from payments.providers import TransferResult
-from payments.settlement import release_held_funds
-from shop.checkout import place_order
-from shop.fulfilment import confirm_receipt, ship_station_lines
+from shop.orders.fulfilment import confirm_receipt, ship_station_lines
+from shop.orders.placement import place_order
 from tests import factories
 from tests.orders import ADDRESS
 

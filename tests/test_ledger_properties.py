@@ -15,17 +15,17 @@ from hypothesis import strategies as st
 from core.db import utcnow
 from core.extensions import db as _db
 from core.models import User
-from payments import payouts as payouts_module
-from payments.ledger import post_refund
-from payments.ledger_models import LineSettlement, Payout
-from payments.ledger_queries import owner_balances
-from payments.ledger_verify import verify_ledger
+from payments.ledger import payouts as payouts_module
+from payments.ledger.models import LineSettlement, Payout
+from payments.ledger.payouts import run_settlement
+from payments.ledger.postings import post_refund
+from payments.ledger.queries import owner_balances
+from payments.ledger.settlement import release_all
+from payments.ledger.verify import verify_ledger
 from payments.models import GatewayRefund, Payment
-from payments.payouts import run_settlement
 from payments.providers import TransferResult
-from payments.settlement import release_all
 from shop.models import Sku
-from shop.order_models import Order, OrderLine
+from shop.orders.models import Order, OrderLine
 from tests.ledger_helpers import paid_order, refund_lines, ship_and_confirm
 
 COUNTIES = ("430225", "430224")
@@ -79,7 +79,7 @@ def _refundable_lines(order_ids: list[int]) -> list[OrderLine]:
 
 
 def _available_snapshot() -> dict[tuple[str, int], int]:
-    from payments.ledger_models import LedgerAccount
+    from payments.ledger.models import LedgerAccount
 
     owners = _db.session.execute(
         sa.select(LedgerAccount.owner_type, LedgerAccount.owner_id)

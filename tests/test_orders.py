@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db as _db
-from shop.fulfilment import auto_confirm_shipped_orders, expire_overdue_orders
 from shop.models import Product, Sku
-from shop.order_models import Order, OrderEvent, SellerNotification
+from shop.orders.fulfilment import auto_confirm_shipped_orders, expire_overdue_orders
+from shop.orders.models import Order, OrderEvent, SellerNotification
 from tests.orders import ADDRESS, pay, place
 
 pytestmark = pytest.mark.usefixtures("shop")

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from core.auth import issue_tokens
 from core.db import utcnow
 from core.extensions import db as _db
-from shop.fulfilment import expire_overdue_orders
 from shop.models import Sku
-from shop.order_models import Order
+from shop.orders.fulfilment import expire_overdue_orders
+from shop.orders.models import Order
 from tests import factories
 from tests.fakes import serve
 from tests.orders import ADDRESS

@@ -9,10 +9,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from core.clock import BEIJING, beijing_now
 from core.errors import Unauthorized, ValidationFailed
-from payments.money import BEIJING, beijing_now
 from payments.providers import PaymentGatewayError, PaymentRejected, get_alipay, get_provider
-from payments.sandbox.notifier import ALIPAY_SCHEDULE
+from sandbox.notifier import ALIPAY_SCHEDULE
 from tests.payments_fixtures import payment_request
 
 

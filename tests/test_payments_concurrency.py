@@ -15,7 +15,7 @@ from core.auth import issue_tokens
 from core.config import TestConfig
 from core.extensions import db as _db
 from payments.models import PaymentEvent
-from shop.order_models import OrderEvent
+from shop.orders.models import OrderEvent
 from tests import factories
 from tests.fakes import serve
 from tests.orders import ADDRESS

@@ -15,8 +15,8 @@ import core.wechat
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.models import GatewayRefund, Payment, PaymentEvent, ShippingUpload
-from shop.fulfilment import expire_overdue_orders
-from shop.order_models import Order
+from shop.orders.fulfilment import expire_overdue_orders
+from shop.orders.models import Order
 from tests import factories
 from tests.fakes import serve
 

@@ -9,7 +9,7 @@ from payments.providers import get_provider
 from payments.providers.alipay import sign_content
 from payments.providers.alipay_adapter import pkcs1_private_key, verify_rsa2
 from payments.providers.wechat_v2 import nonce
-from payments.sandbox.signing import (
+from sandbox.signing import (
     alipay_sign_content,
     load_private_key,
     load_public_key,

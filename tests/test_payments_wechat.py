@@ -7,12 +7,12 @@ import requests
 from wechatpy.pay import WeChatPay
 from wechatpy.pay.base import BaseWeChatPayAPI
 
+from core.clock import BEIJING, beijing_now
 from core.errors import ValidationFailed
-from payments.money import BEIJING, beijing_now
 from payments.providers import PaymentGatewayError, PaymentRejected, get_provider
 from payments.providers.wechat_v2 import REAL_PAY_BASE
-from payments.sandbox.notifier import WECHAT_SCHEDULE
-from payments.sandbox.signing import parse_xml, to_xml, wechat_sign
+from sandbox.notifier import WECHAT_SCHEDULE
+from sandbox.signing import parse_xml, to_xml, wechat_sign
 from tests.fakes import serve
 from tests.payments_fixtures import TIME_FACTOR, payment_request, settings_for
 

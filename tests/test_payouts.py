@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db as _db
-from payments.ledger_models import Payout
+from payments.ledger.models import Payout
 from payments.providers.alipay import AlipayProvider
 from tests import factories
 from tests.ledger_helpers import (

@@ -2,11 +2,11 @@
 
 import sqlalchemy as sa
 
+from core.clock import beijing_now
 from core.db import utcnow
 from core.extensions import db as _db
+from payments.ledger.reconcile import reconcile_day
 from payments.models import GatewayRefund, Payment
-from payments.money import beijing_now
-from payments.reconcile import reconcile_day
 from tests.ledger_helpers import assert_books_balance, balances
 from tests.orders import place
 

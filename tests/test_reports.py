@@ -3,29 +3,28 @@
 import io
 import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from core.clock import BEIJING
 from core.extensions import db as _db
-from payments.ledger_models import LedgerAccount, LedgerEntry
+from payments.ledger.models import LedgerAccount, LedgerEntry
 from payments.models import GatewayRefund
 from payments.providers import RefundResult
 from payments.refunds import apply_refund_result
 from reports.models import SalesReport
-from shop.after_sales import decide_refund, request_refund
-from shop.checkout import place_order
-from shop.order_models import Order, OrderLine
+from shop.orders.after_sales import decide_refund, request_refund
+from shop.orders.models import Order, OrderLine
+from shop.orders.placement import place_order
 from tests import factories
 from tests.orders import ADDRESS, pay
 from villages.models import Village
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 POOR_VILLAGE, OTHER_VILLAGE = "430225101201", "430225101202"
-OCTOBER = datetime(2026, 10, 15, 10, 0, tzinfo=SHANGHAI)
-NOVEMBER = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
+OCTOBER = datetime(2026, 10, 15, 10, 0, tzinfo=BEIJING)
+NOVEMBER = datetime(2026, 11, 2, 10, 0, tzinfo=BEIJING)
 
 
 def _paid(buyer, items, when):
@@ -121,8 +120,8 @@ def test_totals_equal_the_ledger(client, month):
         sa.select(OrderLine.id)
         .join(Order)
         .where(
-            Order.paid_at >= datetime(2026, 10, 1, tzinfo=SHANGHAI),
-            Order.paid_at < datetime(2026, 11, 1, tzinfo=SHANGHAI),
+            Order.paid_at >= datetime(2026, 10, 1, tzinfo=BEIJING),
+            Order.paid_at < datetime(2026, 11, 1, tzinfo=BEIJING),
         )
     )
     credited = _db.session.scalar(

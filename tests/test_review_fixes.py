@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.applying import apply_success, lock_payment
-from payments.checkout import new_out_trade_no
 from payments.models import GatewayRefund, Payment
+from payments.opening import new_out_trade_no
 from payments.refunds import refundable_payment
-from shop.after_sales import complete_refund, request_refund
-from shop.fulfilment import auto_confirm_shipped_orders
-from shop.order_models import Order, RefundRequest
+from shop.orders.after_sales import complete_refund, request_refund
+from shop.orders.fulfilment import auto_confirm_shipped_orders
+from shop.orders.models import Order, RefundRequest
 from tests import factories
 from tests.orders import pay, place
 

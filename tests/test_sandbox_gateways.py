@@ -8,9 +8,9 @@ import requests
 from cryptography.hazmat.primitives import serialization
 
 from core import sandbox_credentials as creds
-from payments.money import beijing_now
+from core.clock import beijing_now
 from payments.providers import get_provider
-from payments.sandbox.signing import (
+from sandbox.signing import (
     alipay_sign_content,
     load_public_key,
     parse_xml,

@@ -7,10 +7,10 @@ import pytest
 import requests
 from flask import Flask
 
-import payments.sandbox.cli
-from payments.money import beijing_now
+import sandbox.cli
+from core.clock import beijing_now
 from payments.providers import get_provider
-from payments.sandbox.notifier import Notifier
+from sandbox.notifier import Notifier
 from tests.fakes import serve
 from tests.payments_fixtures import payment_request
 
@@ -141,13 +141,13 @@ def test_the_dispatcher_thread_delivers_in_the_background():
 
 def test_serve_command_runs_a_threaded_simulator_with_the_app_settings(app, monkeypatch):
     calls = []
-    monkeypatch.setattr(payments.sandbox.cli, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(sandbox.cli, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs)))
     result = app.test_cli_runner().invoke(args=["sandbox", "serve", "--port", "5099"])
     assert result.exit_code == 0, result.output
     ((host, port, simulator), kwargs) = calls[0]
     assert (host, port, kwargs["threaded"]) == ("127.0.0.1", 5099, True)
     assert simulator.extensions["sandbox"].settings.wechat_appid == app.config["WECHAT_APPID"]
-    assert kwargs["request_handler"] is payments.sandbox.cli.PathOnlyRequestHandler
+    assert kwargs["request_handler"] is sandbox.cli.PathOnlyRequestHandler
 
 
 def test_serve_command_refuses_production(app, monkeypatch):

@@ -12,7 +12,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 import core.wechat
 from core.wechat import PinnedWeChatClient
 from payments.providers import get_provider
-from payments.sandbox.wechat_api import sandbox_openid
+from sandbox.wechat_api import sandbox_openid
 from tests.payments_fixtures import payment_request
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.split import NOTHING, Split, split_line, split_refund
+from payments.ledger.split import NOTHING, Split, split_line, split_refund
 
 
 def test_commission_and_fee_are_floored_and_the_seller_gets_the_rest():

@@ -7,7 +7,7 @@ import qrcode
 from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
-from core.errors import AppError
+from core.errors import UpstreamUnavailable
 from core.extensions import db
 from core.wechat import wechat_client, wechat_configured
 from villages.models import Station, StationPosterCode
@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 STATION_PAGE = "pages/station/index"
 
 
-class PosterCodeUnavailable(AppError):
-    status, code, message = 502, "upstream_unavailable", "小程序码暂时无法生成，请稍后再试"
+_UNAVAILABLE = "小程序码暂时无法生成，请稍后再试"
 
 
 def _from_wechat(scene: str) -> bytes:
@@ -25,10 +24,10 @@ def _from_wechat(scene: str) -> bytes:
         response = wechat_client().wxa.get_wxa_code_unlimited(scene, page=STATION_PAGE, width=430)
     except (WeChatClientException, OSError) as exc:
         log.warning("getwxacodeunlimit failed: %s", type(exc).__name__)
-        raise PosterCodeUnavailable() from exc
+        raise UpstreamUnavailable(_UNAVAILABLE) from exc
     content = getattr(response, "content", b"")
     if not content.startswith(b"\x89PNG"):
-        raise PosterCodeUnavailable()
+        raise UpstreamUnavailable(_UNAVAILABLE)
     return content
 
 
@@ -51,7 +50,7 @@ def poster_code_png(station: Station) -> bytes:
     elif current_app.config["PAYMENT_SANDBOX"]:
         png = _sandbox_qr(scene)
     else:
-        raise PosterCodeUnavailable("未配置微信小程序，无法生成小程序码")
+        raise UpstreamUnavailable("未配置微信小程序，无法生成小程序码")
     db.session.add(StationPosterCode(station_id=station.id, png=png))
     db.session.flush()
     return png

@@ -1,23 +1,15 @@
 """Villages and county centres."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
 
 from core.auth import Scope, ensure_in_scope, ensure_overlaps
+from core.clock import beijing_today
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
 from core.pagination import paginate
 from villages.access import county_scope, read_scope
 from villages.models import Centre, Region, Village
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def today_in_shanghai() -> date:
-    return datetime.now(SHANGHAI).date()
 
 
 def list_villages(user: User, region: str | None, poverty: bool | None, page: int, per_page: int) -> dict:
@@ -67,7 +59,7 @@ def update_village(user: User, code: str, changes: dict) -> Village:
             if not changes[flag]:
                 setattr(village, f"{flag}_on", None)
             elif became_true or f"{flag}_on" in changes:
-                setattr(village, f"{flag}_on", changes.get(f"{flag}_on") or today_in_shanghai())
+                setattr(village, f"{flag}_on", changes.get(f"{flag}_on") or beijing_today())
     for field in ("is_poverty_village", "households", "registered_poor_households"):
         if field in changes:
             setattr(village, field, changes[field])

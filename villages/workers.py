@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from core.auth import ensure_in_scope
+from core.clock import beijing_today
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
@@ -11,7 +12,6 @@ from core.pii import digest
 from core.validators import normalise_phone
 from villages.access import county_scope, read_scope
 from villages.models import Region, VillageWorker
-from villages.services import today_in_shanghai
 
 
 def add_worker(actor: User, village_code: str, data: dict) -> VillageWorker:
@@ -51,7 +51,7 @@ def worker_leaves(actor: User, worker_id: int, left_on) -> VillageWorker:
     ensure_in_scope(county_scope(actor), worker.village_code, hide=True)
     if worker.left_on is not None:
         raise Conflict("该人员已离任")
-    left_on = left_on or today_in_shanghai()
+    left_on = left_on or beijing_today()
     if worker.trained_on and left_on < worker.trained_on:
         raise ValidationFailed.field("left_on", "离任日期不能早于培训日期")
     worker.left_on = left_on

@@ -29,8 +29,9 @@ from alipay.aop.api.response.AlipayTradeFastpayRefundQueryResponse import (
 from alipay.aop.api.response.AlipayTradeQueryResponse import AlipayTradeQueryResponse
 from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundResponse
 
+from core.clock import BEIJING
 from core.errors import ValidationFailed
-from payments.money import BEIJING, fen_to_yuan, yuan_to_fen
+from payments.money import fen_to_yuan, yuan_to_fen
 from payments.providers.alipay_adapter import build_client, spki_public_key, verify_rsa2
 from payments.providers.alipay_funds import AlipayFunds
 from payments.providers.base import (

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
 from pyasn1.error import PyAsn1Error
 
-from payments.money import BEIJING
+from core.clock import BEIJING
 
 _client_module = sys.modules[DefaultAlipayClient.__module__]
 # The SDK as shipped, kept so tests can show each defect is real in this version.

@@ -10,7 +10,8 @@ import io
 import zipfile
 from datetime import datetime
 
-from payments.money import BEIJING, yuan_to_fen
+from core.clock import BEIJING
+from payments.money import yuan_to_fen
 from payments.providers.base import BillRow
 
 DETAIL_SUFFIX = "_业务明细.csv"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from core.errors import AppError
+from core.errors import AppError, UpstreamUnavailable
 
 Channel = Literal["wechat_jsapi", "alipay_mini", "alipay_wap"]
 CHANNELS: tuple[str, ...] = ("wechat_jsapi", "alipay_mini", "alipay_wap")
@@ -21,10 +21,10 @@ Ack = tuple[str, int, str]
 OUT_NO = re.compile(r"[0-9A-Za-z_]{1,32}")
 
 
-class PaymentGatewayError(AppError):
-    """The gateway could not be reached or answered something unusable; safe to retry later."""
+class PaymentGatewayError(UpstreamUnavailable):
+    """A payment gateway could not be reached or answered something unusable; safe to retry later."""
 
-    status, code, message = 502, "upstream_unavailable", "支付渠道暂时不可用，请稍后再试"
+    message = "支付渠道暂时不可用，请稍后再试"
 
 
 class PaymentRejected(AppError):

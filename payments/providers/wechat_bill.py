@@ -8,7 +8,8 @@ summary line.
 
 from datetime import datetime
 
-from payments.money import BEIJING, yuan_to_fen
+from core.clock import BEIJING
+from payments.money import yuan_to_fen
 from payments.providers.base import BillRow
 
 COLUMNS = (

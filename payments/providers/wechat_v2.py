@@ -20,8 +20,8 @@ from wechatpy.exceptions import (
 from wechatpy.pay import WeChatPay
 from wechatpy.pay.utils import _check_signature
 
+from core.clock import BEIJING
 from core.errors import ValidationFailed
-from payments.money import BEIJING
 from payments.providers.base import (
     Ack,
     BillRow,

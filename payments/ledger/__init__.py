@@ -1,0 +1,1 @@
+"""Settlement: the double-entry ledger, line splits, hold release, payouts and reconciliation."""

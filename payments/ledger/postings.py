@@ -1,0 +1,200 @@
+"""Posting to the ledger: balanced entries in the transaction of the event that causes them.
+
+``post`` refuses an unbalanced set and does nothing when the event was already
+posted (``event_key`` is unique), so a replayed notification never credits
+twice. The functions below turn payments, refunds and money that could not be
+applied into postings; ``settlement`` releases holds and ``payouts`` pays out.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from core.extensions import db
+from payments.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting, LineSettlement
+from payments.ledger.split import Split, split_line, split_refund
+from payments.models import GatewayRefund, Payment
+from shop.orders.models import Order, OrderLine
+
+log = logging.getLogger(__name__)
+
+PARTIES = ("seller", "station", "centre")
+
+
+class UnbalancedPosting(ValueError):
+    """A posting whose entries do not sum to zero (a bug, never a user error)."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: LedgerAccount
+    amount_fen: int
+    order_line_id: int | None = None
+
+
+def account(owner_type: str, owner_id: int = 0, bucket: str = "main") -> LedgerAccount:
+    """The account, created on first use (safe against a concurrent first use)."""
+    lookup = sa.select(LedgerAccount).where(
+        LedgerAccount.owner_type == owner_type, LedgerAccount.owner_id == owner_id, LedgerAccount.bucket == bucket
+    )
+    found = db.session.scalar(lookup)
+    if found is not None:
+        return found
+    try:
+        with db.session.begin_nested():
+            found = LedgerAccount(owner_type=owner_type, owner_id=owner_id, bucket=bucket)
+            db.session.add(found)
+    except IntegrityError:
+        found = db.session.scalar(lookup)
+    return found
+
+
+def gateway_account(channel: str) -> LedgerAccount:
+    return account("gateway", 0, channel)
+
+
+def party_account(party_type: str, party_id: int, bucket: str) -> LedgerAccount:
+    return account(party_type, party_id, bucket)
+
+
+def post(kind: str, event_key: str, legs: list[Leg], **refs) -> LedgerPosting | None:
+    """Write one balanced posting; None when ``event_key`` was posted before."""
+    if db.session.scalar(sa.select(LedgerPosting.id).where(LedgerPosting.event_key == event_key)) is not None:
+        return None
+    legs = [leg for leg in legs if leg.amount_fen != 0]
+    if any(not isinstance(leg.amount_fen, int) or isinstance(leg.amount_fen, bool) for leg in legs):
+        raise UnbalancedPosting(f"{event_key}: amounts must be integer fen")
+    if len(legs) < 2 or sum(leg.amount_fen for leg in legs) != 0:
+        raise UnbalancedPosting(f"{event_key}: entries {[leg.amount_fen for leg in legs]} do not balance")
+    posting = LedgerPosting(kind=kind, event_key=event_key, **refs)
+    db.session.add(posting)
+    db.session.flush()
+    for leg in legs:
+        db.session.add(
+            LedgerEntry(
+                posting_id=posting.id,
+                account_id=leg.account.id,
+                amount_fen=leg.amount_fen,
+                order_line_id=leg.order_line_id,
+            )
+        )
+    db.session.flush()
+    return posting
+
+
+def _party_ids(line: OrderLine | LineSettlement) -> dict[str, int]:
+    return {"seller": line.seller_id, "station": line.station_id, "centre": line.centre_id}
+
+
+def _amounts(split: Split) -> dict[str, int]:
+    return {"seller": split.seller_fen, "station": split.station_fen, "centre": split.centre_fen}
+
+
+def credited(settlement: LineSettlement) -> Split:
+    return Split(settlement.seller_fen, settlement.station_fen, settlement.centre_fen)
+
+
+def reversed_so_far(settlement: LineSettlement) -> Split:
+    return Split(settlement.reversed_seller_fen, settlement.reversed_station_fen, settlement.reversed_centre_fen)
+
+
+def post_payment(payment: Payment, order: Order) -> LedgerPosting | None:
+    """Split each paid line between seller, station and centre, into their pending buckets."""
+    lines = [line for line in order.lines if line.status != "cancelled"]
+    legs: list[Leg] = []
+    for line in lines:
+        split = split_line(line.amount_fen, line.commission_bps, line.service_fee_bps)
+        if db.session.get(LineSettlement, line.id) is None:
+            db.session.add(
+                LineSettlement(
+                    order_line_id=line.id,
+                    payment_id=payment.id,
+                    seller_id=line.seller_id,
+                    station_id=line.station_id,
+                    centre_id=line.centre_id,
+                    seller_fen=split.seller_fen,
+                    station_fen=split.station_fen,
+                    centre_fen=split.centre_fen,
+                )
+            )
+        for party, amount in _amounts(split).items():
+            legs.append(Leg(party_account(party, _party_ids(line)[party], "pending"), amount, line.id))
+    surplus = payment.amount_fen - sum(line.amount_fen for line in lines)
+    if surplus:  # the order total and its lines disagree: park the difference, never lose it
+        log.error("payment %s: %s fen beyond the order lines, booked to suspense", payment.id, surplus)
+        legs.append(Leg(account("suspense"), surplus))
+    legs.append(Leg(gateway_account(payment.channel), -payment.amount_fen))
+    return post("payment", f"payment:{payment.id}", legs, payment_id=payment.id)
+
+
+def post_unapplied_payment(payment: Payment) -> LedgerPosting | None:
+    """Money arrived for an order that could not take it: hold it in suspense until refunded."""
+    legs = [Leg(account("suspense"), payment.amount_fen), Leg(gateway_account(payment.channel), -payment.amount_fen)]
+    return post("unapplied_payment", f"unapplied:{payment.id}", legs, payment_id=payment.id)
+
+
+def lock_line_settlement(line_id: int) -> LineSettlement | None:
+    return db.session.scalar(
+        sa.select(LineSettlement)
+        .where(LineSettlement.order_line_id == line_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def post_refund(refund: GatewayRefund, line_amounts: list[tuple[int, int]]) -> LedgerPosting | None:
+    """Reverse each line's split for the refunded amounts (pending during the hold, else available)."""
+    key = f"refund:{refund.id}"
+    if db.session.scalar(sa.select(LedgerPosting.id).where(LedgerPosting.event_key == key)) is not None:
+        return None
+    legs: list[Leg] = []
+    for line_id, amount in line_amounts:
+        settlement = lock_line_settlement(line_id)
+        if settlement is None:
+            raise ValueError(f"order line {line_id} was never credited")
+        reversal = split_refund(credited(settlement), reversed_so_far(settlement), amount)
+        bucket = "pending"
+        if settlement.released_at is not None:  # request_refund refuses these; never expected
+            log.error("refund %s reverses line %s after its hold ended", refund.id, line_id)
+            bucket = "available"
+        for party, value in _amounts(reversal).items():
+            legs.append(Leg(party_account(party, _party_ids(settlement)[party], bucket), -value, line_id))
+        settlement.reversed_seller_fen += reversal.seller_fen
+        settlement.reversed_station_fen += reversal.station_fen
+        settlement.reversed_centre_fen += reversal.centre_fen
+    total = sum(amount for _, amount in line_amounts)
+    if total != refund.amount_fen:
+        legs.append(Leg(account("suspense"), refund.amount_fen - total))
+    legs.append(Leg(gateway_account(refund.payment.channel), refund.amount_fen))
+    return post("refund", key, legs, gateway_refund_id=refund.id, payment_id=refund.payment_id)
+
+
+def post_unapplied_refund(refund: GatewayRefund) -> LedgerPosting | None:
+    """An automatic refund of money held in suspense went back to the buyer."""
+    amount = refund.amount_fen
+    legs = [Leg(account("suspense"), -amount), Leg(gateway_account(refund.payment.channel), amount)]
+    refs = {"gateway_refund_id": refund.id, "payment_id": refund.payment_id}
+    return post("unapplied_refund", f"refund:{refund.id}", legs, **refs)
+
+
+def balance(account_record: LedgerAccount | None) -> int:
+    if account_record is None:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount_fen), 0)).where(
+            LedgerEntry.account_id == account_record.id
+        )
+    )
+
+
+def bucket_balances(owner_type: str, owner_id: int = 0) -> dict[str, int]:
+    """Balance of each of an owner's buckets."""
+    rows = db.session.execute(
+        sa.select(LedgerAccount.bucket, sa.func.coalesce(sa.func.sum(LedgerEntry.amount_fen), 0))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .where(LedgerAccount.owner_type == owner_type, LedgerAccount.owner_id == owner_id)
+        .group_by(LedgerAccount.bucket)
+    ).all()
+    return dict(rows)

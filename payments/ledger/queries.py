@@ -1,0 +1,159 @@
+"""Reading the ledger: a party's balances, payout lists and the villager's own page, each scoped."""
+
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from core.auth import ensure_overlaps, scope_for
+from core.clock import BEIJING
+from core.db import utcnow
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import User
+from core.pagination import paginate
+from core.pii import mask_account
+from payments.ledger.models import PARTY_TYPES, Payout
+from payments.ledger.postings import bucket_balances
+from shop.orders.models import Order, OrderLine
+from villages.models import Centre, Seller, Station
+
+STAFF_READERS = ("platform_admin", "poverty_office", "county_admin", "station_manager")
+DASHBOARD_PAYOUTS = 20
+
+
+def parse_owner(owner: str) -> tuple[str, int]:
+    """``seller:<id>`` / ``station:<id>`` / ``centre:<id>`` / ``platform`` → (type, id)."""
+    if owner == "platform":
+        return "platform", 0
+    kind, _, number = owner.partition(":")
+    if kind not in PARTY_TYPES or not re.fullmatch(r"[0-9]{1,10}", number) or int(number) > 2**31 - 1:
+        raise ValidationFailed.field("owner", "应为 seller:<id>、station:<id>、centre:<id> 或 platform")
+    return kind, int(number)
+
+
+def _party(owner_type: str, owner_id: int):
+    """(record, region code, station id) of a party, or 404."""
+    model = {"seller": Seller, "station": Station, "centre": Centre}[owner_type]
+    record = db.session.get(model, owner_id)
+    if record is None:
+        raise NotFound("账户不存在")
+    if owner_type == "seller":
+        return record, record.station.village_code, record.station_id
+    if owner_type == "station":
+        return record, record.village_code, record.id
+    return record, record.county_code, None
+
+
+def check_owner_access(actor: User, owner_type: str, owner_id: int) -> None:
+    """A seller reads their own; staff read parties inside their scope; the platform's own is for the city."""
+    if owner_type == "seller":
+        mine = db.session.scalar(sa.select(Seller.id).where(Seller.user_id == actor.id))
+        if mine == owner_id:
+            return
+    if not actor.has_role(*STAFF_READERS):
+        raise Forbidden()
+    scope = scope_for(actor, *STAFF_READERS)
+    if owner_type == "platform":
+        if not actor.has_role("platform_admin", "poverty_office"):
+            raise Forbidden()
+        return
+    _record, region_code, station_id = _party(owner_type, owner_id)
+    if not scope.covers(region_code) or not scope.covers_station(station_id):
+        raise NotFound("账户不存在")
+
+
+def paid_out_fen(owner_type: str, owner_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Payout.amount_fen), 0)).where(
+            Payout.party_type == owner_type, Payout.party_id == owner_id, Payout.status == "success"
+        )
+    )
+
+
+def owner_balances(owner_type: str, owner_id: int) -> dict:
+    """Pending (in the hold), available (can be paid out) and paid out (transferred)."""
+    buckets = bucket_balances(owner_type, owner_id)
+    if owner_type == "platform":
+        return {"pending_fen": 0, "available_fen": buckets.get("main", 0), "paid_out_fen": 0}
+    return {
+        "pending_fen": buckets.get("pending", 0),
+        "available_fen": buckets.get("available", 0),
+        "paid_out_fen": paid_out_fen(owner_type, owner_id),
+    }
+
+
+def balances_for(actor: User, owner: str) -> dict:
+    """GET /ledger/balances: one owner's balances, if the caller may see them."""
+    owner_type, owner_id = parse_owner(owner)
+    check_owner_access(actor, owner_type, owner_id)
+    if owner_type != "platform":
+        _party(owner_type, owner_id)
+    return {"owner": owner, **owner_balances(owner_type, owner_id)}
+
+
+def list_payouts(actor: User, region: str | None, status: str | None, batch_id: int | None, page: int, per_page: int):
+    """Payouts under the caller's region (station managers: their station and its sellers), newest first."""
+    scope = scope_for(actor, *STAFF_READERS)
+    statement = (
+        sa.select(Payout)
+        .where(scope.filter(Payout.region_code), scope.station_filter(Payout.station_id))
+        .order_by(Payout.id.desc())
+    )
+    if region:
+        ensure_overlaps(scope, region)
+        statement = statement.where(Payout.region_code.startswith(region, autoescape=True))
+    if status:
+        statement = statement.where(Payout.status == status)
+    if batch_id:
+        statement = statement.where(Payout.batch_id == batch_id)
+    return paginate(statement, page, per_page)
+
+
+def _local(moment: datetime | None) -> str | None:
+    return moment.astimezone(BEIJING).isoformat() if moment else None
+
+
+def _month_start(now: datetime) -> datetime:
+    local = now.astimezone(BEIJING)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def seller_dashboard_sections(seller: Seller, now: datetime | None = None) -> dict:
+    """Balances, recent payouts and this month's sales for GET /sellers/me."""
+    since = _month_start(now or utcnow())
+    orders, units, gmv = db.session.execute(
+        sa.select(
+            sa.func.count(sa.distinct(OrderLine.order_id)),
+            sa.func.coalesce(sa.func.sum(OrderLine.quantity), 0),
+            sa.func.coalesce(sa.func.sum(OrderLine.amount_fen - OrderLine.refunded_fen), 0),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            OrderLine.seller_id == seller.id,
+            Order.paid_at >= since,
+            OrderLine.status.not_in(("pending_payment", "cancelled", "refunded")),
+        )
+    ).one()
+    payouts = db.session.scalars(
+        sa.select(Payout)
+        .where(Payout.party_type == "seller", Payout.party_id == seller.id)
+        .order_by(Payout.id.desc())
+        .limit(DASHBOARD_PAYOUTS)
+    )
+    return {
+        "sales_this_month": {"orders": orders, "units": units, "gmv_fen": gmv},
+        "balances": owner_balances("seller", seller.id),
+        "payouts": [
+            {
+                "id": payout.id,
+                "amount_fen": payout.amount_fen,
+                "status": payout.status,
+                "failure_reason": payout.failure_reason,
+                "payee_account": mask_account(payout.payee_account),
+                "created_at": _local(payout.created_at),
+                "completed_at": _local(payout.completed_at),
+            }
+            for payout in payouts
+        ],
+    }

@@ -1,6 +1,0 @@
-"""A protocol-faithful simulator of WeChat Pay v2, Alipay and the WeChat API pieces the app uses."""
-
-from payments.sandbox.app import Sandbox, create_sandbox_app
-from payments.sandbox.state import SandboxError
-
-__all__ = ["Sandbox", "SandboxError", "create_sandbox_app"]

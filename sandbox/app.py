@@ -1,0 +1,180 @@
+"""The simulator as one object (state + notifier + paying) and the Flask app that serves it."""
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask, jsonify
+
+from core.clock import beijing_now
+from sandbox import alipay_gateway, cashier, wechat_api, wechat_pay
+from sandbox.notifications import (
+    ALIPAY_CONTENT_TYPE,
+    VARIANTS,
+    WECHAT_CONTENT_TYPE,
+    alipay_payment_body,
+    wechat_payment_body,
+    wechat_refund_body,
+)
+from sandbox.notifier import Delivery, Notifier
+from sandbox.settings import SandboxSettings
+from sandbox.signing import wechat_sign
+from sandbox.state import (
+    AlipayTrade,
+    SandboxError,
+    SandboxState,
+    WeChatRefund,
+    WeChatTrade,
+    digits,
+    wechat_transaction_id,
+)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class Sandbox:
+    """In-memory gateways: what they know, what they owe the notify URLs, and the buyer's "pay" button."""
+
+    def __init__(self, settings: SandboxSettings, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.state = SandboxState()
+        self.notifier = Notifier(settings.time_factor, clock)
+        self.base_url: str | None = None  # where it is served, when someone knows (tests, the CLI)
+
+    # -- paying ------------------------------------------------------------------------------
+
+    def _locate(self, out_trade_no: str, channel: str | None) -> WeChatTrade | AlipayTrade:
+        with self.state.lock:
+            wechat = self.state.wechat_trades.get(out_trade_no)
+            alipay = self.state.alipay_trade(out_trade_no, None) or self.state.alipay_trade(None, out_trade_no)
+        if channel == "wechat_jsapi" or (channel is None and wechat is not None):
+            trade = wechat
+        elif channel in ("alipay_mini", "alipay_wap", None):
+            trade = alipay
+        else:
+            raise SandboxError(400, f"未知的支付渠道：{channel}")
+        if trade is None:
+            raise SandboxError(404, "交易不存在（支付宝手机网站支付需先打开支付链接）")
+        return trade
+
+    def pay(
+        self,
+        out_trade_no: str,
+        channel: str | None = None,
+        *,
+        ignore_expiry: bool = False,
+        request_payment: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The buyer pays: the trade succeeds and its notification is queued (sent at once if dispatching).
+
+        ``request_payment``: the wx.requestPayment parameters, checked like the WeChat client does.
+        ``ignore_expiry``: pay even after time_expire (to test paid-after-expiry handling).
+        """
+        trade = self._locate(out_trade_no, channel)
+        now = beijing_now()
+        with self.state.lock:
+            if isinstance(trade, WeChatTrade):
+                self._check_wechat_payable(trade, now, ignore_expiry, request_payment)
+                trade.state, trade.time_end = "SUCCESS", now
+                trade.transaction_id = wechat_transaction_id()
+                body, url = wechat_payment_body(self.settings, trade), trade.notify_url
+                gateway, content_type, transaction_id = "wechat", WECHAT_CONTENT_TYPE, trade.transaction_id
+            else:
+                expired = trade.time_expire is not None and now > trade.time_expire
+                if trade.status != "WAIT_BUYER_PAY" or (expired and not ignore_expiry):
+                    raise SandboxError(409, "交易已支付、已关闭或已过期")
+                trade.status, trade.paid_at = "TRADE_SUCCESS", now
+                if not (trade.buyer_id or trade.buyer_open_id):  # a wap buyer logs in at the cashier
+                    trade.buyer_id = "2088" + digits(12)
+                body, url = alipay_payment_body(self.settings, trade), trade.notify_url
+                gateway, content_type, transaction_id = "alipay", ALIPAY_CONTENT_TYPE, trade.trade_no
+        delivery = None
+        if url:
+            delivery = self.notifier.enqueue(gateway, "payment", trade.out_trade_no, url, body, content_type)
+        return {
+            "out_trade_no": trade.out_trade_no,
+            "status": "paid",
+            "transaction_id": transaction_id,
+            "delivery_id": delivery.id if delivery else None,
+        }
+
+    def _check_wechat_payable(self, trade: WeChatTrade, now, ignore_expiry: bool, request_payment) -> None:
+        if trade.state != "NOTPAY":
+            raise SandboxError(409, "订单已支付或已关闭")
+        if trade.time_expire is not None and now > trade.time_expire and not ignore_expiry:
+            raise SandboxError(409, "订单已过期")
+        if request_payment is None:
+            return
+        signed = {
+            "appId": self.settings.wechat_appid,
+            "timeStamp": request_payment.get("timeStamp"),
+            "nonceStr": request_payment.get("nonceStr"),
+            "package": request_payment.get("package"),
+            "signType": request_payment.get("signType"),
+        }
+        if signed["package"] != f"prepay_id={trade.prepay_id}" or signed["signType"] != "MD5":
+            raise SandboxError(400, "package 或 signType 与预支付交易不符")
+        if request_payment.get("paySign") != wechat_sign(signed, self.settings.mch_key):
+            raise SandboxError(400, "支付验证签名失败（paySign）")
+
+    def notify_wechat_refund(self, refund: WeChatRefund) -> Delivery:
+        """Queue the encrypted refund notification."""
+        body = wechat_refund_body(self.settings, refund)
+        return self.notifier.enqueue(
+            "wechat", "refund", refund.out_trade_no, refund.notify_url or "", body, WECHAT_CONTENT_TYPE
+        )
+
+    # -- test hooks --------------------------------------------------------------------------
+
+    def send_variant(self, out_trade_no: str, kind: str, channel: str | None = None) -> Delivery:
+        """Post one extra notification for a paid trade at once: duplicate, forged, tampered_amount, …"""
+        if kind not in VARIANTS:
+            raise SandboxError(400, f"未知的通知类型：{kind}（可选 {', '.join(VARIANTS)}）")
+        trade = self._locate(out_trade_no, channel)
+        with self.state.lock:
+            if isinstance(trade, WeChatTrade):
+                if trade.transaction_id is None:
+                    raise SandboxError(409, "交易尚未支付")
+                gateway, content_type = "wechat", WECHAT_CONTENT_TYPE
+                body = wechat_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
+            else:
+                if trade.paid_at is None:
+                    raise SandboxError(409, "交易尚未支付")
+                gateway, content_type = "alipay", ALIPAY_CONTENT_TYPE
+                body = alipay_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
+        if kind == "duplicate":
+            original = next(
+                (d for d in self.notifier.deliveries if d.out_trade_no == out_trade_no and d.kind == "payment"),
+                None,
+            )
+            body = original.body if original else body
+        if not trade.notify_url:
+            raise SandboxError(409, "该交易没有 notify_url")
+        return self.notifier.send_once(gateway, kind, trade.out_trade_no, trade.notify_url, body, content_type)
+
+    def deliver_due(self, now: float | None = None) -> list[Delivery]:
+        """Send the notifications due at ``now`` (default: the clock)."""
+        return self.notifier.deliver_due(now)
+
+    def recorded(self, service: str | None = None) -> list:
+        with self.state.lock:
+            return [r for r in self.state.requests if service is None or r.service == service]
+
+
+def create_sandbox_app(config: Mapping[str, Any] | None = None, *, start_dispatcher: bool = False) -> Flask:
+    """The simulator's WSGI app; ``app.extensions["sandbox"]`` is its Sandbox."""
+    app = Flask("sandbox", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.ensure_ascii = False
+    sandbox = Sandbox(SandboxSettings.from_config(config))
+    app.extensions["sandbox"] = sandbox
+    for blueprint in (wechat_pay.bp, alipay_gateway.bp, wechat_api.bp, cashier.bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", sandbox=True)
+
+    if start_dispatcher:
+        sandbox.notifier.start()
+    return app

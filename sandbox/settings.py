@@ -1,0 +1,50 @@
+"""Who the simulator believes the merchant is, and its own "Alipay" key (SANDBOX-ONLY by default)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from core import sandbox_credentials
+from payments.providers.alipay_adapter import pkcs1_private_key, spki_public_key
+from sandbox.signing import load_private_key, load_public_key
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    wechat_appid: str
+    wechat_secret: str
+    mch_id: str
+    mch_key: str
+    alipay_app_id: str
+    alipay_seller_id: str
+    app_public_key: rsa.RSAPublicKey  # verifies the app's Alipay requests
+    alipay_private_key: rsa.RSAPrivateKey  # signs the simulated Alipay's answers and notifications
+    time_factor: float = 1.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None = None) -> "SandboxSettings":
+        """From the app's settings (WECHAT_*, ALIPAY_*, SANDBOX_TIME_FACTOR), else the sandbox credentials."""
+        config = config or {}
+        creds = sandbox_credentials
+
+        def get(name: str, default: str) -> str:
+            return config.get(name) or default
+
+        if config.get("ALIPAY_APP_PUBLIC_KEY"):
+            app_public = load_public_key(spki_public_key(config["ALIPAY_APP_PUBLIC_KEY"]))
+        else:
+            private_pem = pkcs1_private_key(get("ALIPAY_APP_PRIVATE_KEY", creds.ALIPAY_APP_PRIVATE_KEY))
+            app_public = load_private_key(private_pem).public_key()
+        return cls(
+            wechat_appid=get("WECHAT_APPID", creds.WECHAT_APPID),
+            wechat_secret=get("WECHAT_SECRET", creds.WECHAT_SECRET),
+            mch_id=get("WECHAT_PAY_MCH_ID", creds.WECHAT_PAY_MCH_ID),
+            mch_key=get("WECHAT_PAY_API_KEY", creds.WECHAT_PAY_API_KEY),
+            alipay_app_id=get("ALIPAY_APP_ID", creds.ALIPAY_APP_ID),
+            alipay_seller_id=get("ALIPAY_SELLER_ID", creds.ALIPAY_SELLER_ID),
+            app_public_key=app_public,
+            alipay_private_key=load_private_key(get("SANDBOX_ALIPAY_PRIVATE_KEY", creds.ALIPAY_GATEWAY_PRIVATE_KEY)),
+            time_factor=float(config.get("SANDBOX_TIME_FACTOR", 1.0)),
+        )

@@ -1,0 +1,137 @@
+"""Checkout: validate the cart, reserve stock atomically, snapshot every line."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from core.db import utcnow
+from core.errors import Conflict, ValidationFailed
+from core.extensions import db
+from core.models import User
+from core.validators import normalise_phone
+from shop.models import Product, Sku
+from shop.orders.models import Order, OrderLine
+from shop.orders.states import append_order_event
+from villages.models import Region, Station, Village
+
+MAX_LINES = 50
+
+
+class OutOfStock(Conflict):
+    code, message = "out_of_stock", "库存不足"
+
+
+class ProductNotOnSale(Conflict):
+    code, message = "product_not_on_sale", "商品已下架或暂停销售"
+
+
+def _load_skus(sku_ids: list[int]) -> dict[int, Sku]:
+    rows = db.session.scalars(sa.select(Sku).where(Sku.id.in_(sku_ids)).options(sa.orm.joinedload(Sku.product))).all()
+    return {sku.id: sku for sku in rows}
+
+
+def _check_cart(items: list[dict]) -> dict[int, int]:
+    if not 1 <= len(items) <= MAX_LINES:
+        raise ValidationFailed.field("items", f"每单 1–{MAX_LINES} 种商品")
+    quantities: dict[int, int] = {}
+    for item in items:
+        if item["sku_id"] in quantities:
+            raise ValidationFailed.field("items", f"商品规格 {item['sku_id']} 重复，请合并数量")
+        quantities[item["sku_id"]] = item["quantity"]
+    return quantities
+
+
+def _check_on_sale(quantities: dict[int, int], skus: dict[int, Sku]) -> None:
+    missing = sorted(set(quantities) - set(skus))
+    if missing:
+        raise ValidationFailed(details={"items": [f"商品规格不存在：{', '.join(map(str, missing))}"]})
+    closed = sorted(sku_id for sku_id, sku in skus.items() if not (sku.is_active and sku.product.is_public))
+    if closed:
+        raise ProductNotOnSale(details={"sku_ids": closed})
+
+
+def reserve_stock(quantities: dict[int, int]) -> None:
+    """Take stock for every SKU or none: conditional updates in a fixed (id) order.
+
+    Each ``UPDATE … WHERE stock >= qty`` locks its row, so concurrent checkouts
+    queue per SKU and stock never goes negative; sorting by id avoids deadlocks.
+    Any shortfall raises, and the request's rollback returns whatever was taken.
+    """
+    short = []
+    for sku_id in sorted(quantities):
+        taken = db.session.execute(
+            sa.update(Sku)
+            .where(Sku.id == sku_id, Sku.stock >= quantities[sku_id])
+            .values(stock=Sku.stock - quantities[sku_id])
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            short.append(sku_id)
+    if short:
+        raise OutOfStock(details={"sku_ids": short})
+
+
+def release_stock(lines: list[OrderLine]) -> None:
+    """Give back the stock an unpaid order held (called once, under the order's lock)."""
+    for line in sorted(lines, key=lambda item: item.sku_id):
+        db.session.execute(
+            sa.update(Sku)
+            .where(Sku.id == line.sku_id)
+            .values(stock=Sku.stock + line.quantity)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str]) -> OrderLine:
+    product: Product = sku.product
+    station: Station = product.station
+    return OrderLine(
+        sku_id=sku.id,
+        product_id=product.id,
+        seller_id=product.seller_id,
+        station_id=station.id,
+        centre_id=station.centre_id,
+        village_code=product.origin_village_code,
+        category_slug=product.category_slug,
+        product_title=product.title,
+        sku_name=sku.name,
+        unit_price_fen=sku.price_fen,
+        quantity=quantity,
+        amount_fen=sku.price_fen * quantity,
+        commission_bps=station.centre.commission_bps,
+        service_fee_bps=station.service_fee_bps,
+        poverty_certified=product.poverty_certified,
+        seller_poor_household=product.seller.poor_household,
+        poverty_village=product.origin_village_code in poverty_villages,
+    )
+
+
+def place_order(buyer: User, items: list[dict], address: dict) -> Order:
+    """Create a pending order, reserving stock for every line or none."""
+    quantities = _check_cart(items)
+    if db.session.get(Region, address["region_code"]) is None:
+        raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})
+    skus = _load_skus(list(quantities))
+    _check_on_sale(quantities, skus)
+    reserve_stock(quantities)
+    villages = {sku.product.origin_village_code for sku in skus.values()}
+    poverty = set(
+        db.session.scalars(sa.select(Village.code).where(Village.code.in_(villages), Village.is_poverty_village))
+    )
+    now = utcnow()
+    order = Order(
+        buyer_id=buyer.id,
+        total_fen=sum(skus[sku_id].price_fen * qty for sku_id, qty in quantities.items()),
+        expires_at=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_TIMEOUT_MINUTES"]),
+        address_name=address["name"],
+        address_phone=normalise_phone(address["phone"]),
+        address_region_code=address["region_code"],
+        address_detail=address["detail"],
+        lines=[_snapshot(skus[sku_id], qty, poverty) for sku_id, qty in quantities.items()],
+        created_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    append_order_event(order, None, None, "pending_payment", buyer, "下单")
+    return order

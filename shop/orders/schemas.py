@@ -1,0 +1,141 @@
+"""Request and response schemas for orders and after-sales."""
+
+from marshmallow import Schema, fields, validate
+
+from core.fields import LocalDateTime
+from core.pagination import PageArgs
+from core.pii import mask_phone
+from core.validators import validate_mobile
+from shop.orders.models import ORDER_STATUSES
+
+
+class CartItemArgs(Schema):
+    sku_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=99))
+
+
+class AddressArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    phone = fields.String(required=True, validate=validate_mobile)
+    region_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4,12}$", error="地区代码应为数字"))
+    detail = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class OrderArgs(Schema):
+    items = fields.List(fields.Nested(CartItemArgs), required=True, validate=validate.Length(min=1, max=50))
+    address = fields.Nested(AddressArgs, required=True)
+
+
+class OrderQueryArgs(PageArgs):
+    view = fields.String(load_default=None, validate=validate.OneOf(["own", "staff"]))
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    station_id = fields.Integer()
+
+
+class ShipmentArgs(Schema):
+    station_id = fields.Integer(required=True)
+    carrier = fields.String(required=True, validate=validate.Length(min=2, max=40))
+    tracking_no = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$", error="运单号格式不正确")
+    )
+
+
+class ShipmentSchema(Schema):
+    id = fields.Integer()
+    station_id = fields.Integer()
+    carrier = fields.String()
+    tracking_no = fields.String()
+    shipped_at = LocalDateTime()
+
+
+class OrderLineSchema(Schema):
+    id = fields.Integer()
+    sku_id = fields.Integer()
+    product_id = fields.Integer()
+    product_title = fields.String()
+    sku_name = fields.String()
+    unit_price_fen = fields.Integer()
+    quantity = fields.Integer()
+    amount_fen = fields.Integer()
+    refunded_fen = fields.Integer()
+    status = fields.String()
+    station_id = fields.Integer()
+    seller_id = fields.Integer()
+    village_code = fields.String()
+    poverty_certified = fields.Boolean()
+    shipment = fields.Nested(ShipmentSchema, allow_none=True)
+
+
+class MaskedAddressSchema(Schema):
+    """The full address only comes from the audited shipping label."""
+
+    name = fields.Function(lambda order: order.address_name[:1] + "*" * max(len(order.address_name) - 1, 1))
+    phone = fields.Function(lambda order: mask_phone(order.address_phone))
+    region_code = fields.String(attribute="address_region_code")
+    detail = fields.Function(lambda order: order.address_detail[:6] + "……" if len(order.address_detail) > 6 else "……")
+
+
+class FullAddressSchema(Schema):
+    name = fields.String(attribute="address_name")
+    phone = fields.String(attribute="address_phone")
+    region_code = fields.String(attribute="address_region_code")
+    detail = fields.String(attribute="address_detail")
+
+
+class OrderSchema(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    expired = fields.Boolean()
+    cancel_reason = fields.String(allow_none=True)
+    total_fen = fields.Integer()
+    # For staff: the sum of the lines they can see.
+    lines_total_fen = fields.Integer()
+    expires_at = LocalDateTime()
+    created_at = LocalDateTime()
+    paid_at = LocalDateTime(allow_none=True)
+    paid_channel = fields.String(allow_none=True)
+    shipped_at = LocalDateTime(allow_none=True)
+    completed_at = LocalDateTime(allow_none=True)
+    address = fields.Function(lambda view: MaskedAddressSchema().dump(view.order))
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class ShippingLabelSchema(Schema):
+    id = fields.Integer()
+    address = fields.Function(lambda view: FullAddressSchema().dump(view.order))
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class OrderEventSchema(Schema):
+    id = fields.Integer()
+    line_id = fields.Integer(allow_none=True)
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+
+
+class RefundArgs(Schema):
+    order_id = fields.Integer(required=True)
+    line_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=50))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class RefundDecisionArgs(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    reason = fields.String(validate=validate.Length(max=200))
+
+
+class RefundSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    status = fields.String()
+    amount_fen = fields.Integer()
+    reason = fields.String()
+    decision_reason = fields.String(allow_none=True)
+    decided_at = LocalDateTime(allow_none=True)
+    refunded_at = LocalDateTime(allow_none=True)
+    failure_reason = fields.String(allow_none=True)
+    line_ids = fields.Function(lambda refund: [item.line_id for item in refund.lines])
+    created_at = LocalDateTime()
