@@ -1,7 +1,7 @@
 """`flask demo walk` against the app and the simulator, both on loopback."""
 
 from demo.walk import walk
-from tests.test_payments_flow import gateway  # noqa: F401 - fixture
+from tests.payments.test_payments_flow import gateway  # noqa: F401 - fixture
 
 
 def test_the_walk_pays_with_every_channel(app, shop, gateway):  # noqa: F811
