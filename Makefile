@@ -4,15 +4,22 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install install-dev clean
 
+# `make run` installs what production needs; `make test` adds the test and lint tools.
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	touch $@
 
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
 install: $(BIN)/.installed
+
+install-dev: $(BIN)/.installed-dev
 
 run: install
 	mkdir -p instance
@@ -23,7 +30,7 @@ run: install
 	trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
 	PAYMENT_SANDBOX=1 $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -35,7 +42,7 @@ test: lint
 		$(BIN)/python -m pytest; \
 	fi
 
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench
 
 clean:
