@@ -6,6 +6,11 @@ the work commits. A concurrent request with the same key blocks on the unique
 index until the first commits, then finds the stored response and returns it;
 if the first request failed, its key row was rolled back with it and the retry
 simply runs. The same key with a different body is 409 ``idempotency_conflict``.
+
+A view that commits its intent before calling a gateway (``POST
+/orders/<id>/payments``) commits the key row with it, before its response
+exists; a retry that finds such a row runs the view again (which reuses the
+recorded attempt) and stores its response.
 """
 
 import functools
@@ -69,16 +74,23 @@ def idempotent(view):
         user = require_user()
         request_hash = _request_hash()
         lookup = sa.select(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
-        existing = db.session.scalar(lookup)
-        if existing is not None:
-            return _replay(existing, request_hash)
-        row = IdempotencyKey(user_id=user.id, key=key, request_hash=request_hash)
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            # Another request with this key committed while we waited on the index.
-            return _replay(db.session.scalar(lookup.execution_options(populate_existing=True)), request_hash)
+        row = db.session.scalar(lookup)
+        if row is None:
+            row = IdempotencyKey(user_id=user.id, key=key, request_hash=request_hash)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(row)
+            except IntegrityError:
+                # Another request with this key committed while we waited on the index.
+                row = db.session.scalar(lookup.execution_options(populate_existing=True))
+        if row.request_hash != request_hash:
+            raise IdempotencyConflict()
+        if row.response_status is not None:
+            return _replay(row, request_hash)
+        # No stored response: this request's own new row, or the row of one that
+        # committed its intent midway (opening a payment commits before calling the
+        # gateway, core.unit_of_work) and then failed or is still running. Running the
+        # view again is safe there: it reuses the attempt that request recorded.
         response = view(*args, **kwargs)
         row.response_status = response.status_code
         row.response_body = response.get_data(as_text=True)

@@ -1,9 +1,12 @@
-"""`flask payments …`: catch missed notifications, retry refunds and shipping uploads, reconcile bills."""
+"""`flask payments …`: catch missed notifications, retry refunds and shipping uploads, reconcile bills.
+
+Each job is a loop of steps that commit on their own (``core.unit_of_work``).
+"""
 
 import click
 from flask.cli import AppGroup
 
-from core.extensions import db
+from core.unit_of_work import unit_of_work
 from payments.closing import sync_pending_payments
 from payments.ledger.reconcile import reconcile_day
 from payments.refunds import check_refund, unfinished_refunds
@@ -23,8 +26,8 @@ def sync_command(older_than: int) -> None:
 @payments_cli.command("retry-refunds")
 def retry_refunds_command() -> None:
     """Send or re-check refunds the gateway has not confirmed yet."""
-    ids = unfinished_refunds()
-    db.session.rollback()
+    with unit_of_work():
+        ids = unfinished_refunds()
     for refund_id in ids:
         check_refund(refund_id)
     click.echo(f"refunds checked: {len(ids)}")
@@ -33,8 +36,8 @@ def retry_refunds_command() -> None:
 @payments_cli.command("retry-uploads")
 def retry_uploads_command() -> None:
     """Upload shipping information that WeChat has not accepted yet."""
-    ids = pending_uploads()
-    db.session.rollback()
+    with unit_of_work():
+        ids = pending_uploads()
     for upload_id in ids:
         upload_shipping_info(upload_id)
     click.echo(f"shipping uploads tried: {len(ids)}")
@@ -44,8 +47,8 @@ def retry_uploads_command() -> None:
 @click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Beijing date.")
 def reconcile_command(day) -> None:
     """Compare each gateway's bill for the day with payments, refunds and the ledger; exit 1 on differences."""
-    reports = reconcile_day(day.date())
-    db.session.rollback()
+    with unit_of_work():  # reads only; the bills are downloaded with no lock held
+        reports = reconcile_day(day.date())
     differences = 0
     for report in reports:
         click.echo(

@@ -1,19 +1,24 @@
 """Opening payments for orders and reading their status."""
 
+import logging
 import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import request
+from flask import has_request_context, request
 
 from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
+from core.unit_of_work import commit_intent, unit_of_work
+from payments.applying import lock_payment
 from payments.models import Payment
-from payments.providers import PaymentRequest, get_provider, notify_url
+from payments.providers import PaymentGatewayError, PaymentRejected, PaymentRequest, get_provider, notify_url
 from shop.orders.fulfilment import buyers_order
 from shop.orders.states import InvalidState
+
+log = logging.getLogger(__name__)
 
 
 def new_out_trade_no(order_id: int) -> str:
@@ -38,14 +43,20 @@ def _payer(buyer: User, channel: str) -> dict:
     return {}
 
 
-def open_payment(buyer: User, order_id: int, channel: str) -> Payment:
-    """A payment attempt at the gateway for an unpaid order (reused while still open)."""
+def record_attempt(buyer: User, order_id: int, channel: str) -> tuple[Payment, PaymentRequest | None]:
+    """Step 1, under the order's lock: the attempt to pay with (reused while open), and what to ask its gateway.
+
+    The request is None when the gateway has already answered for this attempt
+    (its params are stored). A new attempt gets its ``out_trade_no`` here, so
+    two concurrent requests for the same order and channel share one number:
+    the second waits on the order's lock until the first commits, then reuses it.
+    """
     order = buyers_order(buyer, order_id, lock=True)
     now = utcnow()
     if order.status != "pending_payment" or order.is_past_deadline(now):
         raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
     payer = _payer(buyer, channel)
-    reusable = db.session.scalar(
+    payment = db.session.scalar(
         sa.select(Payment).where(
             Payment.order_id == order.id,
             Payment.channel == channel,
@@ -53,29 +64,83 @@ def open_payment(buyer: User, order_id: int, channel: str) -> Payment:
             Payment.amount_fen == order.total_fen,
         )
     )
-    if reusable is not None:  # the client asked again (lost response, reopened page)
-        return reusable
-    payment = Payment(
-        order_id=order.id,
-        buyer_id=buyer.id,
-        channel=channel,
-        out_trade_no=new_out_trade_no(order.id),
-        amount_fen=order.total_fen,
-    )
-    db.session.add(payment)
-    db.session.flush()
-    payment.params = get_provider(channel).create(
-        PaymentRequest(
-            out_trade_no=payment.out_trade_no,
-            amount_fen=payment.amount_fen,
-            description=_description(order),
-            expires_at=order.expires_at,
-            client_ip=request.remote_addr or "127.0.0.1",
-            notify_url=notify_url(channel),
-            **payer,
+    if payment is None:
+        payment = Payment(
+            order_id=order.id,
+            buyer_id=buyer.id,
+            channel=channel,
+            out_trade_no=new_out_trade_no(order.id),
+            amount_fen=order.total_fen,
+            params={},
         )
+        db.session.add(payment)
+        db.session.flush()
+    elif payment.params:  # the client asked again (lost response, reopened page)
+        return payment, None
+    return payment, PaymentRequest(
+        out_trade_no=payment.out_trade_no,
+        amount_fen=payment.amount_fen,
+        description=_description(order),
+        expires_at=order.expires_at,
+        client_ip=(request.remote_addr if has_request_context() else None) or "127.0.0.1",
+        notify_url=notify_url(channel),
+        **payer,
     )
-    return payment
+
+
+def keep_gateway_params(out_trade_no: str, params: dict) -> Payment:
+    """Step 3, under the payment's lock again: store what the client pays with, if the attempt is still open.
+
+    A concurrent request for the same attempt may have stored its answer first
+    (the gateway gives the same trade for the same ``out_trade_no``): that one is kept.
+    """
+    payment = lock_payment(out_trade_no)
+    if payment.status == "pending":
+        if not payment.params:
+            payment.params = params
+        return payment
+    # Closed while we were asking (the order was cancelled or expired): the gateway
+    # may just have opened the trade after the closing job closed it, so close it again.
+    channel = payment.channel
+    db.session.rollback()
+    try:
+        get_provider(channel).close(out_trade_no)
+    except (PaymentGatewayError, PaymentRejected):
+        log.warning("payment %s closed while it was being opened; closing it at the gateway failed", out_trade_no)
+    raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
+
+
+def _give_up(out_trade_no: str) -> None:
+    """The gateway refused to open the attempt: a later request starts a new one."""
+    with unit_of_work():
+        payment = lock_payment(out_trade_no)
+        if payment is not None and payment.status == "pending" and not payment.params:
+            payment.status, payment.closed_at = "failed", utcnow()
+
+
+def open_payment(buyer: User, order_id: int, channel: str) -> Payment:
+    """A payment attempt at the gateway for an unpaid order (reused while still open).
+
+    The one exception to "one commit per request": the attempt (its
+    ``out_trade_no``, status pending) is committed before the gateway is
+    called, so no order or payment row is locked, and no connection held,
+    while the gateway answers (up to PAYMENT_HTTP_TIMEOUT). The answer is then
+    applied under the payment's lock and committed with the request. If the
+    gateway cannot be reached the attempt stays pending without params and the
+    next request asks again with the same number (the gateways treat a repeated
+    ``out_trade_no`` with the same content as the same trade); if it refuses,
+    the attempt is marked failed and the refusal returned.
+    """
+    payment, gateway_request = record_attempt(buyer, order_id, channel)
+    if gateway_request is None:
+        return payment
+    commit_intent()
+    try:
+        params = get_provider(channel).create(gateway_request)
+    except PaymentRejected:
+        _give_up(gateway_request.out_trade_no)
+        raise
+    return keep_gateway_params(gateway_request.out_trade_no, params)
 
 
 def own_payment(buyer: User, payment_id: int) -> Payment:

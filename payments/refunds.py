@@ -9,6 +9,7 @@ from flask import current_app
 from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
+from core.unit_of_work import unit_of_work
 from payments.models import GatewayRefund, Payment
 from payments.providers import PaymentGatewayError, PaymentRejected, RefundResult, get_provider
 from payments.signals import refund_succeeded
@@ -98,53 +99,74 @@ def _fail(refund: GatewayRefund, reason: str) -> None:
         fail_refund(request, reason)
 
 
-def execute_refund(refund_id: int) -> None:
-    """Ask the gateway to refund (idempotent by out_refund_no) and record the answer."""
-    refund = _lock_refund(refund_id)
-    if refund is None or refund.status in ("success", "failed"):
-        db.session.rollback()
-        return
+def _refund_call(refund: GatewayRefund) -> tuple[str, tuple, dict]:
+    """What to ask the gateway for a locked refund, as plain values (used after the lock is gone)."""
     payment = refund.payment
-    refund.attempts += 1
     extra = {}
     if payment.channel == "wechat_jsapi":  # WeChat reports the outcome later, to this URL
         extra["notify_url"] = current_app.config["PUBLIC_BASE_URL"] + "/api/v1/payments/notify/wechat-refund"
+    numbers = (payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen)
+    return payment.channel, numbers, extra
+
+
+def _record_answer(refund_id: int, result: RefundResult) -> None:
+    """Lock the refund again and apply the gateway's answer (final states never change); commits."""
+    with unit_of_work():
+        refund = _lock_refund(refund_id)
+        if refund is not None:
+            apply_refund_result(refund, result)
+
+
+def execute_refund(refund_id: int) -> None:
+    """Ask the gateway to refund (idempotent by out_refund_no) and record the answer (a background job).
+
+    Three steps, none holding a lock across the gateway call: count the attempt
+    and commit; call the gateway; lock the refund again and apply the answer.
+    A concurrent copy sends the same ``out_refund_no``, which the gateway
+    answers again without refunding twice.
+    """
+    with unit_of_work():
+        refund = _lock_refund(refund_id)
+        if refund is None or refund.status in ("success", "failed"):
+            return
+        refund.attempts += 1
+        channel, numbers, extra = _refund_call(refund)
+    out_trade_no, out_refund_no, total_fen, refund_fen = numbers
     try:
-        result = get_provider(payment.channel).refund(
-            payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen, "售后退款", **extra
-        )
+        result = get_provider(channel).refund(out_trade_no, out_refund_no, total_fen, refund_fen, "售后退款", **extra)
     except PaymentRejected as exc:
-        _fail(refund, exc.gateway_message or exc.gateway_code)
+        result = RefundResult(out_refund_no, "failed", reason=exc.gateway_message or exc.gateway_code)
     except PaymentGatewayError:
-        log.warning("refund %s: gateway unavailable, will retry", refund.id)
-    else:
-        apply_refund_result(refund, result)
-    db.session.commit()
+        log.warning("refund %s: gateway unavailable, will retry", refund_id)
+        return
+    _record_answer(refund_id, result)
 
 
 def check_refund(refund_id: int) -> None:
-    """Query a refund the gateway is still processing (or that never got through)."""
-    refund = _lock_refund(refund_id)
-    if refund is None or refund.status in ("success", "failed"):
-        db.session.rollback()
-        return
-    if refund.status == "pending":
-        db.session.rollback()
+    """Query a refund the gateway is still processing (or that never got through); a background job."""
+    with unit_of_work():
+        refund = _lock_refund(refund_id)
+        if refund is None or refund.status in ("success", "failed"):
+            return
+        status = refund.status
+        channel, (out_trade_no, out_refund_no, _, _), _ = _refund_call(refund)
+    if status == "pending":
         execute_refund(refund_id)
         return
-    payment = refund.payment
     try:
-        result = get_provider(payment.channel).query_refund(payment.out_trade_no, refund.out_refund_no)
-    except PaymentGatewayError:
-        db.session.rollback()
+        result = get_provider(channel).query_refund(out_trade_no, out_refund_no)
+    except (PaymentGatewayError, PaymentRejected):
+        log.warning("refund %s: could not ask the gateway, will ask again", refund_id)
         return
-    if result.status == "not_found":
-        refund.status = "pending"
-        db.session.commit()
+    if result.status == "not_found":  # never got through: send it again, same number
+        with unit_of_work():
+            refund = _lock_refund(refund_id)
+            if refund is None or refund.status != "processing":
+                return
+            refund.status = "pending"
         execute_refund(refund_id)
         return
-    apply_refund_result(refund, result)
-    db.session.commit()
+    _record_answer(refund_id, result)
 
 
 def unfinished_refunds() -> list[int]:

@@ -19,6 +19,7 @@ from core.extensions import db
 from core.models import User
 from core.pii import mask_phone
 from core.tasks import run_later
+from core.unit_of_work import unit_of_work
 from core.wechat import wechat_client
 from payments.models import Payment, ShippingUpload
 from shop.orders.models import Order, OrderLine, Shipment
@@ -96,23 +97,39 @@ def shipping_payload(upload: ShippingUpload) -> dict:
     return payload
 
 
+def _lock_upload(upload_id: int) -> ShippingUpload | None:
+    return db.session.scalar(
+        sa.select(ShippingUpload)
+        .where(ShippingUpload.id == upload_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def upload_shipping_info(upload_id: int) -> None:
-    """One attempt to upload; the outcome is recorded either way."""
-    upload = db.session.scalar(sa.select(ShippingUpload).where(ShippingUpload.id == upload_id).with_for_update())
-    if upload is None or upload.status == "uploaded":
-        db.session.rollback()
-        return
-    upload.attempts += 1
+    """One attempt to upload; the outcome is recorded either way (a background job, no lock across the call)."""
+    with unit_of_work():
+        upload = _lock_upload(upload_id)
+        if upload is None or upload.status == "uploaded":
+            return
+        upload.attempts += 1
+        payload = shipping_payload(upload)
+    error = None
     try:
         client = wechat_client()
-        client.post("wxa/sec/order/upload_shipping_info", data=shipping_payload(upload), api_base_url=client.base_url)
+        client.post("wxa/sec/order/upload_shipping_info", data=payload, api_base_url=client.base_url)
     except (WeChatClientException, OSError) as exc:
-        upload.last_error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
-        upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"
-        log.warning("shipping upload %s failed (attempt %s)", upload.id, upload.attempts)
-    else:
-        upload.status, upload.uploaded_at, upload.last_error = "uploaded", utcnow(), None
-    db.session.commit()
+        error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
+    with unit_of_work():
+        upload = _lock_upload(upload_id)
+        if upload is None or upload.status == "uploaded":
+            return
+        if error is None:
+            upload.status, upload.uploaded_at, upload.last_error = "uploaded", utcnow(), None
+        else:
+            upload.last_error = error
+            upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"
+            log.warning("shipping upload %s failed (attempt %s)", upload.id, upload.attempts)
 
 
 def pending_uploads() -> list[int]:

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from core.db import utcnow
 from core.extensions import db
+from core.unit_of_work import unit_of_work
 from payments.ledger.payouts import execute_payout, unfinished_payouts
 from payments.ledger.settlement import release_all
 from payments.ledger.verify import verify_ledger
@@ -39,8 +40,8 @@ def release_command(now: datetime | None, batch_size: int) -> None:
 @settlements_cli.command("retry-payouts")
 def retry_payouts_command() -> None:
     """Query, then if needed resend, every payout the gateway has not settled."""
-    ids = unfinished_payouts()
-    db.session.rollback()
+    with unit_of_work():
+        ids = unfinished_payouts()
     for payout_id in ids:
         execute_payout(payout_id)
     click.echo(f"payouts checked: {len(ids)}")

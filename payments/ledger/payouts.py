@@ -22,6 +22,7 @@ from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
 from core.tasks import run_later
+from core.unit_of_work import unit_of_work
 from payments.ledger.models import LedgerAccount, LedgerEntry, Payout, PayoutBatch
 from payments.ledger.postings import Leg, account, balance, party_account, post
 from payments.providers import PaymentGatewayError, PaymentRejected, TransferResult, get_alipay
@@ -156,25 +157,35 @@ def _lock_payout(payout_id: int) -> Payout | None:
     )
 
 
-def _send(payout: Payout) -> TransferResult:
-    remark = f"株洲农村电商结算 {payout.out_biz_no[-10:]}"
-    return get_alipay().transfer(payout.out_biz_no, payout.payee_account, payout.payee_name, payout.amount_fen, remark)
+def _ask_or_send(payout_id: int) -> TransferResult | None:
+    """The gateway's word on a payout that may have been sent before; send it (again) only if unknown.
 
-
-def _ask_or_send(payout: Payout) -> TransferResult | None:
-    """The gateway's word on a payout that may have been sent before; send it (again) only if unknown."""
-    if payout.attempts:
+    No lock is held across either gateway call: the payout is read (and, before
+    a send, durably marked ``processing`` with one more attempt) in short
+    transactions of their own. None: nothing to do now (final, or ask again later).
+    """
+    with unit_of_work():
+        payout = _lock_payout(payout_id)
+        if payout is None or payout.status in ("success", "failed"):
+            return None
+        sent_before, out_biz_no = payout.attempts > 0, payout.out_biz_no
+    if sent_before:
         try:
-            result = get_alipay().query_transfer(payout.out_biz_no)
+            result = get_alipay().query_transfer(out_biz_no)
         except PaymentRejected as exc:  # cannot tell whether it was paid: never resend blindly
-            log.warning("payout %s: query refused (%s), will ask again", payout.id, exc.gateway_code)
+            log.warning("payout %s: query refused (%s), will ask again", payout_id, exc.gateway_code)
             return None
         if result.status != "not_found":
             return result
-    payout.status = "processing"
-    payout.attempts += 1
-    db.session.commit()  # durable before the call: a crash after it leads to a query, not a blind resend
-    return _send(payout)
+    with unit_of_work():  # durable before the call: a crash after it leads to a query, not a blind resend
+        payout = _lock_payout(payout_id)
+        if payout is None or payout.status in ("success", "failed"):
+            return None
+        payout.status = "processing"
+        payout.attempts += 1
+        transfer = (payout.out_biz_no, payout.payee_account, payout.payee_name, payout.amount_fen)
+    remark = f"株洲农村电商结算 {out_biz_no[-10:]}"
+    return get_alipay().transfer(*transfer, remark)
 
 
 def record_transfer_result(payout: Payout, result: TransferResult) -> None:
@@ -201,21 +212,16 @@ def record_transfer_result(payout: Payout, result: TransferResult) -> None:
 
 def execute_payout(payout_id: int) -> None:
     """Send (or check) one payout's transfer and record the answer; commits (a job)."""
-    payout = _lock_payout(payout_id)
-    if payout is None or payout.status in ("success", "failed"):
-        db.session.rollback()
-        return
     try:
-        result = _ask_or_send(payout)
+        result = _ask_or_send(payout_id)
     except PaymentRejected as exc:
-        result = TransferResult(payout.out_biz_no, "failed", reason=f"{exc.gateway_code}: {exc.gateway_message}")
+        result = TransferResult("", "failed", reason=f"{exc.gateway_code}: {exc.gateway_message}")
     except PaymentGatewayError:
         log.warning("payout %s: gateway unavailable, will retry", payout_id)
-        db.session.rollback()
         return
     if result is None:
-        db.session.rollback()
         return
-    payout = _lock_payout(payout_id)
-    record_transfer_result(payout, result)
-    db.session.commit()
+    with unit_of_work():
+        payout = _lock_payout(payout_id)
+        if payout is not None:
+            record_transfer_result(payout, result)
