@@ -72,6 +72,7 @@ def gateway():
     box = _box()
     method = params.get("method", "")
     box.state.record("alipay", request.path, request.method, {k: v for k, v in params.items() if k != "sign"})
+    box.slow_down()
     key = method.replace(".", "_") + "_response" if method else "error_response"
     if not method:
         return signed_json(

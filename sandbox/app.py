@@ -2,12 +2,13 @@
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
 
 from core.clock import beijing_now
-from sandbox import alipay_gateway, cashier, wechat_api, wechat_pay
+from sandbox import alipay_gateway, cashier, persistence, wechat_api, wechat_pay
 from sandbox.notifications import (
     ALIPAY_CONTENT_TYPE,
     VARIANTS,
@@ -33,13 +34,40 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class Sandbox:
-    """In-memory gateways: what they know, what they owe the notify URLs, and the buyer's "pay" button."""
+    """The gateways: what they know, what they owe the notify URLs, and the buyer's "pay" button.
 
-    def __init__(self, settings: SandboxSettings, clock: Callable[[], float] = time.time):
+    With a ``state_file`` everything it knows is loaded from that file at start
+    and written back after every change (``sandbox.persistence``); without one
+    it lives in memory only (tests).
+    """
+
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        clock: Callable[[], float] = time.time,
+        state_file: str | Path | None = None,
+    ):
         self.settings = settings
         self.state = SandboxState()
         self.notifier = Notifier(settings.time_factor, clock)
         self.base_url: str | None = None  # where it is served, when someone knows (tests, the CLI)
+        self.state_file = Path(state_file) if state_file else None
+        if self.state_file is not None:
+            persistence.load(self.state_file, self.state, self.notifier)
+            self.notifier.on_change = self.save
+
+    def save(self) -> None:
+        """Write everything to the state file (no-op without one)."""
+        if self.state_file is None:
+            return
+        with self.state.lock:
+            persistence.save(self.state_file, self.state, self.notifier)
+
+    def slow_down(self) -> None:
+        """Answer a payment-gateway call only after the configured latency (POST /sandbox/latency)."""
+        delay = self.state.latency_seconds
+        if delay > 0:
+            time.sleep(delay)
 
     # -- paying ------------------------------------------------------------------------------
 
@@ -91,6 +119,7 @@ class Sandbox:
         delivery = None
         if url:
             delivery = self.notifier.enqueue(gateway, "payment", trade.out_trade_no, url, body, content_type)
+        self.save()
         return {
             "out_trade_no": trade.out_trade_no,
             "status": "paid",
@@ -161,15 +190,27 @@ class Sandbox:
             return [r for r in self.state.requests if service is None or r.service == service]
 
 
-def create_sandbox_app(config: Mapping[str, Any] | None = None, *, start_dispatcher: bool = False) -> Flask:
-    """The simulator's WSGI app; ``app.extensions["sandbox"]`` is its Sandbox."""
+def create_sandbox_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    start_dispatcher: bool = False,
+    state_file: str | Path | None = None,
+) -> Flask:
+    """The simulator's WSGI app; ``app.extensions["sandbox"]`` is its Sandbox (kept in ``state_file`` if given)."""
     app = Flask("sandbox", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False
-    sandbox = Sandbox(SandboxSettings.from_config(config))
+    sandbox = Sandbox(SandboxSettings.from_config(config), state_file=state_file)
     app.extensions["sandbox"] = sandbox
     for blueprint in (wechat_pay.bp, alipay_gateway.bp, wechat_api.bp, cashier.bp):
         app.register_blueprint(blueprint)
+
+    @app.after_request
+    def remember(response):
+        # Any call may have changed what the gateways know (a trade opened, an
+        # access token issued, a wap trade created by a browser GET): keep it.
+        sandbox.save()
+        return response
 
     @app.get("/healthz")
     def healthz():

@@ -129,6 +129,22 @@ def set_balances():
         return jsonify(wechat_balance_fen=state.wechat_balance_fen, alipay_balance_fen=state.alipay_balance_fen)
 
 
+@bp.post("/sandbox/latency")
+def set_latency():
+    """{"seconds"} (0–30): every WeChat Pay and Alipay call waits this long before answering (a slow gateway)."""
+    body = request.get_json(silent=True) or {}
+    try:
+        seconds = float(body.get("seconds", 0))
+    except (TypeError, ValueError):
+        raise SandboxError(400, "seconds 必须是 0 到 30 之间的数字") from None
+    if not 0 <= seconds <= 30:
+        raise SandboxError(400, "seconds 必须是 0 到 30 之间的数字")
+    state = _box().state
+    with state.lock:
+        state.latency_seconds = seconds
+    return jsonify(seconds=seconds)
+
+
 @bp.get("/sandbox/requests")
 def list_requests():
     """Every call the simulated gateways received (optionally ?service=wechat_pay|alipay|wechat_api)."""

@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from sandbox.app import create_sandbox_app
+from sandbox.persistence import StateFileError, default_state_file
 
 
 class PathOnlyRequestHandler(WSGIRequestHandler):
@@ -21,16 +22,31 @@ sandbox_cli = AppGroup("sandbox", help="The payment and WeChat gateway simulator
 @sandbox_cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5001, show_default=True, type=int, help="Port to listen on.")
-def serve_command(host: str, port: int) -> None:
+@click.option(
+    "--state-file",
+    "state_file",
+    default=None,
+    help="Where the simulator keeps what it saw [default: $SANDBOX_STATE_FILE or instance/sandbox-state.json].",
+)
+@click.option("--in-memory", is_flag=True, help="Keep nothing: start empty and write no state file.")
+def serve_command(host: str, port: int, state_file: str | None, in_memory: bool) -> None:
     """Serve WeChat Pay v2, Alipay and WeChat API simulators with the app's (sandbox) credentials."""
     config = current_app.config
     if config["APP_ENV"] == "production":
         raise click.ClickException("refusing to run the payment sandbox in production")
     if not config.get("PAYMENT_SANDBOX"):
         click.echo("sandbox: warning: PAYMENT_SANDBOX is off, the app will not use this simulator", err=True)
-    app = create_sandbox_app(config, start_dispatcher=True)
-    factor = app.extensions["sandbox"].settings.time_factor
+    path = None if in_memory else (state_file or default_state_file(current_app.instance_path))
+    try:
+        app = create_sandbox_app(config, start_dispatcher=True, state_file=path)
+    except StateFileError as exc:
+        raise click.ClickException(f"{exc} (move it away, or start with --in-memory)") from exc
+    box = app.extensions["sandbox"]
+    factor = box.settings.time_factor
     click.echo(f"sandbox: http://{host}:{port}/ — SANDBOX ONLY, no real money (retry time factor {factor})")
+    if path:
+        known = len(box.state.wechat_trades) + len(box.state.alipay_trades)
+        click.echo(f"sandbox: state in {path} ({known} trades, {len(box.notifier.pending())} notifications pending)")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=PathOnlyRequestHandler)
     finally:

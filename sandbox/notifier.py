@@ -87,6 +87,21 @@ class Notifier:
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.on_change: Callable[[], None] | None = None  # called after the queue changed (the state file)
+
+    @property
+    def lock(self) -> threading.Condition:
+        return self._lock
+
+    def restore(self, deliveries: list[Delivery]) -> None:
+        """Take over a saved queue (the state file), before the dispatcher starts."""
+        with self._lock:
+            self.deliveries = list(deliveries)
+            self._lock.notify_all()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def enqueue(
         self,
@@ -114,6 +129,7 @@ class Notifier:
             )
             self.deliveries.append(delivery)
             self._lock.notify_all()
+        self._changed()
         return delivery
 
     def send_once(
@@ -138,6 +154,7 @@ class Notifier:
         with self._lock:
             delivery.attempts.append(attempt)
             delivery.acked, delivery.in_flight = attempt.acked, False
+        self._changed()
         return delivery
 
     def pending(self) -> list[Delivery]:
@@ -165,6 +182,8 @@ class Notifier:
                 tries = len(delivery.attempts)
                 if not attempt.acked and delivery.retry and tries <= len(schedule):
                     delivery.next_at = now + schedule[tries - 1] * self.time_factor
+        if due:
+            self._changed()
         return due
 
     def run_until_settled(self, max_rounds: int = 100) -> None:

@@ -136,6 +136,8 @@ class SandboxState:
     # Test knobs: balances below which refunds (WeChat NOTENOUGH) and transfers fail; None = unlimited.
     wechat_balance_fen: int | None = None
     alipay_balance_fen: int | None = None
+    # Test knob: seconds every WeChat Pay / Alipay call waits before answering (a slow gateway); not saved.
+    latency_seconds: float = 0.0
 
     def record(self, service: str, path: str, method: str, params: Mapping[str, Any]) -> None:
         with self.lock:

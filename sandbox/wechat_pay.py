@@ -63,6 +63,7 @@ def endpoint(handler: Callable[[dict[str, str]], Fields | Response]):
         params = parse_xml(raw)
         recorded = params or {"body": raw[:500].decode(errors="replace")}
         box.state.record("wechat_pay", request.path, request.method, recorded)
+        box.slow_down()
         if params is None:
             return protocol_fail("XML格式错误")
         settings = box.settings

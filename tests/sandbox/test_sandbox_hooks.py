@@ -139,8 +139,9 @@ def test_the_dispatcher_thread_delivers_in_the_background():
             notifier.stop()
 
 
-def test_serve_command_runs_a_threaded_simulator_with_the_app_settings(app, monkeypatch):
+def test_serve_command_runs_a_threaded_simulator_with_the_app_settings(app, monkeypatch, tmp_path):
     calls = []
+    monkeypatch.setenv("SANDBOX_STATE_FILE", str(tmp_path / "sandbox-state.json"))
     monkeypatch.setattr(sandbox.cli, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs)))
     result = app.test_cli_runner().invoke(args=["sandbox", "serve", "--port", "5099"])
     assert result.exit_code == 0, result.output
