@@ -26,6 +26,8 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="zhuzhou-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir}/bench.db")
     os.environ.setdefault("UPLOAD_DIR", f"{workdir}/uploads")
+    # The demo seed pays through a gateway simulator; one it starts keeps its state here, not in instance/.
+    os.environ.setdefault("SANDBOX_STATE_FILE", f"{workdir}/sandbox-state.json")
 
     from flask import Flask
     from flask_migrate import upgrade

@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.extensions import db
+from demo.gateway import DemoGatewayUnavailable, demo_simulator
 from demo.seed import database_is_empty, seed_demo_city
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -19,8 +20,15 @@ def seed_command(if_empty: bool) -> None:
     if if_empty and not database_is_empty():
         click.echo("demo: database already seeded, nothing to do")
         return
-    result = seed_demo_city()
-    db.session.commit()
+    # The seed is a script: what normally follows a commit in the background (shipping
+    # uploads, messages to sellers) runs inline, while the gateway simulator is still up.
+    current_app.config["TASKS_EAGER"] = True
+    try:
+        with demo_simulator(current_app) as sandbox_url:
+            result = seed_demo_city()
+            db.session.commit()
+    except DemoGatewayUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"demo: 株洲市 with {result['villages']} demo villages")
     if result.get("stations"):
         click.echo(f"demo: {result['centres']} county centres, {result['stations']} service stations")
@@ -39,7 +47,10 @@ def seed_command(if_empty: bool) -> None:
         )
     if result.get("orders"):
         states = sorted(set(result["orders"].values()) - {result["orders"]["refund_requests"]}, key=str)
-        click.echo(f"demo: orders in every state ({', '.join(map(str, states))}); their payments are marked DEMO")
+        click.echo(f"demo: orders in every state ({', '.join(map(str, states))}), paid through the simulator")
+    if result.get("orders") or result.get("settlement"):
+        click.echo(f"demo: the gateway simulator ({sandbox_url}) kept them in its state file; reconcile with")
+        click.echo("      `flask payments reconcile --date YYYY-MM-DD` while `flask sandbox serve` runs")
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

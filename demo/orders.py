@@ -1,10 +1,9 @@
 """Demo orders in every state, made through the real shop and payments services.
 
-The seed runs before any gateway is up, so the demo's payments are recorded
-the way a verified notification would apply them, with transaction numbers
-starting ``DEMO`` so nobody mistakes them for gateway money (reconciliation
-against a real bill would list them). ``flask demo walk`` pays through the
-sandbox gateways for real.
+Every payment and refund goes through the gateway simulator (``demo.gateway``),
+so the simulator's bills list exactly the demo's money and `flask payments
+reconcile` finds no difference. ``flask demo walk`` pays through the running
+app as a buyer's phone would.
 """
 
 from datetime import timedelta
@@ -15,11 +14,8 @@ from core.db import utcnow
 from core.extensions import db
 from core.models import RoleGrant, User
 from core.services import grant_role
-from payments.applying import apply_success, lock_payment
+from demo.gateway import pay_through_simulator, refund_through_simulator
 from payments.models import GatewayRefund, Payment
-from payments.opening import new_out_trade_no
-from payments.providers import RefundResult
-from payments.refunds import apply_refund_result
 from shop.models import Product, Sku
 from shop.orders.after_sales import decide_refund, request_refund
 from shop.orders.fulfilment import cancel_order, confirm_receipt, expire_overdue_orders, ship_station_lines
@@ -49,20 +45,9 @@ def _buyers() -> list[User]:
     return buyers
 
 
-def record_demo_payment(order: Order, channel: str = "wechat_jsapi") -> Payment:
-    """A payment applied as a verified notification would, marked DEMO."""
-    payment = Payment(
-        order_id=order.id,
-        buyer_id=order.buyer_id,
-        channel=channel,
-        out_trade_no=new_out_trade_no(order.id),
-        amount_fen=order.total_fen,
-        params={"demo": "recorded by flask demo seed"},
-    )
-    db.session.add(payment)
-    db.session.flush()
-    apply_success(lock_payment(payment.out_trade_no), f"DEMO{payment.id:012d}", utcnow())
-    return payment
+def pay_demo_order(order: Order, channel: str = "wechat_jsapi") -> Payment:
+    """The buyer pays the order at the gateway simulator."""
+    return pay_through_simulator(db.session.get(User, order.buyer_id), order, channel)
 
 
 def _skus(station: Station, count: int) -> list[Sku]:
@@ -119,16 +104,16 @@ def seed_orders(manager_station: Station | None) -> dict:
     made["cancelled_by_buyer"] = cancel_order(zhang, order(zhang, (skus[2], 1)).id)
     for label, picks in (("paid", [(skus[0], 2)]), ("paid_two_stations", [(skus[0], 1), (skus[-1], 1)])):
         made[label] = order(zhang, *picks)
-        record_demo_payment(made[label])
+        pay_demo_order(made[label])
     shipped = order(wang, (skus[1], 1))
-    record_demo_payment(shipped, "alipay_wap")
+    pay_demo_order(shipped, "alipay_wap")
     station_id = shipped.lines[0].station_id
     ship_station_lines(
         _managers(db.session.get(Station, station_id)), shipped.id, station_id, "中国邮政", "EMS0000000001"
     )
     made["shipped"] = shipped
     completed = order(zhang, (skus[2], 1))
-    record_demo_payment(completed)
+    pay_demo_order(completed)
     station_id = completed.lines[0].station_id
     ship_station_lines(
         _managers(db.session.get(Station, station_id)), completed.id, station_id, "顺丰速运", "SF0000000001"
@@ -136,15 +121,15 @@ def seed_orders(manager_station: Station | None) -> dict:
     confirm_receipt(zhang, completed.id)
     made["completed"] = completed
     refunding = order(wang, (skus[3], 1))
-    record_demo_payment(refunding)
+    pay_demo_order(refunding)
     request_refund(wang, refunding.id, [refunding.lines[0].id], "收到时有破损（演示）")
     made["refunding"] = refunding
     refunded = order(zhang, (skus[3], 1))
-    record_demo_payment(refunded)
+    pay_demo_order(refunded)
     request = request_refund(zhang, refunded.id, [refunded.lines[0].id], "不想要了（演示）")
     decide_refund(_managers(db.session.get(Station, refunded.lines[0].station_id)), request.id, "approve", None)
     sent = db.session.scalar(sa.select(GatewayRefund).where(GatewayRefund.refund_request_id == request.id))
-    apply_refund_result(sent, RefundResult(sent.out_refund_no, "success", refund_id=f"DEMO{sent.id:012d}"))
+    refund_through_simulator(sent)
     made["refunded"] = refunded
     db.session.flush()
     return {label: o.status for label, o in made.items()} | {"refund_requests": _count(RefundRequest)}

@@ -4,10 +4,12 @@ import random
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 
 from core.extensions import db
 from core.models import User
 from demo.catalogue import seed_catalogue
+from demo.gateway import demo_simulator
 from demo.orders import seed_orders
 from demo.settlement import seed_settlement
 from demo.villages import DEMO_STATION_MANAGER, seed_village_data
@@ -85,8 +87,9 @@ def seed_demo_city() -> dict:
         username, password = DEMO_STATION_MANAGER
         staff.append((username, password, "station_manager", True))
     catalogue = seed_catalogue(village_data.get("manager_station"))
-    orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
-    settlement = seed_settlement()
+    with demo_simulator(current_app):  # the demo's orders are paid through the gateway simulator
+        orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
+        settlement = seed_settlement()
     return {
         "villages": villages,
         "staff": staff,

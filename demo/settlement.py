@@ -2,11 +2,12 @@
 
 Everything goes through the real services (checkout, payment application,
 shipping, receipt, hold release, the payout batch), so the ledger the demo
-shows is the one production would write. Receipt dates are moved back past the
-hold, the way time would. The demo runs without the payment sandbox, so the
-payout batch is only recorded: its payouts stay ``pending`` until
-``flask settlements retry-payouts`` sends them to the sandbox (``make run``
-starts it). Run once: when the demo buyer exists the step does nothing.
+shows is the one production would write. The orders are paid through the
+gateway simulator (``demo.gateway``), so they are on its bills. Receipt dates
+are moved back past the hold, the way time would. The payout batch is only
+recorded: its payouts stay ``pending``, unknown to the simulator, until
+``flask settlements retry-payouts`` sends them (a payout never attempted is
+sent, not queried). Run once: when the demo buyer exists the step does nothing.
 """
 
 from datetime import timedelta
@@ -18,11 +19,9 @@ from core.db import utcnow
 from core.extensions import db
 from core.models import User
 from core.services import grant_role
-from payments.applying import apply_success, lock_payment
+from demo.gateway import pay_through_simulator
 from payments.ledger.payouts import run_settlement
 from payments.ledger.settlement import release_held_funds
-from payments.models import Payment
-from payments.opening import new_out_trade_no
 from shop.models import Product
 from shop.orders.fulfilment import confirm_receipt, ship_station_lines
 from shop.orders.placement import place_order
@@ -30,21 +29,9 @@ from villages.models import Centre, Station
 
 COUNTY = "430225"  # 炎陵县
 DEMO_BUYER_OPENID = "demo-buyer-openid"
+DEMO_BUYER_ALIPAY_ID = "2088000000000225"  # the same buyer in the Alipay mini-program (pays alipay_mini)
 ADDRESS = {"name": "王女士", "phone": "13812345678", "region_code": "4302", "detail": "株洲市芦淞区建设中路1号"}
 ORDERS = 8  # the first 5 are received and past the hold, 2 more received recently, 1 only paid
-
-
-def _pay(order, channel: str) -> None:
-    payment = Payment(
-        order_id=order.id,
-        buyer_id=order.buyer_id,
-        channel=channel,
-        out_trade_no=new_out_trade_no(order.id),
-        amount_fen=order.total_fen,
-    )
-    db.session.add(payment)
-    db.session.flush()
-    apply_success(lock_payment(payment.out_trade_no), f"DEMO{payment.id:010d}", utcnow())
 
 
 def _give_payout_accounts(stations: set[int]) -> None:
@@ -69,7 +56,9 @@ def seed_settlement() -> dict:
     offers = [(p, sku) for p in products for sku in p.skus[:1] if sku.stock >= 2][:ORDERS]
     if admin is None or not offers:
         return {}
-    buyer = User(display_name="王女士（演示买家）", wechat_openid=DEMO_BUYER_OPENID)
+    buyer = User(
+        display_name="王女士（演示买家）", wechat_openid=DEMO_BUYER_OPENID, alipay_user_id=DEMO_BUYER_ALIPAY_ID
+    )
     db.session.add(buyer)
     db.session.flush()
     grant_role(buyer, "buyer")
@@ -77,7 +66,7 @@ def seed_settlement() -> dict:
     received_long_ago = utcnow() - hold - timedelta(days=3)
     for number, (product, sku) in enumerate(offers):
         order = place_order(buyer, [{"sku_id": sku.id, "quantity": 1 + number % 2}], ADDRESS)
-        _pay(order, "wechat_jsapi" if number % 2 == 0 else "alipay_mini")
+        pay_through_simulator(buyer, order, "wechat_jsapi" if number % 2 == 0 else "alipay_mini")
         if number >= 7:
             continue
         ship_station_lines(admin, order.id, product.station_id, "中国邮政", f"DEMO{order.id:010d}")
