@@ -55,6 +55,8 @@ def after_commit(callback) -> None:
 
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 def _run_after_commit(session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT was released (begin_nested): the real commit is to come
+        return
     for callback in session.info.pop("after_commit", []):
         try:
             callback()

@@ -32,6 +32,7 @@ from payments.opening import record_attempt
 from payments.providers import get_provider
 from payments.refunds import apply_refund_result
 from sandbox import create_sandbox_app
+from sandbox.cli import PathOnlyRequestHandler
 from sandbox.persistence import default_state_file
 from shop.orders.models import Order
 
@@ -72,7 +73,9 @@ def demo_simulator(app: Flask) -> Iterator[str]:
         raise DemoGatewayUnavailable(f"no gateway simulator answers at {base}; start `flask sandbox serve`")
     simulator = create_sandbox_app(app.config, state_file=default_state_file(app.instance_path))
     try:
-        server = make_server(address.hostname, address.port, simulator, threaded=True)
+        server = make_server(
+            address.hostname, address.port, simulator, threaded=True, request_handler=PathOnlyRequestHandler
+        )
     except OSError as exc:
         raise DemoGatewayUnavailable(f"cannot serve the gateway simulator at {base}: {exc}") from exc
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

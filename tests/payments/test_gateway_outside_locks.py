@@ -252,18 +252,3 @@ def test_sync_commits_each_payment_on_its_own(client, shop, watch, gateway):  # 
     hooks["query"] = query
     assert sync_pending_payments(5) == {"checked": 1, "paid": 1, "closed": 0, "errors": 1}
     assert _payments(paid["id"])[0].status == "paid" and _payments(unreachable["id"])[0].status == "pending"
-
-
-def test_unit_of_work_commits_a_step_and_rolls_back_a_failed_one(db, shop):
-    from shop.models import Sku
-
-    sku_id = shop["peach_5"].id
-    with unit_of_work():
-        db.session.get(Sku, sku_id).stock = 77
-    assert not db.session().in_transaction()
-    with pytest.raises(RuntimeError), unit_of_work():
-        db.session.get(Sku, sku_id).stock = 1
-        raise RuntimeError("a step fails")
-    assert not db.session().in_transaction()
-    db.session.expire_all()
-    assert db.session.get(Sku, sku_id).stock == 77

@@ -1,0 +1,38 @@
+"""Transaction boundaries: a job step commits or rolls back as one, and side effects wait for the real commit."""
+
+import pytest
+
+from core.db import after_commit
+from core.unit_of_work import commit_intent, unit_of_work
+from shop.models import Sku
+
+
+def test_unit_of_work_commits_a_step_and_rolls_back_a_failed_one(db, shop):
+    sku_id = shop["peach_5"].id
+    with unit_of_work():
+        db.session.get(Sku, sku_id).stock = 77
+    assert not db.session().in_transaction()
+    with pytest.raises(RuntimeError), unit_of_work():
+        db.session.get(Sku, sku_id).stock = 1
+        raise RuntimeError("a step fails")
+    assert not db.session().in_transaction()
+    db.session.expire_all()
+    assert db.session.get(Sku, sku_id).stock == 77
+
+
+def test_commit_intent_leaves_no_transaction_open(db, shop):
+    db.session.get(Sku, shop["peach_5"].id).stock = 55
+    commit_intent()
+    assert not db.session().in_transaction()
+    assert db.session.get(Sku, shop["peach_5"].id).stock == 55
+
+
+def test_after_commit_callbacks_wait_for_the_outer_commit_not_a_savepoint(db, shop):
+    ran = []
+    db.session.get(Sku, shop["peach_5"].id).stock = 12
+    after_commit(lambda: ran.append("sent"))
+    with db.session.begin_nested():  # e.g. the ledger creating an account
+        db.session.get(Sku, shop["peach_5"].id).stock = 13
+    assert ran == []  # releasing a SAVEPOINT is not the commit: nothing may go out yet
+    db.session.commit()
+    assert ran == ["sent"]
