@@ -114,6 +114,10 @@ class Config:
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         self.LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT") or "5 per 15 minutes"
+        # Request body limits: gateway notifications, JSON, multipart uploads (images ≤ 5 MB + form overhead).
+        self.NOTIFY_MAX_BYTES = _int("NOTIFY_MAX_BYTES", 64 * 1024)
+        self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
+        self.UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024 + 256 * 1024)
         # Product images: local directory (default: instance/uploads) and the public URL they are served at.
         self.UPLOAD_DIR = env("UPLOAD_DIR") or None
         self.MEDIA_BASE_URL = (env("MEDIA_BASE_URL") or f"{self.PUBLIC_BASE_URL}/media").rstrip("/") + "/"

@@ -59,8 +59,8 @@ auth_blp = ApiBlueprint("auth", __name__, description="登录与当前用户")
 
 
 def _login_username() -> str:
-    payload = request.get_json(silent=True) or {}
-    username = payload.get("username")
+    payload = request.get_json(silent=True)
+    username = payload.get("username") if isinstance(payload, dict) else None
     return f"login:{str(username).strip().lower()}" if isinstance(username, str) else "login:?"
 
 

@@ -178,7 +178,12 @@ class SellerPatchArgs(SellerArgs):
 
 class SellerQueryArgs(PageArgs):
     station_id = fields.Integer()
-    phone = fields.String(validate=validate_mobile)
+
+
+class SellerSearchArgs(SellerQueryArgs):
+    """Search by phone in the body: a query string would carry the number into access logs."""
+
+    phone = fields.String(required=True, validate=validate_mobile)
 
 
 class BindArgs(Schema):

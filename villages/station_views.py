@@ -17,6 +17,7 @@ from villages.schemas import (
     SellerPersonalDataSchema,
     SellerQueryArgs,
     SellerSchema,
+    SellerSearchArgs,
     SellerWithCodeSchema,
     StationArgs,
     StationPatchArgs,
@@ -27,6 +28,8 @@ from villages.schemas import (
     WorkerQueryArgs,
     WorkerSchema,
 )
+
+_SELLER_PAGE = page_schema(SellerSchema, "SellerPage")
 
 stations_blp = Blueprint("stations", __name__, description="村级服务站、卖家与村级人员")
 
@@ -112,12 +115,19 @@ def register_seller(args, station_id):
 @stations_blp.get("/sellers")
 @login_required
 @stations_blp.arguments(SellerQueryArgs, location="query")
-@stations_blp.response(200, page_schema(SellerSchema, "SellerPage"))
+@stations_blp.response(200, _SELLER_PAGE)
 def list_sellers(args):
-    """Sellers in scope; ``phone`` finds one by exact number (masked in the answer)."""
-    return sellers.list_sellers(
-        require_user(), args.get("station_id"), args.get("phone"), args["page"], args["per_page"]
-    )
+    """Sellers in scope, optionally of one station (personal data masked)."""
+    return sellers.list_sellers(require_user(), args.get("station_id"), None, args["page"], args["per_page"])
+
+
+@stations_blp.post("/sellers/search")
+@login_required
+@stations_blp.arguments(SellerSearchArgs)
+@stations_blp.response(200, _SELLER_PAGE)
+def search_sellers(args):
+    """Find sellers in scope by exact phone number; a POST, so the number stays out of access logs."""
+    return sellers.list_sellers(require_user(), args.get("station_id"), args["phone"], args["page"], args["per_page"])
 
 
 @stations_blp.get("/sellers/<int:seller_id>")
