@@ -127,3 +127,12 @@ def test_unknown_query_parameters_are_a_validation_error(client, db):
     assert response.status_code == 422
     assert list(response.json["error"]["details"]) == ["categroy"]
     assert client.get("/api/v1/products", query_string={"category": "tea"}).status_code == 200
+
+
+@pytest.mark.parametrize("quantity", [1.5, "1", True])
+def test_quantities_are_strict_integers(client, db, shop, quantity):
+    body = {"items": [{"sku_id": shop["peach_5"].id, "quantity": quantity}], "address": ADDRESS}
+    response = client.post("/api/v1/orders", headers=shop["buyer_header"], json=body)
+    assert response.status_code == 422
+    assert "items" in response.json["error"]["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
