@@ -113,7 +113,8 @@ class Config:
         self.SETTLEMENT_HOLD_DAYS = _int("SETTLEMENT_HOLD_DAYS", 7)
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
-        self.LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT") or "5 per 15 minutes"
+        # First wait after too many failed logins or bind codes; it doubles with each further failure.
+        self.THROTTLE_BASE_SECONDS = _int("THROTTLE_BASE_SECONDS", 30)
         # Request body limits: gateway notifications, JSON, multipart uploads (images ≤ 5 MB + form overhead).
         self.NOTIFY_MAX_BYTES = _int("NOTIFY_MAX_BYTES", 64 * 1024)
         self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)

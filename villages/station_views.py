@@ -1,10 +1,9 @@
 """Service stations, sellers and village workers."""
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from core.auth import login_required, require_user
-from core.extensions import limiter
 from core.pagination import page_schema
 from villages import poster, sellers, stations, workers
 from villages.schemas import (
@@ -164,19 +163,13 @@ def reissue_bind_code(seller_id):
     return _with_code(sellers.reissue_bind_code(require_user(), seller_id))
 
 
-def _bind_key() -> str:
-    """Per user, not per token: a refreshed token must not reset the guesses left."""
-    return f"bind:{require_user().id}"
-
-
 @stations_blp.post("/sellers/bind")
 @login_required
-@limiter.limit("5 per 15 minutes", key_func=_bind_key, deduct_when=lambda r: r.status_code == 422)
 @stations_blp.arguments(BindArgs)
 @stations_blp.response(200, SellerSchema)
 def bind_seller(args):
     """Bind the signed-in WeChat user to a seller with the station's bind code."""
-    return sellers.bind_seller(require_user(), args["bind_code"])
+    return sellers.bind_seller(require_user(), args["bind_code"], request.remote_addr)
 
 
 @stations_blp.get("/sellers/me")
