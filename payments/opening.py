@@ -99,6 +99,8 @@ def keep_gateway_params(out_trade_no: str, params: dict) -> Payment:
         if not payment.params:
             payment.params = params
         return payment
+    if payment.status == "paid":  # a concurrent request's params were used already
+        raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
     # Closed while we were asking (the order was cancelled or expired): the gateway
     # may just have opened the trade after the closing job closed it, so close it again.
     channel = payment.channel
