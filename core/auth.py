@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.errors import Forbidden, NotFound, Unauthorized
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 
 _ACCESS, _REFRESH = "access-token", "refresh-token"
 
@@ -132,10 +132,10 @@ def scope_for(user: User, *roles: str) -> Scope:
     grants = [grant for grant in user.grants if grant.role in roles]
     if not grants:
         raise Forbidden()
-    if any(grant.role == "platform_admin" for grant in grants):
+    if any(grant.role == Role.PLATFORM_ADMIN for grant in grants):
         return Scope(prefixes=None)
     prefixes = tuple(sorted({grant.region_code for grant in grants if grant.region_code}))
-    if all(grant.role == "station_manager" for grant in grants):
+    if all(grant.role == Role.STATION_MANAGER for grant in grants):
         stations = frozenset(grant.station_id for grant in grants if grant.station_id is not None)
         return Scope(prefixes=prefixes, station_ids=stations)
     return Scope(prefixes=prefixes)

@@ -14,7 +14,8 @@ from core.idempotency import idempotent
 from core.schemas import AlipayLoginArgs, TokenSchema
 from payments import applying, closing, opening, refunds
 from payments.login import login_with_alipay
-from payments.providers import RefundResult, get_provider
+from payments.models import EventSource
+from payments.providers import Channel, Gateway, RefundResult, get_provider
 from payments.schemas import PaymentArgs, PaymentSchema
 
 payments_blp = Blueprint("payments", __name__, description="支付与支付通知")
@@ -48,27 +49,27 @@ def get_payment(payment_id):
 @payments_blp.doc(security=[])
 def wechat_notification():
     """WeChat Pay v2 payment notification (XML, MD5-signed)."""
-    provider = get_provider("wechat_jsapi")
+    provider = get_provider(Channel.WECHAT_JSAPI)
     body = request.get_data()
     note = provider.parse_notification(body, request.content_type, None)
-    return _ack(provider, applying.apply_notification("wechat", note, body.decode("utf-8", "replace")))
+    return _ack(provider, applying.apply_notification(Gateway.WECHAT, note, body.decode("utf-8", "replace")))
 
 
 @payments_blp.post("/payments/notify/alipay")
 @payments_blp.doc(security=[])
 def alipay_notification():
     """Alipay asynchronous notification (form post, RSA2-signed)."""
-    provider = get_provider("alipay_wap")
+    provider = get_provider(Channel.ALIPAY_WAP)
     form = request.form.to_dict()
     note = provider.parse_notification(request.get_data(), request.content_type, form)
-    return _ack(provider, applying.apply_notification("alipay", note, form))
+    return _ack(provider, applying.apply_notification(Gateway.ALIPAY, note, form))
 
 
 @payments_blp.post("/payments/notify/wechat-refund")
 @payments_blp.doc(security=[])
 def wechat_refund_notification():
     """WeChat Pay v2 refund result (encrypted req_info)."""
-    provider = get_provider("wechat_jsapi")
+    provider = get_provider(Channel.WECHAT_JSAPI)
     body = request.get_data()
     note = provider.parse_refund_notification(body)
     refund = refunds.lock_refund_by_number(note.out_refund_no) if note.valid else None
@@ -85,8 +86,8 @@ def wechat_refund_notification():
             ),
         )
     applying.store_gateway_message(
-        "wechat",
-        "refund_notification",
+        Gateway.WECHAT,
+        EventSource.REFUND_NOTIFICATION,
         note.out_trade_no,
         dict(note.raw) or body.decode("utf-8", "replace"),
         note.valid,

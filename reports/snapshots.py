@@ -8,14 +8,16 @@ from core.auth import ensure_in_scope, scope_for
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pii import sm3_hex
-from reports.analytics import month_bounds, sales_figures
-from reports.models import ReportEvent, SalesReport
+from reports.analytics import SalesGrouping, month_bounds, sales_figures
+from reports.models import ReportAction, ReportEvent, ReportStatus, SalesReport
+from shop.models import ReviewDecision
 from villages.metrics import compute_village_metrics
-from villages.models import Region
+from villages.models import Region, RegionLevel
 
-READERS = ("county_admin", "poverty_office", "platform_admin")
+READERS = (Role.COUNTY_ADMIN, Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
+REVIEWERS = (Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
 
 
 def canonical_json(data: dict) -> str:
@@ -26,8 +28,8 @@ def build_snapshot(region_code: str, period: str) -> dict:
     """Everything a report freezes: totals, per village, per category, and the policy metrics."""
     first, last = month_bounds(period)
     region = db.session.get(Region, region_code)
-    by_village = sales_figures(region_code, first, last, "village")
-    by_category = sales_figures(region_code, first, last, "category")
+    by_village = sales_figures(region_code, first, last, SalesGrouping.VILLAGE)
+    by_category = sales_figures(region_code, first, last, SalesGrouping.CATEGORY)
     metrics = compute_village_metrics(region_code)
     return {
         "region": {"code": region.code, "name": region.name, "level": region.level},
@@ -61,29 +63,29 @@ def _check_period(period: str) -> None:
 
 def generate_report(actor: User, region_code: str, period: str) -> SalesReport:
     """Freeze a month for a county (its admin) or the city (the poverty office)."""
-    scope = scope_for(actor, "county_admin", "poverty_office", "platform_admin")
+    scope = scope_for(actor, *READERS)
     ensure_in_scope(scope, region_code)
     region = db.session.get(Region, region_code)
-    if region is None or region.level not in ("city", "county"):
+    if region is None or region.level not in (RegionLevel.CITY, RegionLevel.COUNTY):
         raise ValidationFailed.field("region", "报表地区应为市或县级代码")
     _check_period(period)
     existing = db.session.scalar(
         sa.select(SalesReport).where(SalesReport.region_code == region_code, SalesReport.period == period)
     )
-    if existing is not None and existing.status != "rejected":
+    if existing is not None and existing.status != ReportStatus.REJECTED:
         raise Conflict("该地区本月报表已存在", details={"report_id": existing.id})
     if existing is not None:  # a rejected report is regenerated in place, its history kept
-        existing.status, existing.version = "draft", existing.version + 1
+        existing.status, existing.version = ReportStatus.DRAFT, existing.version + 1
         existing.created_by_id, existing.created_at = actor.id, utcnow()
         existing.reviewed_by_id = existing.reviewed_at = existing.review_comment = existing.submitted_at = None
         _freeze(existing)
-        _event(existing, "regenerated", actor)
+        _event(existing, ReportAction.REGENERATED, actor)
         db.session.flush()
         return existing
     report = SalesReport(region_code=region_code, period=period, created_by_id=actor.id)
     _freeze(report)
     db.session.add(report)
-    _event(report, "generated", actor)
+    _event(report, ReportAction.GENERATED, actor)
     db.session.flush()
     return report
 
@@ -99,11 +101,11 @@ def report_for(actor: User, report_id: int) -> SalesReport:
 def submit_report(actor: User, report_id: int) -> SalesReport:
     """The county sends its draft to the city."""
     report = report_for(actor, report_id)
-    scope_for(actor, "county_admin", "poverty_office", "platform_admin")
-    if report.status != "draft":
+    scope_for(actor, *READERS)
+    if report.status != ReportStatus.DRAFT:
         raise Conflict("只有草稿状态的报表可以提交")
-    report.status, report.submitted_at = "submitted", utcnow()
-    _event(report, "submitted", actor)
+    report.status, report.submitted_at = ReportStatus.SUBMITTED, utcnow()
+    _event(report, ReportAction.SUBMITTED, actor)
     db.session.flush()
     return report
 
@@ -111,14 +113,15 @@ def submit_report(actor: User, report_id: int) -> SalesReport:
 def review_report(actor: User, report_id: int, decision: str, comment: str | None) -> SalesReport:
     """The poverty office approves, or sends back with a comment."""
     report = report_for(actor, report_id)
-    scope_for(actor, "poverty_office", "platform_admin")
-    if report.status != "submitted":
+    scope_for(actor, *REVIEWERS)
+    if report.status != ReportStatus.SUBMITTED:
         raise Conflict("只有已提交的报表可以审核")
-    if decision == "reject" and not comment:
+    if decision == ReviewDecision.REJECT and not comment:
         raise ValidationFailed.field("comment", "退回报表须填写意见")
-    report.status = "approved" if decision == "approve" else "rejected"
+    approved = decision == ReviewDecision.APPROVE
+    report.status = ReportStatus.APPROVED if approved else ReportStatus.REJECTED
     report.reviewed_by_id, report.reviewed_at, report.review_comment = actor.id, utcnow(), comment
-    _event(report, "approved" if decision == "approve" else "rejected", actor, comment)
+    _event(report, ReportAction.APPROVED if approved else ReportAction.REJECTED, actor, comment)
     db.session.flush()
     return report
 

@@ -11,7 +11,7 @@ from core.extensions import db
 from core.models import User
 from core.validators import normalise_phone
 from shop.models import Product, Sku
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.states import append_order_event
 from villages.models import Region, Station, Village
 
@@ -133,5 +133,5 @@ def place_order(buyer: User, items: list[dict], address: dict) -> Order:
     )
     db.session.add(order)
     db.session.flush()
-    append_order_event(order, None, None, "pending_payment", buyer, "下单")
+    append_order_event(order, None, None, OrderStatus.PENDING_PAYMENT, buyer, "下单")
     return order
