@@ -69,13 +69,18 @@ def require_user() -> User:
     return user
 
 
-def login_required(view):
-    """Reject the request with 401 unless it carries a valid access token."""
+def authenticated(view):
+    """Authenticate, then hand the view the signed-in user as ``actor`` (keyword argument).
+
+    Place it directly under the route decorator, above ``@idempotent`` and
+    ``@blp.arguments``: it then runs before any argument is parsed, so an
+    anonymous request is 401 ``invalid_token`` whatever its body or query
+    (tests/core/test_authenticate_first.py walks every route to check).
+    """
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        require_user()
-        return view(*args, **kwargs)
+        return view(*args, actor=require_user(), **kwargs)
 
     apidoc = getattr(wrapper, "_apidoc", {})
     apidoc.setdefault("manual_doc", {})["security"] = [{"bearerAuth": []}]

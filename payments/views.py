@@ -8,7 +8,7 @@ still kept in the event log.
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from core.auth import login_required, require_user
+from core.auth import authenticated
 from core.extensions import db
 from core.idempotency import idempotent
 from core.schemas import AlipayLoginArgs, TokenSchema
@@ -28,21 +28,21 @@ def _ack(provider, ok: bool) -> Response:
 
 
 @payments_blp.post("/orders/<int:order_id>/payments")
+@authenticated
 @idempotent
 @payments_blp.arguments(PaymentArgs)
 @payments_blp.response(201, PaymentSchema)
-@login_required
-def open_payment(args, order_id):
+def open_payment(args, order_id, actor):
     """Open (or reuse) a payment for an unpaid order; params are what the client pays with."""
-    return opening.open_payment(require_user(), order_id, args["channel"])
+    return opening.open_payment(actor, order_id, args["channel"])
 
 
 @payments_blp.get("/payments/<int:payment_id>")
+@authenticated
 @payments_blp.response(200, PaymentSchema)
-@login_required
-def get_payment(payment_id):
+def get_payment(payment_id, actor):
     """A payment's status; a pending one is refreshed by querying the gateway."""
-    return closing.refresh_payment(opening.own_payment(require_user(), payment_id))
+    return closing.refresh_payment(opening.own_payment(actor, payment_id))
 
 
 @payments_blp.post("/payments/notify/wechat")

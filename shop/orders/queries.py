@@ -67,6 +67,16 @@ def _in_scope_lines(scope: Scope, order: Order) -> list[OrderLine]:
     ]
 
 
+def buyer_view(order: Order) -> OrderView:
+    """The buyer's view of an order the caller already holds (just placed, cancelled, received)."""
+    return OrderView(order, list(order.lines), utcnow(), Viewer.BUYER)
+
+
+def default_list_view(user: User) -> OrderListView:
+    """Staff see the orders they handle unless they ask for their own."""
+    return OrderListView.STAFF if user.has_role(*STAFF_ROLES) else OrderListView.OWN
+
+
 def order_for(user: User, order_id: int) -> OrderView:
     """The order for its buyer (all lines) or for staff (the lines in their scope)."""
     order = db.session.get(Order, order_id)
