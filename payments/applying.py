@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
-from payments.ledger.postings import post_unapplied_payment
+from payments.ledger.postings import post_payment, post_unapplied_payment
 from payments.models import EventSource, GatewayRefund, Payment, PaymentEvent, PaymentStatus
 from payments.providers import Channel, GatewayTrade, Notification, TradeStatus
-from payments.signals import payment_succeeded
 from shop.orders.fulfilment import lock_order, mark_paid
 from shop.orders.models import CancelReason
 
@@ -89,7 +88,7 @@ def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetim
     payment.paid_at = paid_at or utcnow()
     order = lock_order(payment.order_id)
     if mark_paid(order, payment.channel, payment.paid_at):
-        payment_succeeded.send(payment, order=order)
+        post_payment(payment, order)  # split into the parties' pending buckets, same transaction
         return "applied"
     why = "paid_after_expiry" if order.cancel_reason == CancelReason.EXPIRED else f"order_{order.status}"
     post_unapplied_payment(payment)  # the money is ours to return: hold it in suspense

@@ -9,10 +9,10 @@ from flask import current_app
 from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
+from payments.ledger.postings import post_refund, post_unapplied_refund
 from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
 from payments.providers import Channel, PaymentGatewayError, PaymentRejected, RefundResult, get_provider
 from payments.providers.base import RefundStatus
-from payments.signals import refund_succeeded
 from shop.orders.after_sales import complete_refund, fail_refund
 from shop.orders.fulfilment import lock_order
 from shop.orders.models import RefundRequest
@@ -81,12 +81,13 @@ def apply_refund_result(refund: GatewayRefund, result: RefundResult) -> None:
     if result.status == RefundStatus.SUCCESS:
         refund.status, refund.completed_at = GatewayRefundStatus.SUCCESS, utcnow()
         refund.gateway_refund_id = result.refund_id
-        request = None
         if refund.refund_request_id:
             request = db.session.get(RefundRequest, refund.refund_request_id)
             lock_order(request.order_id)
             complete_refund(request)
-        refund_succeeded.send(refund, refund_request=request)
+            post_refund(refund, [(item.line_id, item.amount_fen) for item in request.lines])
+        else:  # an automatic refund of money that was never applied to an order
+            post_unapplied_refund(refund)
     elif result.status == RefundStatus.FAILED:
         _fail(refund, result.reason or "渠道退款失败")
     else:

@@ -10,7 +10,6 @@ from core.auth import authenticated, current_user
 from core.extensions import limiter
 from core.pagination import PageArgs, page_schema
 from shop import browse, categories, images, listing, review
-from shop import dashboard as _dashboard  # noqa: F401 - subscribes to the seller page signal
 from shop.http import CachedPage, json_response
 from shop.schemas import (
     CategoryArgs,

@@ -16,7 +16,7 @@ from shop.orders.models import CancelReason, LineStatus, Order, OrderLine, Order
 from shop.orders.notifications import notify_sellers_of_paid_order
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, require_status, sync_order
-from shop.signals import lines_shipped, order_cancelled, order_completed, order_expired
+from shop.signals import lines_shipped, order_cancelled, order_expired
 from villages.models import Station
 
 
@@ -147,7 +147,6 @@ def _complete(order: Order, actor: User | None, reason: str) -> None:
             line.completed_at = now
     sync_order(order, actor, reason)
     order.completed_at = now
-    order_completed.send(order)
 
 
 def confirm_receipt(buyer: User, order_id: int) -> Order:
