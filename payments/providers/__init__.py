@@ -8,6 +8,7 @@ from flask import current_app
 from payments.providers.alipay import AlipayProvider
 from payments.providers.base import (
     CHANNELS,
+    GATEWAY_CHANNELS,
     BillRow,
     Channel,
     CloseOutcome,
@@ -29,6 +30,7 @@ from payments.providers.wechat_v2 import WeChatPayV2Provider
 
 __all__ = [
     "CHANNELS",
+    "GATEWAY_CHANNELS",
     "AlipayProvider",
     "BillRow",
     "Channel",

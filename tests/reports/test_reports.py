@@ -242,3 +242,9 @@ def test_monthly_chart_svg(client, month):
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)
     assert svg.startswith("<svg") and "2026-10 销售额 186.00 元" in svg
+
+
+def test_a_chart_month_before_the_year_2000_is_a_clean_error(client, db):
+    admin = factories.auth_header(factories.user(("platform_admin", None)))
+    chart = client.get("/api/v1/reports/charts/monthly.svg?region=430225&until=0001-01", headers=admin)
+    assert chart.status_code == 422
