@@ -94,8 +94,32 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.JSON_SORT_KEYS = False
-        # Run background tasks inline (tests); the default is an in-process thread pool.
+        # Background work (core/tasks.py): Celery on this broker (RabbitMQ or Redis), else REDIS_URL,
+        # else in this process. TASKS_EAGER runs it inline (tests).
+        self.CELERY_BROKER_URL = env("CELERY_BROKER_URL") or None
         self.TASKS_EAGER = _bool("TASKS_EAGER", False)
+        # Seconds before Redis hands an unacknowledged task (its worker died) to another worker;
+        # longer than any task runs or waits for a retry.
+        self.CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", 3600)
+        self.CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 300)
+        # Without a broker, a development server runs the periodic jobs in a thread (see core/tasks.py).
+        self.IN_PROCESS_SCHEDULER = _bool("IN_PROCESS_SCHEDULER", True)
+        # Logs: one JSON object per line (production default) or text; LOG_LEVEL as in logging.
+        self.LOG_FORMAT = (env("LOG_FORMAT") or ("json" if self.ENV_NAME == "production" else "text")).lower()
+        self.LOG_LEVEL = (env("LOG_LEVEL") or "INFO").upper()
+        # GET /metrics: bearer token (unset: loopback clients only); database figures are re-read after N seconds.
+        self.METRICS_TOKEN = env("METRICS_TOKEN") or None
+        self.METRICS_DATABASE_CACHE_SECONDS = _int("METRICS_DATABASE_CACHE_SECONDS", 30)
+        # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx: 1); 0 trusts no such header.
+        self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+        # Stored files (product photos, report exports): local directory or an S3-compatible store.
+        self.STORAGE_BACKEND = (env("STORAGE_BACKEND") or "local").lower()
+        self.S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
+        self.S3_BUCKET = env("S3_BUCKET") or None
+        self.S3_REGION = env("S3_REGION") or None
+        self.S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY") or None
+        self.S3_PUBLIC_BASE_URL = env("S3_PUBLIC_BASE_URL") or None
         if self.PAYMENT_SANDBOX:
             self.apply_sandbox_defaults()
 
@@ -120,7 +144,26 @@ class Config:
                 setattr(self, name, value)
 
     def validate(self) -> None:
-        """Refuse unsafe settings; only production is strict."""
+        """Refuse unsafe settings; only production is strict (everywhere: settings that cannot work)."""
+        problems = self._storage_problems()
+        if self.LOG_FORMAT not in ("json", "text"):
+            problems.append("LOG_FORMAT must be json or text")
+        if problems:
+            raise RuntimeError("; ".join(problems))
+
+    def _storage_problems(self) -> list[str]:
+        if self.STORAGE_BACKEND == "local":
+            return []
+        if self.STORAGE_BACKEND != "s3":
+            return [f"STORAGE_BACKEND must be local or s3, not {self.STORAGE_BACKEND!r}"]
+        missing = [
+            name
+            for name in ("S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_PUBLIC_BASE_URL")
+            if not getattr(self, name)
+        ]
+        if missing:
+            return [f"STORAGE_BACKEND=s3 needs {', '.join(missing)}"]
+        return []
 
 
 class TestConfig(Config):
@@ -134,6 +177,7 @@ class TestConfig(Config):
         super().__init__()
         self.SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
         self.TASKS_EAGER = True
+        self.IN_PROCESS_SCHEDULER = False  # a test that wants the scheduler starts one
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
         # Nothing listens here: tests that want a gateway start their own simulator,
@@ -148,8 +192,14 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SANDBOX_BY_DEFAULT = False
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.IN_PROCESS_SCHEDULER = False  # production runs Celery beat
+        # SQL parameters (which may hold personal data) never reach an exception message or a log line.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {**self.SQLALCHEMY_ENGINE_OPTIONS, "hide_parameters": True}
+
     def validate(self) -> None:
-        problems = []
+        problems = self._storage_problems()
         if not os.environ.get("SECRET_KEY"):
             problems.append("SECRET_KEY is required in production")
         if not os.environ.get("PII_KEY") or self.PII_KEY == DEV_PII_KEY:
@@ -157,8 +207,29 @@ class ProductionConfig(Config):
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL is required in production")
         problems.extend(self._sandbox_problems())
+        problems.extend(self._scale_problems())
         if problems:
             raise RuntimeError("; ".join(problems))
+
+    def _scale_problems(self) -> list[str]:
+        """What breaks once more than one process serves, or background work runs in the web process."""
+        problems = []
+        if not (self.CELERY_BROKER_URL or self.REDIS_URL):
+            problems.append(
+                "REDIS_URL or CELERY_BROKER_URL is required in production: refunds, payouts and the periodic "
+                "jobs run on Celery (a web process that restarts would lose them)"
+            )
+        if self.TASKS_EAGER:
+            problems.append("TASKS_EAGER must be off in production (it runs gateway calls inside requests)")
+        workers = _int("WEB_CONCURRENCY", 1)
+        if workers > 1 and not self.REDIS_URL:
+            problems.append(
+                f"{workers} workers (WEB_CONCURRENCY) need REDIS_URL: rate limits, the catalogue cache and "
+                "WeChat access tokens must be shared between processes (idempotency keys already are: PostgreSQL)"
+            )
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and (workers > 1 or self.REDIS_URL):
+            problems.append("several processes need PostgreSQL (DATABASE_URL), not SQLite")
+        return problems
 
     def _sandbox_problems(self) -> list[str]:
         """The payment simulator and its public credentials have no place in production."""
