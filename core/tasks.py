@@ -208,11 +208,19 @@ def _expiry_seconds(every) -> float:
     return 3600.0
 
 
+def _request_id_of(request) -> str:
+    """The enqueuing request's id: a message header (a worker), or ``headers`` (``apply``); else the task's."""
+    found = getattr(request, REQUEST_ID_HEADER, None) or (getattr(request, "headers", None) or {}).get(
+        REQUEST_ID_HEADER
+    )
+    return found or f"task-{request.id}"
+
+
 def _register_on_celery(celery: Celery, flask_app: Flask, definition: TaskDefinition) -> None:
     periodic = definition.periodic is not None
 
     def body(self, *args):
-        token = bind_request_id(getattr(self.request, REQUEST_ID_HEADER, None) or f"task-{self.request.id}")
+        token = bind_request_id(_request_id_of(self.request))
         try:
             with flask_app.app_context():
                 return run_unit_of_work(definition, args)
