@@ -102,6 +102,7 @@ class Config:
         # longer than any task runs or waits for a retry.
         self.CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", 3600)
         self.CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 300)
+        self.CELERY_QUEUE = env("CELERY_QUEUE") or "zhuzhou"
         # Without a broker, a development server runs the periodic jobs in a thread (see core/tasks.py).
         self.IN_PROCESS_SCHEDULER = _bool("IN_PROCESS_SCHEDULER", True)
         # Logs: one JSON object per line (production default) or text; LOG_LEVEL as in logging.

@@ -139,8 +139,10 @@ def run_unit_of_work(definition: TaskDefinition, args: tuple):
         db.session.rollback()
         raise
     finally:
+        elapsed = time.perf_counter() - started
         metrics.TASK_RUNS.labels(definition.name, outcome).inc()
-        metrics.TASK_LATENCY.labels(definition.name).observe(time.perf_counter() - started)
+        metrics.TASK_LATENCY.labels(definition.name).observe(elapsed)
+        log.info("task %s%s: %s in %.3f s", definition.name, list(args), outcome, elapsed)
         db.session.remove()
 
 
