@@ -22,12 +22,13 @@ Where the work runs:
   the enqueuing request travels in a message header.
 - no broker: in this process, in a small thread pool (retries on timers), and
   the periodic jobs on an in-process scheduler thread that the first request
-  of a development server starts (``IN_PROCESS_SCHEDULER``), so ``make run``
-  behaves like production;
+  started by ``flask run`` (``make run``) or a development server's first
+  request (``IN_PROCESS_SCHEDULER``), so the demo behaves like production;
 - ``TASKS_EAGER`` (tests): inline, once, in an app context (and session) of its own.
 """
 
 import logging
+import os
 import random
 import threading
 import time
@@ -362,14 +363,35 @@ class InProcessScheduler:
 _scheduler_lock = threading.Lock()
 
 
+def _served_by_flask_run(app: Flask) -> bool:
+    """This process is `flask run` serving (not its reloader's watcher, nor another command)."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    if context is None or context.info_name != "run":
+        return False
+    reloading = context.params.get("reload")
+    if reloading is None:
+        reloading = app.debug
+    return not reloading or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+
+
+def start_in_process_scheduler(app: Flask) -> InProcessScheduler:
+    with _scheduler_lock:
+        if app.extensions.get("scheduler") is None:
+            app.extensions["scheduler"] = InProcessScheduler(app).start()
+    return app.extensions["scheduler"]
+
+
 def register_in_process_scheduler(app: Flask) -> None:
-    """Without a broker, the first request of a development server starts the periodic jobs."""
+    """Without a broker, a development server runs the periodic jobs: `flask run` (`make run`) from its
+    start, any other server (a dev gunicorn) from its first request. Other commands and tests start nothing."""
     if not app.config.get("IN_PROCESS_SCHEDULER") or uses_celery(app):
         return
+    if _served_by_flask_run(app):
+        start_in_process_scheduler(app)
 
     @app.before_request
     def start_scheduler_once():
         if app.extensions.get("scheduler") is None:
-            with _scheduler_lock:
-                if app.extensions.get("scheduler") is None:
-                    app.extensions["scheduler"] = InProcessScheduler(app).start()
+            start_in_process_scheduler(app)

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 import sqlalchemy as sa
 from celery.schedules import crontab
@@ -206,6 +207,12 @@ def test_a_development_server_starts_the_scheduler_with_its_first_request(tmp_pa
         assert scheduler._thread.is_alive()
     finally:
         scheduler.stop()
+    with click.Context(click.Command("run"), info_name="run"):  # `flask run` (make run): from the start
+        served = create_app(config)
+    try:
+        assert served.extensions["scheduler"]._thread.is_alive()
+    finally:
+        served.extensions["scheduler"].stop()
     with_broker = Config()
     with_broker.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/dev.db"
     with_broker.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
