@@ -12,6 +12,7 @@ from core.errors import register_error_handlers
 from core.extensions import api, db, limiter, migrate
 from core.logs import configure_logging, register_request_id
 from core.metrics import register_request_metrics
+from core.request_guards import register_request_guards
 
 log = logging.getLogger(__name__)
 # Modules declaring background tasks, periodic jobs and database metrics (core.tasks, core.metrics).
@@ -35,6 +36,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_request_id(app)  # first, so every later hook and log line of the request has the id
     register_request_metrics(app)
     register_extensions(app)
+    register_request_guards(app)
     register_request_transaction(app)
     register_blueprints(app)
     register_error_handlers(app)
