@@ -195,13 +195,17 @@ class Config:
 
     def validate(self) -> None:
         """Refuse settings that would fail later anyway; production adds its own checks."""
-        problems = _pii_key_problems(self) + self._storage_problems()
-        if self.LOG_FORMAT not in ("json", "text"):
-            problems.append("LOG_FORMAT must be json or text")
+        problems = _pii_key_problems(self) + self._setting_problems()
         if problems:
             raise RuntimeError("; ".join(problems))
 
-    def _storage_problems(self) -> list[str]:
+    def _setting_problems(self) -> list[str]:
+        """Storage and log settings that cannot work (checked in every mode)."""
+        if self.LOG_FORMAT not in ("json", "text"):
+            return ["LOG_FORMAT must be json or text", *self._storage_backend_problems()]
+        return self._storage_backend_problems()
+
+    def _storage_backend_problems(self) -> list[str]:
         if self.STORAGE_BACKEND == "local":
             return []
         if self.STORAGE_BACKEND != "s3":
@@ -255,7 +259,7 @@ class ProductionConfig(Config):
         return ""  # validate() refuses to start without one
 
     def validate(self) -> None:
-        problems = self._storage_problems()
+        problems = self._setting_problems()
         if not os.environ.get("SECRET_KEY"):
             problems.append("SECRET_KEY is required in production")
         elif len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
