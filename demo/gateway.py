@@ -27,9 +27,10 @@ from werkzeug.serving import make_server
 
 from core.models import User
 from payments.applying import apply_query, lock_payment
-from payments.models import GatewayRefund, Payment
+from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
 from payments.opening import record_attempt
-from payments.providers import get_provider
+from payments.providers import Channel, get_provider
+from payments.providers.base import RefundStatus
 from payments.refunds import apply_refund_result
 from sandbox import create_sandbox_app
 from sandbox.cli import PathOnlyRequestHandler
@@ -93,7 +94,7 @@ def pay_through_simulator(buyer: User, order: Order, channel: str) -> Payment:
     payment, gateway_request = record_attempt(buyer, order.id, channel)
     provider = get_provider(channel)
     payment.params = provider.create(gateway_request)
-    if channel == "alipay_wap":  # the trade exists once the buyer opens the payment page
+    if channel == Channel.ALIPAY_WAP:  # the trade exists once the buyer opens the payment page
         requests.get(payment.params["url"], timeout=TIMEOUT).raise_for_status()
     paid = requests.post(
         current_app.config["SANDBOX_URL"].rstrip("/") + "/sandbox/pay",
@@ -104,7 +105,7 @@ def pay_through_simulator(buyer: User, order: Order, channel: str) -> Payment:
         raise DemoGatewayUnavailable(f"the simulator did not take the payment: {paid.text[:200]}")
     locked = lock_payment(payment.out_trade_no)
     apply_query(locked, provider.query(payment.out_trade_no))
-    if locked.status != "paid":
+    if locked.status != PaymentStatus.PAID:
         raise DemoGatewayUnavailable(f"payment {payment.out_trade_no} is {locked.status} after paying it")
     return locked
 
@@ -116,8 +117,8 @@ def refund_through_simulator(refund: GatewayRefund) -> None:
     refund.attempts += 1
     numbers = (payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen)
     result = provider.refund(*numbers, "售后退款")
-    if result.status == "processing":  # WeChat only says "accepted": ask for the outcome
+    if result.status == RefundStatus.PROCESSING:  # WeChat only says "accepted": ask for the outcome
         result = provider.query_refund(payment.out_trade_no, refund.out_refund_no)
     apply_refund_result(refund, result)
-    if refund.status != "success":
+    if refund.status != GatewayRefundStatus.SUCCESS:
         raise DemoGatewayUnavailable(f"refund {refund.out_refund_no} is {refund.status}")

@@ -16,28 +16,32 @@ from core.db import utcnow
 from core.extensions import db
 from core.unit_of_work import commit_intent, unit_of_work
 from payments.applying import apply_query, lock_payment
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 from payments.opening import stale_pending_payments
 from payments.providers import PaymentGatewayError, PaymentRejected, get_provider
-from shop.orders.models import Order
+from payments.providers.base import CloseOutcome
+from shop.orders.models import Order, OrderStatus
 
 log = logging.getLogger(__name__)
 
 
-def close_payment(out_trade_no: str, channel: str) -> str:
-    """Close one pending payment at its gateway, then record it closed (or paid, which refunds); commits."""
+def close_payment(out_trade_no: str, channel: str) -> PaymentStatus | None:
+    """Close one pending payment at its gateway, then record it closed (or paid, which refunds); commits.
+
+    Returns the payment's status afterwards (None if there is no such payment).
+    """
     provider = get_provider(channel)
     outcome = provider.close(out_trade_no)
-    trade = provider.query(out_trade_no) if outcome == "already_paid" else None
+    trade = provider.query(out_trade_no) if outcome == CloseOutcome.ALREADY_PAID else None
     with unit_of_work():
         payment = lock_payment(out_trade_no)
-        if payment is None or payment.status != "pending":
-            return "unchanged"
+        if payment is None or payment.status != PaymentStatus.PENDING:
+            return None if payment is None else payment.status  # a notification came first: leave it
         if trade is not None:  # paid just before closing: apply it, which refunds
             apply_query(payment, trade)
-            return "paid"
-        payment.status, payment.closed_at = "closed", utcnow()
-        return "closed"
+        else:
+            payment.status, payment.closed_at = PaymentStatus.CLOSED, utcnow()
+        return payment.status
 
 
 def close_open_payments(order_id: int) -> None:
@@ -45,7 +49,7 @@ def close_open_payments(order_id: int) -> None:
     with unit_of_work():
         attempts = db.session.execute(
             sa.select(Payment.out_trade_no, Payment.channel).where(
-                Payment.order_id == order_id, Payment.status == "pending"
+                Payment.order_id == order_id, Payment.status == PaymentStatus.PENDING
             )
         ).all()
     for out_trade_no, channel in attempts:
@@ -62,13 +66,13 @@ def refresh_payment(payment: Payment) -> Payment:
     request's (read-only) transaction before the gateway call, so nothing is
     held while the gateway answers; the answer is committed with the request.
     """
-    if payment.status != "pending":
+    if payment.status != PaymentStatus.PENDING:
         return payment
     out_trade_no, channel = payment.out_trade_no, payment.channel
     commit_intent()
     trade = get_provider(channel).query(out_trade_no)
     locked = lock_payment(out_trade_no)
-    if locked.status == "pending":
+    if locked.status == PaymentStatus.PENDING:
         apply_query(locked, trade)
     return locked
 
@@ -87,12 +91,12 @@ def sync_pending_payments(older_than_minutes: int) -> dict[str, int]:
             counts["errors"] += 1
             continue
         counts["checked"] += 1
-        counts["paid"] += status == "paid"
-        if status != "pending":
+        counts["paid"] += status == PaymentStatus.PAID
+        if status != PaymentStatus.PENDING:
             continue
         with unit_of_work():
             order = db.session.get(Order, order_id)
-            dead = order.status == "cancelled" or order.is_past_deadline(utcnow())
+            dead = order.status == OrderStatus.CANCELLED or order.is_past_deadline(utcnow())
         if dead:
             close_open_payments(order_id)
             counts["closed"] += 1

@@ -13,9 +13,17 @@ from core.extensions import db
 from core.models import User
 from core.unit_of_work import commit_intent, unit_of_work
 from payments.applying import lock_payment
-from payments.models import Payment
-from payments.providers import PaymentGatewayError, PaymentRejected, PaymentRequest, get_provider, notify_url
+from payments.models import Payment, PaymentStatus
+from payments.providers import (
+    Channel,
+    PaymentGatewayError,
+    PaymentRejected,
+    PaymentRequest,
+    get_provider,
+    notify_url,
+)
 from shop.orders.fulfilment import buyers_order
+from shop.orders.models import OrderStatus
 from shop.orders.states import InvalidState
 
 log = logging.getLogger(__name__)
@@ -32,11 +40,11 @@ def _description(order) -> str:
 
 
 def _payer(buyer: User, channel: str) -> dict:
-    if channel == "wechat_jsapi":
+    if channel == Channel.WECHAT_JSAPI:
         if not buyer.wechat_openid:
             raise ValidationFailed.field("channel", "微信支付需要使用微信登录")
         return {"payer_openid": buyer.wechat_openid}
-    if channel == "alipay_mini":
+    if channel == Channel.ALIPAY_MINI:
         if not buyer.alipay_user_id:
             raise ValidationFailed.field("channel", "支付宝小程序支付需要使用支付宝登录")
         return {"payer_alipay_user_id": buyer.alipay_user_id}
@@ -53,14 +61,14 @@ def record_attempt(buyer: User, order_id: int, channel: str) -> tuple[Payment, P
     """
     order = buyers_order(buyer, order_id, lock=True)
     now = utcnow()
-    if order.status != "pending_payment" or order.is_past_deadline(now):
+    if order.status != OrderStatus.PENDING_PAYMENT or order.is_past_deadline(now):
         raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
     payer = _payer(buyer, channel)
     payment = db.session.scalar(
         sa.select(Payment).where(
             Payment.order_id == order.id,
             Payment.channel == channel,
-            Payment.status == "pending",
+            Payment.status == PaymentStatus.PENDING,
             Payment.amount_fen == order.total_fen,
         )
     )
@@ -95,11 +103,11 @@ def keep_gateway_params(out_trade_no: str, params: dict) -> Payment:
     (the gateway gives the same trade for the same ``out_trade_no``): that one is kept.
     """
     payment = lock_payment(out_trade_no)
-    if payment.status == "pending":
+    if payment.status == PaymentStatus.PENDING:
         if not payment.params:
             payment.params = params
         return payment
-    if payment.status == "paid":  # a concurrent request's params were used already
+    if payment.status == PaymentStatus.PAID:  # a concurrent request's params were used already
         raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
     # Closed while we were asking (the order was cancelled or expired): the gateway
     # may just have opened the trade after the closing job closed it, so close it again.
@@ -116,8 +124,8 @@ def _give_up(out_trade_no: str) -> None:
     """The gateway refused to open the attempt: a later request starts a new one."""
     with unit_of_work():
         payment = lock_payment(out_trade_no)
-        if payment is not None and payment.status == "pending" and not payment.params:
-            payment.status, payment.closed_at = "failed", utcnow()
+        if payment is not None and payment.status == PaymentStatus.PENDING and not payment.params:
+            payment.status, payment.closed_at = PaymentStatus.FAILED, utcnow()
 
 
 def open_payment(buyer: User, order_id: int, channel: str) -> Payment:
@@ -157,7 +165,7 @@ def stale_pending_payments(older_than: datetime, limit: int = 200) -> list[int]:
     return list(
         db.session.scalars(
             sa.select(Payment.id)
-            .where(Payment.status == "pending", Payment.created_at <= older_than)
+            .where(Payment.status == PaymentStatus.PENDING, Payment.created_at <= older_than)
             .order_by(Payment.id)
             .limit(limit)
         )

@@ -10,14 +10,17 @@ from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
 from core.unit_of_work import unit_of_work
-from payments.models import GatewayRefund, Payment
-from payments.providers import PaymentGatewayError, PaymentRejected, RefundResult, get_provider
-from payments.signals import refund_succeeded
+from payments.ledger.postings import post_refund, post_unapplied_refund
+from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
+from payments.providers import Channel, PaymentGatewayError, PaymentRejected, RefundResult, get_provider
+from payments.providers.base import RefundStatus
 from shop.orders.after_sales import complete_refund, fail_refund
 from shop.orders.fulfilment import lock_order
 from shop.orders.models import RefundRequest
 
 log = logging.getLogger(__name__)
+
+FINISHED = (GatewayRefundStatus.SUCCESS, GatewayRefundStatus.FAILED)
 
 
 def new_out_refund_no(payment_id: int) -> str:
@@ -42,7 +45,7 @@ def refundable_payment(order_id: int) -> Payment:
     )
     return db.session.scalar(
         sa.select(Payment)
-        .where(Payment.order_id == order_id, Payment.status == "paid", Payment.id.not_in(sent_back))
+        .where(Payment.order_id == order_id, Payment.status == PaymentStatus.PAID, Payment.id.not_in(sent_back))
         .order_by(Payment.id)
     )
 
@@ -54,7 +57,7 @@ def refund_for_request(refund_request: RefundRequest) -> GatewayRefund:
         raise ValueError(f"order {refund_request.order_id} has no paid payment to refund")
     already = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(GatewayRefund.amount_fen), 0)).where(
-            GatewayRefund.payment_id == payment.id, GatewayRefund.status != "failed"
+            GatewayRefund.payment_id == payment.id, GatewayRefund.status != GatewayRefundStatus.FAILED
         )
     )
     if already + refund_request.amount_fen > payment.amount_fen:
@@ -74,25 +77,26 @@ def refund_for_request(refund_request: RefundRequest) -> GatewayRefund:
 
 def apply_refund_result(refund: GatewayRefund, result: RefundResult) -> None:
     """Record the gateway's word on a locked refund and settle the after-sales request."""
-    if refund.status in ("success", "failed"):
+    if refund.status in FINISHED:
         return
-    if result.status == "success":
-        refund.status, refund.completed_at = "success", utcnow()
+    if result.status == RefundStatus.SUCCESS:
+        refund.status, refund.completed_at = GatewayRefundStatus.SUCCESS, utcnow()
         refund.gateway_refund_id = result.refund_id
-        request = None
         if refund.refund_request_id:
             request = db.session.get(RefundRequest, refund.refund_request_id)
             lock_order(request.order_id)
             complete_refund(request)
-        refund_succeeded.send(refund, refund_request=request)
-    elif result.status == "failed":
+            post_refund(refund, [(item.line_id, item.amount_fen) for item in request.lines])
+        else:  # an automatic refund of money that was never applied to an order
+            post_unapplied_refund(refund)
+    elif result.status == RefundStatus.FAILED:
         _fail(refund, result.reason or "渠道退款失败")
     else:
-        refund.status = "processing"
+        refund.status = GatewayRefundStatus.PROCESSING
 
 
 def _fail(refund: GatewayRefund, reason: str) -> None:
-    refund.status, refund.failure_reason = "failed", reason[:200]
+    refund.status, refund.failure_reason = GatewayRefundStatus.FAILED, reason[:200]
     if refund.refund_request_id:
         request = db.session.get(RefundRequest, refund.refund_request_id)
         lock_order(request.order_id)
@@ -103,7 +107,7 @@ def _refund_call(refund: GatewayRefund) -> tuple[str, tuple, dict]:
     """What to ask the gateway for a locked refund, as plain values (used after the lock is gone)."""
     payment = refund.payment
     extra = {}
-    if payment.channel == "wechat_jsapi":  # WeChat reports the outcome later, to this URL
+    if payment.channel == Channel.WECHAT_JSAPI:  # WeChat reports the outcome later, to this URL
         extra["notify_url"] = current_app.config["PUBLIC_BASE_URL"] + "/api/v1/payments/notify/wechat-refund"
     numbers = (payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen)
     return payment.channel, numbers, extra
@@ -127,7 +131,7 @@ def execute_refund(refund_id: int) -> None:
     """
     with unit_of_work():
         refund = _lock_refund(refund_id)
-        if refund is None or refund.status in ("success", "failed"):
+        if refund is None or refund.status in FINISHED:
             return
         refund.attempts += 1
         channel, numbers, extra = _refund_call(refund)
@@ -135,7 +139,7 @@ def execute_refund(refund_id: int) -> None:
     try:
         result = get_provider(channel).refund(out_trade_no, out_refund_no, total_fen, refund_fen, "售后退款", **extra)
     except PaymentRejected as exc:
-        result = RefundResult(out_refund_no, "failed", reason=exc.gateway_message or exc.gateway_code)
+        result = RefundResult(out_refund_no, RefundStatus.FAILED, reason=exc.gateway_message or exc.gateway_code)
     except PaymentGatewayError:
         log.warning("refund %s: gateway unavailable, will retry", refund_id)
         return
@@ -146,11 +150,11 @@ def check_refund(refund_id: int) -> None:
     """Query a refund the gateway is still processing (or that never got through); a background job."""
     with unit_of_work():
         refund = _lock_refund(refund_id)
-        if refund is None or refund.status in ("success", "failed"):
+        if refund is None or refund.status in FINISHED:
             return
         status = refund.status
         channel, (out_trade_no, out_refund_no, _, _), _ = _refund_call(refund)
-    if status == "pending":
+    if status == GatewayRefundStatus.PENDING:
         execute_refund(refund_id)
         return
     try:
@@ -158,12 +162,12 @@ def check_refund(refund_id: int) -> None:
     except (PaymentGatewayError, PaymentRejected):
         log.warning("refund %s: could not ask the gateway, will ask again", refund_id)
         return
-    if result.status == "not_found":  # never got through: send it again, same number
+    if result.status == RefundStatus.NOT_FOUND:  # never got through: send it again, same number
         with unit_of_work():
             refund = _lock_refund(refund_id)
-            if refund is None or refund.status != "processing":
+            if refund is None or refund.status != GatewayRefundStatus.PROCESSING:
                 return
-            refund.status = "pending"
+            refund.status = GatewayRefundStatus.PENDING
         execute_refund(refund_id)
         return
     _record_answer(refund_id, result)
@@ -173,7 +177,7 @@ def unfinished_refunds() -> list[int]:
     return list(
         db.session.scalars(
             sa.select(GatewayRefund.id)
-            .where(GatewayRefund.status.in_(("pending", "processing")))
+            .where(GatewayRefund.status.in_((GatewayRefundStatus.PENDING, GatewayRefundStatus.PROCESSING)))
             .order_by(GatewayRefund.id)
         )
     )

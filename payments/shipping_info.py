@@ -21,8 +21,9 @@ from core.pii import mask_phone
 from core.tasks import run_later
 from core.unit_of_work import unit_of_work
 from core.wechat import wechat_client
-from payments.models import Payment, ShippingUpload
-from shop.orders.models import Order, OrderLine, Shipment
+from payments.models import Payment, PaymentStatus, ShippingUpload, ShippingUploadStatus
+from payments.providers import Channel
+from shop.orders.models import LineStatus, Order, OrderLine, Shipment
 
 log = logging.getLogger(__name__)
 # WeChat's express company codes for the carriers stations use.
@@ -47,12 +48,14 @@ def express_code(carrier: str) -> str:
 
 def queue_upload(order: Order, shipment: Shipment) -> None:
     """Record the upload for a WeChat-paid order's shipment and send it after commit."""
-    if order.paid_channel != "wechat_jsapi":
+    if order.paid_channel != Channel.WECHAT_JSAPI:
         return
     payment = db.session.scalar(
-        sa.select(Payment).where(Payment.order_id == order.id, Payment.status == "paid").order_by(Payment.paid_at)
+        sa.select(Payment)
+        .where(Payment.order_id == order.id, Payment.status == PaymentStatus.PAID)
+        .order_by(Payment.paid_at)
     )
-    if payment is None or payment.channel != "wechat_jsapi":
+    if payment is None or payment.channel != Channel.WECHAT_JSAPI:
         return
     upload = ShippingUpload(shipment_id=shipment.id, payment_id=payment.id)
     db.session.add(upload)
@@ -66,7 +69,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
     shipment = db.session.get(Shipment, upload.shipment_id)
     order = db.session.get(Order, shipment.order_id)
     lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.shipment_id == shipment.id)).all()
-    all_shipped = all(line.status not in ("paid", "pending_payment") for line in order.lines)
+    all_shipped = all(line.status not in (LineStatus.PAID, LineStatus.PENDING_PAYMENT) for line in order.lines)
     several_parcels = len({line.station_id for line in order.lines}) > 1
     order_key = (
         {"order_number_type": 2, "transaction_id": payment.transaction_id}
@@ -110,7 +113,7 @@ def upload_shipping_info(upload_id: int) -> None:
     """One attempt to upload; the outcome is recorded either way (a background job, no lock across the call)."""
     with unit_of_work():
         upload = _lock_upload(upload_id)
-        if upload is None or upload.status == "uploaded":
+        if upload is None or upload.status == ShippingUploadStatus.UPLOADED:
             return
         upload.attempts += 1
         payload = shipping_payload(upload)
@@ -122,15 +125,19 @@ def upload_shipping_info(upload_id: int) -> None:
         error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
     with unit_of_work():
         upload = _lock_upload(upload_id)
-        if upload is None or upload.status == "uploaded":
+        if upload is None or upload.status == ShippingUploadStatus.UPLOADED:
             return
         if error is None:
-            upload.status, upload.uploaded_at, upload.last_error = "uploaded", utcnow(), None
+            upload.status, upload.uploaded_at, upload.last_error = ShippingUploadStatus.UPLOADED, utcnow(), None
         else:
             upload.last_error = error
-            upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"
+            upload.status = (
+                ShippingUploadStatus.FAILED if upload.attempts >= MAX_ATTEMPTS else ShippingUploadStatus.PENDING
+            )
             log.warning("shipping upload %s failed (attempt %s)", upload.id, upload.attempts)
 
 
 def pending_uploads() -> list[int]:
-    return list(db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == "pending")))
+    return list(
+        db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == ShippingUploadStatus.PENDING))
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 from core.clock import beijing_now
+from payments.providers.base import Channel, Gateway, TradeStatus
 from sandbox import alipay_gateway, cashier, persistence, wechat_api, wechat_pay
 from sandbox.notifications import (
     ALIPAY_CONTENT_TYPE,
@@ -75,9 +76,9 @@ class Sandbox:
         with self.state.lock:
             wechat = self.state.wechat_trades.get(out_trade_no)
             alipay = self.state.alipay_trade(out_trade_no, None) or self.state.alipay_trade(None, out_trade_no)
-        if channel == "wechat_jsapi" or (channel is None and wechat is not None):
+        if channel == Channel.WECHAT_JSAPI or (channel is None and wechat is not None):
             trade = wechat
-        elif channel in ("alipay_mini", "alipay_wap", None):
+        elif channel in (Channel.ALIPAY_MINI, Channel.ALIPAY_WAP, None):
             trade = alipay
         else:
             raise SandboxError(400, f"未知的支付渠道：{channel}")
@@ -106,7 +107,7 @@ class Sandbox:
                 trade.state, trade.time_end = "SUCCESS", now
                 trade.transaction_id = wechat_transaction_id()
                 body, url = wechat_payment_body(self.settings, trade), trade.notify_url
-                gateway, content_type, transaction_id = "wechat", WECHAT_CONTENT_TYPE, trade.transaction_id
+                gateway, content_type, transaction_id = Gateway.WECHAT, WECHAT_CONTENT_TYPE, trade.transaction_id
             else:
                 expired = trade.time_expire is not None and now > trade.time_expire
                 if trade.status != "WAIT_BUYER_PAY" or (expired and not ignore_expiry):
@@ -115,14 +116,14 @@ class Sandbox:
                 if not (trade.buyer_id or trade.buyer_open_id):  # a wap buyer logs in at the cashier
                     trade.buyer_id = "2088" + digits(12)
                 body, url = alipay_payment_body(self.settings, trade), trade.notify_url
-                gateway, content_type, transaction_id = "alipay", ALIPAY_CONTENT_TYPE, trade.trade_no
+                gateway, content_type, transaction_id = Gateway.ALIPAY, ALIPAY_CONTENT_TYPE, trade.trade_no
         delivery = None
         if url:
             delivery = self.notifier.enqueue(gateway, "payment", trade.out_trade_no, url, body, content_type)
         self.save()
         return {
             "out_trade_no": trade.out_trade_no,
-            "status": "paid",
+            "status": TradeStatus.PAID,
             "transaction_id": transaction_id,
             "delivery_id": delivery.id if delivery else None,
         }
@@ -150,7 +151,7 @@ class Sandbox:
         """Queue the encrypted refund notification."""
         body = wechat_refund_body(self.settings, refund)
         return self.notifier.enqueue(
-            "wechat", "refund", refund.out_trade_no, refund.notify_url or "", body, WECHAT_CONTENT_TYPE
+            Gateway.WECHAT, "refund", refund.out_trade_no, refund.notify_url or "", body, WECHAT_CONTENT_TYPE
         )
 
     # -- test hooks --------------------------------------------------------------------------
@@ -164,12 +165,12 @@ class Sandbox:
             if isinstance(trade, WeChatTrade):
                 if trade.transaction_id is None:
                     raise SandboxError(409, "交易尚未支付")
-                gateway, content_type = "wechat", WECHAT_CONTENT_TYPE
+                gateway, content_type = Gateway.WECHAT, WECHAT_CONTENT_TYPE
                 body = wechat_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
             else:
                 if trade.paid_at is None:
                     raise SandboxError(409, "交易尚未支付")
-                gateway, content_type = "alipay", ALIPAY_CONTENT_TYPE
+                gateway, content_type = Gateway.ALIPAY, ALIPAY_CONTENT_TYPE
                 body = alipay_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
         if kind == "duplicate":
             original = next(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from payments.providers.base import Gateway
 from sandbox.signing import parse_xml
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 # Intervals between attempts, in seconds (WeChat Pay v2 and Alipay documentation).
 WECHAT_SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
 ALIPAY_SCHEDULE = (240, 600, 600, 3600, 7200, 21600, 54000)
-SCHEDULES = {"wechat": WECHAT_SCHEDULE, "alipay": ALIPAY_SCHEDULE}
+SCHEDULES = {Gateway.WECHAT: WECHAT_SCHEDULE, Gateway.ALIPAY: ALIPAY_SCHEDULE}
 SEND_TIMEOUT = 5
 
 
@@ -71,7 +72,7 @@ def acknowledged(gateway: str, status: int | None, body: str) -> bool:
     """WeChat wants return_code SUCCESS in XML; Alipay the exact text "success"."""
     if status != 200:
         return False
-    if gateway == "alipay":
+    if gateway == Gateway.ALIPAY:
         return body.strip() == "success"
     reply = parse_xml(body.encode("utf-8"))
     return bool(reply) and reply.get("return_code") == "SUCCESS"
