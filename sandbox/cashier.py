@@ -42,7 +42,7 @@ def _render(out_trade_no: str, channel: str | None, message: str = "", status: i
     trade = _box()._locate(out_trade_no, channel)
     if isinstance(trade, WeChatTrade):
         values = {
-            "gateway": "微信支付",
+            "gateway": "微信支付 API v3" if trade.api_version == "v3" else "微信支付",
             "subject": trade.body,
             "amount": fen_to_yuan(trade.total_fee),
             "status": trade.state,
