@@ -115,7 +115,8 @@ def wechat_v3_notification():
     try:
         provider = get_wechat_pay(version="v3")
         note = provider.parse_event(request.headers, body)
-        raw = dict(note.raw) if note.valid else body.decode("utf-8", "replace")
+        # The decrypted resource (for a refused one: what it claims, when the APIv3 key opens it).
+        raw = dict(note.raw) if note.raw else body.decode("utf-8", "replace")
         if isinstance(note, RefundNotification):
             ok = _apply_refund_notification(note, raw)
         else:

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask, request
 
 from core.config import TestConfig
-from payments.providers import PaymentRequest, get_alipay, get_provider, notify_url
+from payments.providers import PaymentRequest, get_alipay, get_provider, get_wechat_pay, notify_url
 from sandbox import create_sandbox_app
 from tests.fakes import serve
 
@@ -28,8 +28,13 @@ def sandbox():
     box.notifier.stop()
 
 
-def settings_for(sandbox_base: str, public_base: str = "http://127.0.0.1:9") -> dict:
-    """TestConfig's settings (the SANDBOX-ONLY credentials) with every gateway base on ``sandbox_base``."""
+def settings_for(
+    sandbox_base: str, public_base: str = "http://127.0.0.1:9", wechat_pay_version: str | None = None
+) -> dict:
+    """TestConfig's settings (the SANDBOX-ONLY credentials) with every gateway base on ``sandbox_base``.
+
+    ``wechat_pay_version``: v2 or v3 (default: TestConfig's, i.e. v3 as in API.md).
+    """
     config = TestConfig()
     values = {name: getattr(config, name) for name in dir(config) if name.isupper()}
     values.update(
@@ -39,6 +44,8 @@ def settings_for(sandbox_base: str, public_base: str = "http://127.0.0.1:9") -> 
         PUBLIC_BASE_URL=public_base.rstrip("/"),
         PAYMENT_HTTP_TIMEOUT=5,
     )
+    if wechat_pay_version:
+        values["WECHAT_PAY_VERSION"] = wechat_pay_version
     return values
 
 
@@ -66,7 +73,10 @@ class Receiver:
         @app.post("/api/v1/payments/notify/<gateway>")
         def notify(gateway: str):
             body = request.get_data()
-            if gateway == "wechat-refund":
+            if gateway == "wechat-v3":
+                provider = get_wechat_pay(self.config, "v3")
+                verdict = provider.parse_event(request.headers, body)
+            elif gateway == "wechat-refund":
                 provider = get_provider("wechat_jsapi", self.config)
                 verdict = provider.parse_refund_notification(body)
             else:

@@ -27,6 +27,7 @@ from typing import Any
 import requests
 from cryptography.hazmat.primitives import serialization
 from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3.utils import aes_decrypt
 
 from core.clock import BEIJING
 from core.errors import ValidationFailed
@@ -156,6 +157,7 @@ class WeChatPayV3Provider:
         self.mch_id = config["WECHAT_PAY_MCH_ID"]
         self.public_key_id = config["WECHAT_PAY_V3_PUBLIC_KEY_ID"]
         self.base_url = config["WECHAT_PAY_BASE_URL"].rstrip("/")
+        self.apiv3_key = config["WECHAT_PAY_V3_KEY"]
         self.client = PinnedWeChatPayV3(
             base_url=self.base_url,
             mchid=self.mch_id,
@@ -366,11 +368,23 @@ class WeChatPayV3Provider:
             return "malformed resource"
         return {**envelope, "resource": decrypted}
 
+    def claimed_resource(self, body: bytes) -> dict:
+        """What an unverified notification claims (for the event log only), if the APIv3 key opens it."""
+        try:
+            resource = json.loads(body).get("resource") or {}
+            plain = aes_decrypt(
+                resource["nonce"], resource["ciphertext"], resource.get("associated_data") or "", self.apiv3_key
+            )
+            claimed = json.loads(plain) if plain else {}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return {}
+        return claimed if isinstance(claimed, dict) else {}
+
     def parse_event(self, headers: Mapping[str, str], body: bytes) -> Notification | RefundNotification:
         """Verify and decrypt one notification: a payment (TRANSACTION.*) or a refund (REFUND.*)."""
         verified = self.verify_callback(headers, body)
         if isinstance(verified, str):
-            return Notification(valid=False, reason=verified)
+            return Notification(valid=False, reason=verified, raw=self.claimed_resource(body))
         event_type = verified.get("event_type") or ""
         data = verified["resource"]
         if event_type in _REFUND_EVENTS:
