@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 from core.extensions import db
 from payments.closing import sync_pending_payments
 from payments.ledger.reconcile import reconcile_day
+from payments.order_centre import DEFAULT_PATH, OrderDetailPathRefused, update_order_detail_path
 from payments.refunds import check_refund, unfinished_refunds
 from payments.shipping_info import pending_uploads, upload_shipping_info
 
@@ -57,3 +58,14 @@ def reconcile_command(day) -> None:
         differences += len(report.differences)
     if differences:
         raise SystemExit(1)
+
+
+@payments_cli.command("order-detail-path")
+@click.option("--path", default=DEFAULT_PATH, show_default=True, help="Mini-program page; must contain ${商品订单号}.")
+def order_detail_path_command(path: str) -> None:
+    """Tell WeChat which mini-program page shows an order from 小程序购物订单 (run once per mini-program)."""
+    try:
+        update_order_detail_path(path)
+    except (OrderDetailPathRefused, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"order detail path set: {path}")

@@ -134,6 +134,7 @@ class SandboxState:
     requests: list[RecordedRequest] = field(default_factory=list)
     subscribe_messages: list[dict] = field(default_factory=list)
     shipping_uploads: list[dict] = field(default_factory=list)
+    order_detail_path: str | None = None  # set by wxa/sec/order/update_order_detail_path
     bill_tokens: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     # WeChat Pay v3 bill download tokens: token → (day, bill_type, expires at).
     wechat_bill_tokens: dict[str, tuple[str, str, float]] = field(default_factory=dict)
