@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask, request
+from wechatpy.session.memorystorage import MemoryStorage
 
+import core.wechat
 from core.config import TestConfig
 from payments.providers import PaymentRequest, get_alipay, get_provider, get_wechat_pay, notify_url
 from sandbox import create_sandbox_app
@@ -123,3 +125,19 @@ def payment_request(out_trade_no: str, channel: str, config: dict, amount_fen: i
         notify_url=notify_url(channel, config),
         **(payer or defaults),
     )
+
+
+@pytest.fixture
+def gateway(request, app, sandbox, monkeypatch):
+    """The app talks to the simulator, and the simulator notifies the app served on loopback.
+
+    Parametrized indirectly with the WeChat Pay API version (default: the app's, v3).
+    """
+    monkeypatch.setitem(app.config, "WECHAT_PAY_VERSION", getattr(request, "param", app.config["WECHAT_PAY_VERSION"]))
+    monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
+    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", sandbox.base_url + "wechat-pay/")
+    monkeypatch.setitem(app.config, "ALIPAY_SERVER_URL", sandbox.base_url + "alipay/gateway.do")
+    with serve(app) as base:
+        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base.rstrip("/"))
+        yield sandbox

@@ -9,35 +9,16 @@ from datetime import timedelta
 import pytest
 import requests
 import sqlalchemy as sa
-from wechatpy.session.memorystorage import MemoryStorage
 
-import core.wechat
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.models import GatewayRefund, Payment, PaymentEvent, ShippingUpload
 from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
 from tests import factories
-from tests.fakes import serve
 
 # WeChat tests run on both APIs: v3 (what a new merchant gets) and v2 (merchants with an API v2 key).
 both_wechat_apis = pytest.mark.parametrize("gateway", ["v3", "v2"], indirect=True)
-
-
-@pytest.fixture
-def gateway(request, app, sandbox, monkeypatch):
-    """The app talks to the simulator, and the simulator notifies the app served on loopback.
-
-    Parametrized indirectly with the WeChat Pay API version (default: the app's, v3).
-    """
-    monkeypatch.setitem(app.config, "WECHAT_PAY_VERSION", getattr(request, "param", app.config["WECHAT_PAY_VERSION"]))
-    monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
-    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
-    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", sandbox.base_url + "wechat-pay/")
-    monkeypatch.setitem(app.config, "ALIPAY_SERVER_URL", sandbox.base_url + "alipay/gateway.do")
-    with serve(app) as base:
-        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base.rstrip("/"))
-        yield sandbox
 
 
 def _open(client, shop, order_id, channel, header=None):
