@@ -118,6 +118,32 @@ class PinnedWeChatPayV3(WeChatPay):
         self._core._update_certificates = _no_certificate_download
 
 
+@functools.lru_cache(maxsize=8)
+def pinned_client(
+    base_url: str,
+    mchid: str,
+    private_key: str,
+    cert_serial_no: str,
+    appid: str,
+    apiv3_key: str,
+    public_key: str,
+    public_key_id: str,
+    timeout: int | float | None,
+) -> PinnedWeChatPayV3:
+    """One client per set of settings: loading the RSA key costs ~0.2 s, the client holds no per-call state."""
+    return PinnedWeChatPayV3(
+        base_url=base_url,
+        mchid=mchid,
+        private_key=pkcs8_private_key(private_key),
+        cert_serial_no=cert_serial_no,
+        appid=appid,
+        apiv3_key=apiv3_key,
+        public_key=spki_public_key(public_key),
+        public_key_id=public_key_id,
+        timeout=timeout,
+    )
+
+
 def _json(text: str | bytes) -> dict:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
@@ -158,16 +184,19 @@ class WeChatPayV3Provider:
         self.public_key_id = config["WECHAT_PAY_V3_PUBLIC_KEY_ID"]
         self.base_url = config["WECHAT_PAY_BASE_URL"].rstrip("/")
         self.apiv3_key = config["WECHAT_PAY_V3_KEY"]
-        self.client = PinnedWeChatPayV3(
-            base_url=self.base_url,
-            mchid=self.mch_id,
-            private_key=pkcs8_private_key(config["WECHAT_PAY_V3_PRIVATE_KEY"]),
-            cert_serial_no=config["WECHAT_PAY_V3_SERIAL_NO"],
-            appid=self.appid,
-            apiv3_key=config["WECHAT_PAY_V3_KEY"],
-            public_key=spki_public_key(config["WECHAT_PAY_V3_PUBLIC_KEY"]),
-            public_key_id=self.public_key_id,
-            timeout=config.get("PAYMENT_HTTP_TIMEOUT", 10),
+        if not (config["WECHAT_PAY_V3_PUBLIC_KEY"] and self.public_key_id):
+            # Without both wechatpayv3 falls back to certificate mode and downloads from the real host.
+            raise WeChatPayV3Error("WECHAT_PAY_V3_PUBLIC_KEY and WECHAT_PAY_V3_PUBLIC_KEY_ID are required")
+        self.client = pinned_client(
+            self.base_url,
+            self.mch_id,
+            config["WECHAT_PAY_V3_PRIVATE_KEY"],
+            config["WECHAT_PAY_V3_SERIAL_NO"],
+            self.appid,
+            self.apiv3_key,
+            config["WECHAT_PAY_V3_PUBLIC_KEY"],
+            self.public_key_id,
+            config.get("PAYMENT_HTTP_TIMEOUT", 10),
         )
 
     # -- calls -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from core import sandbox_credentials as creds
 from core.clock import BEIJING, beijing_now
 from core.errors import ValidationFailed
 from payments.providers import PaymentGatewayError, PaymentRejected, RefundNotification, get_provider
-from payments.providers.wechat_v3 import WeChatPayV3Error, WeChatPayV3Provider
+from payments.providers.wechat_v3 import WeChatPayV3Error, WeChatPayV3Provider, pinned_client
 from sandbox import wechat_pay_v3 as sandbox_v3
 from sandbox.notifications import wechat_v3_headers, wechat_v3_payment_body
 from sandbox.notifier import WECHAT_V3_SCHEDULE
@@ -111,6 +111,7 @@ def test_every_request_goes_to_the_configured_base(sandbox, wechat, monkeypatch)
         return original_getaddrinfo(host, *args, **kwargs)
 
     original_getaddrinfo = socket.getaddrinfo
+    pinned_client.cache_clear()  # construct for real, under the recording
     monkeypatch.setattr(requests.Session, "request", recording)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     provider = get_provider("wechat_jsapi", config)
