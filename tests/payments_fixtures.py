@@ -9,7 +9,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 
 import core.wechat
 from core.config import TestConfig
-from payments.providers import PaymentRequest, get_alipay, get_provider, get_wechat_pay, notify_url
+from payments.providers import PaymentRequest, get_alipay, get_wechat_pay, notify_url
 from sandbox import create_sandbox_app
 from tests.fakes import serve
 
@@ -79,10 +79,10 @@ class Receiver:
                 provider = get_wechat_pay(self.config, "v3")
                 verdict = provider.parse_event(request.headers, body)
             elif gateway == "wechat-refund":
-                provider = get_provider("wechat_jsapi", self.config)
+                provider = get_wechat_pay(self.config, "v2")
                 verdict = provider.parse_refund_notification(body)
             else:
-                provider = get_provider("wechat_jsapi", self.config) if gateway == "wechat" else get_alipay(self.config)
+                provider = get_wechat_pay(self.config, "v2") if gateway == "wechat" else get_alipay(self.config)
                 form = request.form.to_dict() if gateway == "alipay" else None
                 verdict = provider.parse_notification(body, request.content_type, form)
             if len(self.received) < self.refuse_first:

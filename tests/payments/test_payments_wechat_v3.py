@@ -362,3 +362,11 @@ def test_the_cashier_page_pays_a_v3_trade(sandbox, wechat):
     assert "支付成功" in paid.text
     sandbox.deliver_due()
     assert receiver.verdicts[-1].valid and receiver.received[-1].status == 204
+
+
+def test_the_refund_outcome_hook(sandbox):
+    url = sandbox.base_url + "sandbox/wechat-refund-outcome"
+    assert requests.post(url, json={"outcome": "ABNORMAL"}, timeout=5).json() == {"outcome": "ABNORMAL"}
+    assert sandbox.state.wechat_refund_outcome == "ABNORMAL"
+    assert requests.post(url, json={"outcome": "LOST"}, timeout=5).status_code == 400
+    assert sandbox.state.wechat_refund_outcome == "ABNORMAL"
