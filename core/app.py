@@ -30,6 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_request_guards(app)
     register_request_transaction(app)
     register_blueprints(app)
+    register_receivers()
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -71,7 +72,6 @@ def register_request_transaction(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from core.views import auth_blp, system_bp
-    from payments import receivers
     from payments.ledger.views import ledger_blp
     from payments.views import payments_blp
     from reports.views import reports_blp
@@ -94,7 +94,15 @@ def register_blueprints(app: Flask) -> None:
         reports_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
-    receivers.connect()
+
+
+def register_receivers() -> None:
+    """Each package subscribes to the signals of the packages below it, here and nowhere else."""
+    from payments import receivers as payments_receivers
+    from shop import receivers as shop_receivers
+
+    shop_receivers.connect()
+    payments_receivers.connect()
 
 
 def register_commands(app: Flask) -> None:

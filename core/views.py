@@ -6,7 +6,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from swagger_ui_bundle import swagger_ui_path
 
 from core import services
-from core.auth import login_required, require_user
+from core.auth import authenticated
 from core.extensions import db
 from core.schemas import (
     MeSchema,
@@ -83,8 +83,8 @@ def refresh(args):
 
 
 @auth_blp.get("/me")
-@login_required
+@authenticated
 @auth_blp.response(200, MeSchema)
-def me():
+def me(actor):
     """The signed-in user with roles and scopes."""
-    return require_user()
+    return actor

@@ -25,8 +25,9 @@ from core.models import User
 from core.pii import mask_phone
 from core.tasks import run_later
 from core.wechat import wechat_client
-from payments.models import LogisticsType, Payment, ShippingUpload
-from shop.orders.models import Order, OrderLine, Shipment
+from payments.models import LogisticsType, Payment, PaymentStatus, ShippingUpload, ShippingUploadStatus
+from payments.providers import Channel
+from shop.orders.models import LineStatus, Order, OrderLine, Shipment
 
 log = logging.getLogger(__name__)
 # WeChat's express company codes for the carriers stations use.
@@ -51,12 +52,14 @@ def express_code(carrier: str) -> str:
 
 def queue_upload(order: Order, shipment: Shipment, logistics_type: LogisticsType = LogisticsType.EXPRESS) -> None:
     """Record the upload for a WeChat-paid order's shipment and send it after commit."""
-    if order.paid_channel != "wechat_jsapi":
+    if order.paid_channel != Channel.WECHAT_JSAPI:
         return
     payment = db.session.scalar(
-        sa.select(Payment).where(Payment.order_id == order.id, Payment.status == "paid").order_by(Payment.paid_at)
+        sa.select(Payment)
+        .where(Payment.order_id == order.id, Payment.status == PaymentStatus.PAID)
+        .order_by(Payment.paid_at)
     )
-    if payment is None or payment.channel != "wechat_jsapi":
+    if payment is None or payment.channel != Channel.WECHAT_JSAPI:
         return
     upload = ShippingUpload(
         shipment_id=shipment.id, payment_id=payment.id, logistics_type=LogisticsType(logistics_type)
@@ -72,7 +75,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
     shipment = db.session.get(Shipment, upload.shipment_id)
     order = db.session.get(Order, shipment.order_id)
     lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.shipment_id == shipment.id)).all()
-    all_shipped = all(line.status not in ("paid", "pending_payment") for line in order.lines)
+    all_shipped = all(line.status not in (LineStatus.PAID, LineStatus.PENDING_PAYMENT) for line in order.lines)
     several_parcels = len({line.station_id for line in order.lines}) > 1
     order_key = (
         {"order_number_type": 2, "transaction_id": payment.transaction_id}
@@ -106,7 +109,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
 def upload_shipping_info(upload_id: int) -> None:
     """One attempt to upload; the outcome is recorded either way."""
     upload = db.session.scalar(sa.select(ShippingUpload).where(ShippingUpload.id == upload_id).with_for_update())
-    if upload is None or upload.status == "uploaded":
+    if upload is None or upload.status == ShippingUploadStatus.UPLOADED:
         db.session.rollback()
         return
     upload.attempts += 1
@@ -115,12 +118,14 @@ def upload_shipping_info(upload_id: int) -> None:
         client.post("wxa/sec/order/upload_shipping_info", data=shipping_payload(upload), api_base_url=client.base_url)
     except (WeChatClientException, OSError) as exc:
         upload.last_error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
-        upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"
+        upload.status = ShippingUploadStatus.FAILED if upload.attempts >= MAX_ATTEMPTS else ShippingUploadStatus.PENDING
         log.warning("shipping upload %s failed (attempt %s)", upload.id, upload.attempts)
     else:
-        upload.status, upload.uploaded_at, upload.last_error = "uploaded", utcnow(), None
+        upload.status, upload.uploaded_at, upload.last_error = ShippingUploadStatus.UPLOADED, utcnow(), None
     db.session.commit()
 
 
 def pending_uploads() -> list[int]:
-    return list(db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == "pending")))
+    return list(
+        db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == ShippingUploadStatus.PENDING))
+    )

@@ -11,13 +11,14 @@ import logging
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from core.auth import login_required, require_user
+from core.auth import authenticated
 from core.extensions import db
 from core.idempotency import idempotent
 from core.schemas import AlipayLoginArgs, TokenSchema
 from payments import applying, closing, opening, refunds
 from payments.login import login_with_alipay
-from payments.providers import RefundNotification, RefundResult, get_provider, get_wechat_pay
+from payments.models import EventSource
+from payments.providers import Channel, Gateway, RefundNotification, RefundResult, get_provider, get_wechat_pay
 from payments.schemas import PaymentArgs, PaymentSchema
 
 log = logging.getLogger(__name__)
@@ -31,21 +32,21 @@ def _ack(provider, ok: bool) -> Response:
 
 
 @payments_blp.post("/orders/<int:order_id>/payments")
+@authenticated
 @idempotent
 @payments_blp.arguments(PaymentArgs)
 @payments_blp.response(201, PaymentSchema)
-@login_required
-def open_payment(args, order_id):
+def open_payment(args, order_id, actor):
     """Open (or reuse) a payment for an unpaid order; params are what the client pays with."""
-    return opening.open_payment(require_user(), order_id, args["channel"])
+    return opening.open_payment(actor, order_id, args["channel"])
 
 
 @payments_blp.get("/payments/<int:payment_id>")
+@authenticated
 @payments_blp.response(200, PaymentSchema)
-@login_required
-def get_payment(payment_id):
+def get_payment(payment_id, actor):
     """A payment's status; a pending one is refreshed by querying the gateway."""
-    return closing.refresh_payment(opening.own_payment(require_user(), payment_id))
+    return closing.refresh_payment(opening.own_payment(actor, payment_id))
 
 
 @payments_blp.post("/payments/notify/wechat")
@@ -55,17 +56,17 @@ def wechat_notification():
     provider = get_wechat_pay(version="v2")
     body = request.get_data()
     note = provider.parse_notification(body, request.content_type, None)
-    return _ack(provider, applying.apply_notification("wechat", note, body.decode("utf-8", "replace")))
+    return _ack(provider, applying.apply_notification(Gateway.WECHAT, note, body.decode("utf-8", "replace")))
 
 
 @payments_blp.post("/payments/notify/alipay")
 @payments_blp.doc(security=[])
 def alipay_notification():
     """Alipay asynchronous notification (form post, RSA2-signed)."""
-    provider = get_provider("alipay_wap")
+    provider = get_provider(Channel.ALIPAY_WAP)
     form = request.form.to_dict()
     note = provider.parse_notification(request.get_data(), request.content_type, form)
-    return _ack(provider, applying.apply_notification("alipay", note, form))
+    return _ack(provider, applying.apply_notification(Gateway.ALIPAY, note, form))
 
 
 @payments_blp.post("/payments/notify/wechat-refund")
@@ -94,8 +95,8 @@ def _apply_refund_notification(note: RefundNotification, raw: str) -> bool:
             ),
         )
     applying.store_gateway_message(
-        "wechat",
-        "refund_notification",
+        Gateway.WECHAT,
+        EventSource.REFUND_NOTIFICATION,
         note.out_trade_no,
         dict(note.raw) or raw,
         note.valid,
@@ -120,7 +121,7 @@ def wechat_v3_notification():
         if isinstance(note, RefundNotification):
             ok = _apply_refund_notification(note, raw)
         else:
-            ok = applying.apply_notification("wechat", note, raw)
+            ok = applying.apply_notification(Gateway.WECHAT, note, raw)
         db.session.commit()
     except Exception:
         db.session.rollback()

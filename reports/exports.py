@@ -9,10 +9,15 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
-from reports.models import SalesReport
+from reports.models import ReportStatus, SalesReport
 
 YUAN = "#,##0.00"
-STATUS_ZH = {"draft": "草稿", "submitted": "已提交", "approved": "已审核通过", "rejected": "已退回"}
+STATUS_ZH = {
+    ReportStatus.DRAFT: "草稿",
+    ReportStatus.SUBMITTED: "已提交",
+    ReportStatus.APPROVED: "已审核通过",
+    ReportStatus.REJECTED: "已退回",
+}
 HEADERS = (
     ("gmv_fen", "销售额（元）", True),
     ("orders", "订单数", False),

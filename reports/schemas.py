@@ -4,9 +4,11 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime
+from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
-from reports.analytics import FIGURES, GROUPS
+from reports.analytics import FIGURES, SalesGrouping
+from reports.models import ReportAction, ReportStatus
+from shop.models import ReviewDecision
 
 CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
 PERIOD = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM（2000 年以后）")
@@ -16,7 +18,7 @@ class SalesQueryArgs(Schema):
     region = fields.String(required=True, validate=CODE)
     date_from = fields.Date(required=True, data_key="from")
     date_to = fields.Date(required=True, data_key="to")
-    group_by = fields.String(validate=validate.OneOf(GROUPS))
+    group_by = fields.String(validate=one_of(SalesGrouping))
 
     @validates_schema
     def _range(self, data, **kwargs):
@@ -45,7 +47,7 @@ class ReportArgs(Schema):
 
 
 class ReportReviewArgs(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    decision = fields.String(required=True, validate=one_of(ReviewDecision))
     comment = fields.String(validate=validate.Length(max=500))
 
 
@@ -65,7 +67,7 @@ class ChartArgs(Schema):
 
 
 class ReportEventSchema(Schema):
-    action = fields.String()
+    action = enum_string(ReportAction)
     actor_id = fields.Integer(allow_none=True)
     digest = fields.String()
     comment = fields.String(allow_none=True)
@@ -76,7 +78,7 @@ class ReportSummarySchema(Schema):
     id = fields.Integer()
     region = fields.String(attribute="region_code")
     period = fields.String()
-    status = fields.String()
+    status = enum_string(ReportStatus)
     version = fields.Integer()
     digest = fields.String()
     created_at = LocalDateTime()

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 from core.clock import beijing_now
+from payments.providers.base import Channel, Gateway, TradeStatus
 from sandbox import alipay_gateway, cashier, wechat_api, wechat_pay, wechat_pay_v3
 from sandbox.notifications import (
     ALIPAY_CONTENT_TYPE,
@@ -21,7 +22,7 @@ from sandbox.notifications import (
     wechat_v3_payment_body,
     wechat_v3_refund_body,
 )
-from sandbox.notifier import Delivery, Notifier
+from sandbox.notifier import WECHAT_V3, Delivery, Notifier
 from sandbox.settings import SandboxSettings
 from sandbox.signing import v3_signature_valid, wechat_sign
 from sandbox.state import (
@@ -45,7 +46,7 @@ class Sandbox:
         self.state = SandboxState()
         self.notifier = Notifier(settings.time_factor, clock)
         # v3 notifications are signed again at every sending (a fresh Wechatpay-Timestamp).
-        self.notifier.signers["wechat_v3"] = lambda body: wechat_v3_headers(settings, body)
+        self.notifier.signers[WECHAT_V3] = lambda body: wechat_v3_headers(settings, body)
         self.base_url: str | None = None  # where it is served, when someone knows (tests, the CLI)
 
     # -- paying ------------------------------------------------------------------------------
@@ -54,9 +55,9 @@ class Sandbox:
         with self.state.lock:
             wechat = self.state.wechat_trades.get(out_trade_no)
             alipay = self.state.alipay_trade(out_trade_no, None) or self.state.alipay_trade(None, out_trade_no)
-        if channel == "wechat_jsapi" or (channel is None and wechat is not None):
+        if channel == Channel.WECHAT_JSAPI or (channel is None and wechat is not None):
             trade = wechat
-        elif channel in ("alipay_mini", "alipay_wap", None):
+        elif channel in (Channel.ALIPAY_MINI, Channel.ALIPAY_WAP, None):
             trade = alipay
         else:
             raise SandboxError(400, f"未知的支付渠道：{channel}")
@@ -94,13 +95,13 @@ class Sandbox:
                 if not (trade.buyer_id or trade.buyer_open_id):  # a wap buyer logs in at the cashier
                     trade.buyer_id = "2088" + digits(12)
                 body, url = alipay_payment_body(self.settings, trade), trade.notify_url
-                gateway, content_type, transaction_id = "alipay", ALIPAY_CONTENT_TYPE, trade.trade_no
+                gateway, content_type, transaction_id = Gateway.ALIPAY, ALIPAY_CONTENT_TYPE, trade.trade_no
         delivery = None
         if url:
             delivery = self.notifier.enqueue(gateway, "payment", trade.out_trade_no, url, body, content_type)
         return {
             "out_trade_no": trade.out_trade_no,
-            "status": "paid",
+            "status": TradeStatus.PAID,
             "transaction_id": transaction_id,
             "delivery_id": delivery.id if delivery else None,
         }
@@ -133,16 +134,16 @@ class Sandbox:
     def _wechat_payment(self, trade: WeChatTrade, variant: str) -> tuple[str, str, bytes]:
         """(gateway, content type, body) of a payment notification in the API the trade was opened with."""
         if trade.api_version == "v3":
-            return "wechat_v3", WECHAT_V3_CONTENT_TYPE, wechat_v3_payment_body(self.settings, trade, variant)
-        return "wechat", WECHAT_CONTENT_TYPE, wechat_payment_body(self.settings, trade, variant)
+            return WECHAT_V3, WECHAT_V3_CONTENT_TYPE, wechat_v3_payment_body(self.settings, trade, variant)
+        return Gateway.WECHAT, WECHAT_CONTENT_TYPE, wechat_payment_body(self.settings, trade, variant)
 
     def notify_wechat_refund(self, refund: WeChatRefund) -> Delivery:
         """Queue the encrypted refund notification (v3: REFUND.SUCCESS / ABNORMAL / CLOSED)."""
         if refund.api_version == "v3":
             body = wechat_v3_refund_body(self.settings, refund)
-            gateway, content_type = "wechat_v3", WECHAT_V3_CONTENT_TYPE
+            gateway, content_type = WECHAT_V3, WECHAT_V3_CONTENT_TYPE
         else:
-            body, gateway, content_type = wechat_refund_body(self.settings, refund), "wechat", WECHAT_CONTENT_TYPE
+            body, gateway, content_type = wechat_refund_body(self.settings, refund), Gateway.WECHAT, WECHAT_CONTENT_TYPE
         return self.notifier.enqueue(
             gateway, "refund", refund.out_trade_no, refund.notify_url or "", body, content_type
         )
@@ -171,7 +172,7 @@ class Sandbox:
             else:
                 if trade.paid_at is None:
                     raise SandboxError(409, "交易尚未支付")
-                gateway, content_type = "alipay", ALIPAY_CONTENT_TYPE
+                gateway, content_type = Gateway.ALIPAY, ALIPAY_CONTENT_TYPE
                 body = alipay_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
         if kind == "duplicate":
             original = next(

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from payments.money import fen_to_yuan
+from payments.providers.base import Channel
 from sandbox.state import SandboxError, WeChatTrade
 
 bp = Blueprint("sandbox_cashier", __name__)
@@ -47,7 +48,7 @@ def _render(out_trade_no: str, channel: str | None, message: str = "", status: i
             "amount": fen_to_yuan(trade.total_fee),
             "status": trade.state,
             "payable": trade.state == "NOTPAY",
-            "channel": "wechat_jsapi",
+            "channel": Channel.WECHAT_JSAPI,
         }
     else:
         values = {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from payments.providers.base import Gateway
 from sandbox.signing import parse_xml
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,11 @@ log = logging.getLogger(__name__)
 # Intervals between attempts, in seconds (WeChat Pay v2 and Alipay documentation).
 WECHAT_SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
 ALIPAY_SCHEDULE = (240, 600, 600, 3600, 7200, 21600, 54000)
-# API v3 documents the same 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m in all).
+# WeChat Pay API v3's notifications: signed headers, acknowledged by any 200/204. Its documented
+# schedule is v2's: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m in all).
+WECHAT_V3 = "wechat_v3"
 WECHAT_V3_SCHEDULE = WECHAT_SCHEDULE
-SCHEDULES = {"wechat": WECHAT_SCHEDULE, "wechat_v3": WECHAT_V3_SCHEDULE, "alipay": ALIPAY_SCHEDULE}
+SCHEDULES = {Gateway.WECHAT: WECHAT_SCHEDULE, WECHAT_V3: WECHAT_V3_SCHEDULE, Gateway.ALIPAY: ALIPAY_SCHEDULE}
 # Signs each sending of a gateway's notification anew (v3: a fresh Wechatpay-Timestamp every retry).
 HeaderSigner = Callable[[bytes], dict[str, str]]
 SEND_TIMEOUT = 5
@@ -74,11 +77,11 @@ class Delivery:
 
 def acknowledged(gateway: str, status: int | None, body: str) -> bool:
     """WeChat v2 wants return_code SUCCESS in XML, v3 a 200 or 204; Alipay the exact text "success"."""
-    if gateway == "wechat_v3":
+    if gateway == WECHAT_V3:
         return status in (200, 204)
     if status != 200:
         return False
-    if gateway == "alipay":
+    if gateway == Gateway.ALIPAY:
         return body.strip() == "success"
     reply = parse_xml(body.encode("utf-8"))
     return bool(reply) and reply.get("return_code") == "SUCCESS"

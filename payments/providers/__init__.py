@@ -8,7 +8,11 @@ from flask import current_app
 from payments.providers.alipay import AlipayProvider
 from payments.providers.base import (
     CHANNELS,
+    GATEWAY_CHANNELS,
     BillRow,
+    Channel,
+    CloseOutcome,
+    Gateway,
     GatewayTrade,
     Notification,
     PaymentGatewayError,
@@ -17,15 +21,22 @@ from payments.providers.base import (
     PaymentRequest,
     RefundNotification,
     RefundResult,
+    RefundStatus,
+    TradeStatus,
     TransferResult,
+    TransferStatus,
 )
 from payments.providers.wechat_v2 import WeChatPayV2Provider
 from payments.providers.wechat_v3 import WeChatPayV3Provider
 
 __all__ = [
     "CHANNELS",
+    "GATEWAY_CHANNELS",
     "AlipayProvider",
     "BillRow",
+    "Channel",
+    "CloseOutcome",
+    "Gateway",
     "GatewayTrade",
     "Notification",
     "PaymentGatewayError",
@@ -34,7 +45,10 @@ __all__ = [
     "PaymentRequest",
     "RefundNotification",
     "RefundResult",
+    "RefundStatus",
+    "TradeStatus",
     "TransferResult",
+    "TransferStatus",
     "WeChatPayV2Provider",
     "WeChatPayV3Provider",
     "get_alipay",
@@ -44,11 +58,10 @@ __all__ = [
     "refund_notify_url",
 ]
 
-NOTIFY_PATHS = {
-    "wechat": "/api/v1/payments/notify/wechat",
-    "wechat_v3": "/api/v1/payments/notify/wechat-v3",
-    "alipay": "/api/v1/payments/notify/alipay",
-}
+NOTIFY_PATHS = {Gateway.WECHAT: "/api/v1/payments/notify/wechat", Gateway.ALIPAY: "/api/v1/payments/notify/alipay"}
+# WeChat Pay API v3 sends payment and refund results to one URL; v2 sends refunds to their own.
+WECHAT_V3_NOTIFY_PATH = "/api/v1/payments/notify/wechat-v3"
+WECHAT_V2_REFUND_NOTIFY_PATH = "/api/v1/payments/notify/wechat-refund"
 WECHAT_PAY_VERSIONS = ("v3", "v2")
 
 
@@ -59,10 +72,10 @@ def _config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
 def get_provider(channel: str, config: Mapping[str, Any] | None = None) -> PaymentProvider:
     """The provider for ``channel`` configured from ``config`` (default: the current app's)."""
     config = _config(config)
-    if channel == "wechat_jsapi":
+    if channel == Channel.WECHAT_JSAPI:
         return get_wechat_pay(config)
-    if channel in ("alipay_mini", "alipay_wap"):
-        return AlipayProvider(config, channel)
+    if channel in (Channel.ALIPAY_MINI, Channel.ALIPAY_WAP):
+        return AlipayProvider(config, Channel(channel))
     raise ValueError(f"unknown payment channel: {channel!r}")
 
 
@@ -71,7 +84,7 @@ def get_wechat_pay(
 ) -> WeChatPayV3Provider | WeChatPayV2Provider:
     """The WeChat Pay provider of ``version`` (default: WECHAT_PAY_VERSION, v3 when unset)."""
     config = _config(config)
-    version = version or config.get("WECHAT_PAY_VERSION") or "v3"
+    version = version or _wechat_pay_version(config)
     if version == "v3":
         return WeChatPayV3Provider(config)
     if version == "v2":
@@ -81,22 +94,23 @@ def get_wechat_pay(
 
 def get_alipay(config: Mapping[str, Any] | None = None) -> AlipayProvider:
     """The Alipay provider, for transfers, bills and login (not tied to a payment channel)."""
-    return AlipayProvider(_config(config), "alipay_wap")
+    return AlipayProvider(_config(config), Channel.ALIPAY_WAP)
 
 
 def notify_url(channel: str, config: Mapping[str, Any] | None = None) -> str:
     """The notify URL given to the gateway of ``channel`` (API.md)."""
     config = _config(config)
-    gateway = "wechat" if channel.startswith("wechat") else "alipay"
-    if gateway == "wechat" and (config.get("WECHAT_PAY_VERSION") or "v3") == "v3":
-        gateway = "wechat_v3"
-    return config["PUBLIC_BASE_URL"].rstrip("/") + NOTIFY_PATHS[gateway]
+    if Channel(channel).gateway is Gateway.WECHAT and _wechat_pay_version(config) == "v3":
+        return config["PUBLIC_BASE_URL"].rstrip("/") + WECHAT_V3_NOTIFY_PATH
+    return config["PUBLIC_BASE_URL"].rstrip("/") + NOTIFY_PATHS[Channel(channel).gateway]
 
 
 def refund_notify_url(config: Mapping[str, Any] | None = None) -> str:
     """Where WeChat Pay reports refund results: v3 sends them to its one notify URL."""
     config = _config(config)
-    path = "/api/v1/payments/notify/wechat-refund"
-    if (config.get("WECHAT_PAY_VERSION") or "v3") == "v3":
-        path = NOTIFY_PATHS["wechat_v3"]
+    path = WECHAT_V3_NOTIFY_PATH if _wechat_pay_version(config) == "v3" else WECHAT_V2_REFUND_NOTIFY_PATH
     return config["PUBLIC_BASE_URL"].rstrip("/") + path
+
+
+def _wechat_pay_version(config: Mapping[str, Any]) -> str:
+    return config.get("WECHAT_PAY_VERSION") or "v3"

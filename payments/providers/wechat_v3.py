@@ -42,6 +42,8 @@ from payments.providers.base import (
     PaymentRequest,
     RefundNotification,
     RefundResult,
+    RefundStatus,
+    TradeStatus,
     check_out_no,
 )
 from payments.providers.wechat_bill import parse_wechat_bill
@@ -54,16 +56,21 @@ SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 # Notifications whose Wechatpay-Timestamp is further than this from our clock are refused (replays).
 MAX_CLOCK_SKEW_SECONDS = 300
 _TRADE_STATES = {
-    "SUCCESS": "paid",
-    "REFUND": "refunded",
-    "NOTPAY": "pending",
-    "USERPAYING": "pending",
-    "CLOSED": "closed",
-    "REVOKED": "closed",
-    "PAYERROR": "closed",
+    "SUCCESS": TradeStatus.PAID,
+    "REFUND": TradeStatus.REFUNDED,
+    "NOTPAY": TradeStatus.PENDING,
+    "USERPAYING": TradeStatus.PENDING,
+    "CLOSED": TradeStatus.CLOSED,
+    "REVOKED": TradeStatus.CLOSED,
+    "PAYERROR": TradeStatus.CLOSED,
 }
 # ABNORMAL: the money could not reach the buyer's card; it is settled by hand on the merchant platform.
-_REFUND_STATES = {"SUCCESS": "success", "PROCESSING": "processing", "CLOSED": "failed", "ABNORMAL": "failed"}
+_REFUND_STATES = {
+    "SUCCESS": RefundStatus.SUCCESS,
+    "PROCESSING": RefundStatus.PROCESSING,
+    "CLOSED": RefundStatus.FAILED,
+    "ABNORMAL": RefundStatus.FAILED,
+}
 _REFUND_EVENTS = {"REFUND.SUCCESS": "SUCCESS", "REFUND.ABNORMAL": "ABNORMAL", "REFUND.CLOSED": "CLOSED"}
 _DESCRIPTION_BYTES = 127
 
@@ -252,13 +259,13 @@ class WeChatPayV3Provider:
         check_out_no(out_trade_no)
         status, data = self._call("query", self.client.query, out_trade_no=out_trade_no)
         if status == 404:
-            return GatewayTrade(out_trade_no, "not_found", raw=data)
+            return GatewayTrade(out_trade_no, TradeStatus.NOT_FOUND, raw=data)
         if status != 200:
             raise PaymentRejected(data.get("code") or str(status), data.get("message") or "")
         amount = data.get("amount") or {}
         return GatewayTrade(
             out_trade_no=out_trade_no,
-            status=_TRADE_STATES.get(data.get("trade_state"), "pending"),
+            status=_TRADE_STATES.get(data.get("trade_state"), TradeStatus.PENDING),
             amount_fen=amount.get("total") if isinstance(amount.get("total"), int) else None,
             transaction_id=data.get("transaction_id"),
             paid_at=_time(data.get("success_time")),
@@ -269,19 +276,17 @@ class WeChatPayV3Provider:
         """POST …/close (204); a refusal is judged by the trade's state, since v3 has no "already paid" code."""
         check_out_no(out_trade_no)
         status, data = self._call("close", self.client.close, out_trade_no)
-        if status == 204:
-            return "closed"
-        if data.get("code") == "ORDER_CLOSED":
-            return "closed"
+        if status == 204 or data.get("code") == "ORDER_CLOSED":
+            return CloseOutcome.CLOSED
         if status == 404:
-            return "not_found"
+            return CloseOutcome.NOT_FOUND
         trade = self.query(out_trade_no)
-        if trade.status in ("paid", "refunded"):
-            return "already_paid"
-        if trade.status == "closed":
-            return "closed"
-        if trade.status == "not_found":
-            return "not_found"
+        if trade.status in (TradeStatus.PAID, TradeStatus.REFUNDED):
+            return CloseOutcome.ALREADY_PAID
+        if trade.status == TradeStatus.CLOSED:
+            return CloseOutcome.CLOSED
+        if trade.status == TradeStatus.NOT_FOUND:
+            return CloseOutcome.NOT_FOUND
         raise PaymentRejected(data.get("code") or str(status), data.get("message") or "")
 
     def refund(
@@ -307,7 +312,9 @@ class WeChatPayV3Provider:
         )
         if status != 200:
             code = data.get("code") or str(status)
-            return RefundResult(out_refund_no, "failed", reason=f"{code}: {data.get('message') or ''}", raw=data)
+            return RefundResult(
+                out_refund_no, RefundStatus.FAILED, reason=f"{code}: {data.get('message') or ''}", raw=data
+            )
         return self._refund_result(out_refund_no, data)
 
     def _refund_result(self, out_refund_no: str, data: Mapping[str, Any]) -> RefundResult:
@@ -315,7 +322,7 @@ class WeChatPayV3Provider:
         amount = data.get("amount") or {}
         return RefundResult(
             out_refund_no,
-            _REFUND_STATES.get(state, "processing"),
+            _REFUND_STATES.get(state, RefundStatus.PROCESSING),
             refund_id=data.get("refund_id"),
             amount_fen=amount.get("refund") if isinstance(amount.get("refund"), int) else None,
             reason="" if state in ("SUCCESS", "PROCESSING") else _refund_reason(state),
@@ -327,7 +334,7 @@ class WeChatPayV3Provider:
         check_out_no(out_refund_no, "out_refund_no")
         status, data = self._call("query_refund", self.client.query_refund, out_refund_no)
         if status == 404:
-            return RefundResult(out_refund_no, "not_found", reason=data.get("code") or "RESOURCE_NOT_EXISTS")
+            return RefundResult(out_refund_no, RefundStatus.NOT_FOUND, reason=data.get("code") or "RESOURCE_NOT_EXISTS")
         if status != 200:
             raise PaymentRejected(data.get("code") or str(status), data.get("message") or "")
         return self._refund_result(out_refund_no, data)

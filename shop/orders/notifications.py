@@ -9,7 +9,7 @@ from wechatpy.exceptions import WeChatClientException
 from core.extensions import db
 from core.models import User
 from core.wechat import wechat_client, wechat_configured
-from shop.orders.models import Order, SellerNotification
+from shop.orders.models import NotificationStatus, Order, SellerNotification
 from villages.models import Seller
 
 log = logging.getLogger(__name__)
@@ -45,15 +45,15 @@ def notify_sellers_of_paid_order(order_id: int) -> None:
     for seller_id in seller_ids:
         openid = openids.get(seller_id)
         if not openid:
-            status, detail = "skipped", "卖家尚未绑定微信"
+            status, detail = NotificationStatus.SKIPPED, "卖家尚未绑定微信"
         elif not (wechat_configured() and template):
-            status, detail = "skipped", "未配置微信订阅消息模板"
+            status, detail = NotificationStatus.SKIPPED, "未配置微信订阅消息模板"
         else:
             try:
                 wechat_client().wxa.send_subscribe_message(openid, template, _message(order, seller_id), ORDER_PAGE)
-                status, detail = "sent", None
+                status, detail = NotificationStatus.SENT, None
             except (WeChatClientException, OSError) as exc:
                 log.warning("subscribe message for order %s failed: %s", order_id, type(exc).__name__)
-                status, detail = "failed", str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
+                status, detail = NotificationStatus.FAILED, str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
         db.session.add(SellerNotification(order_id=order.id, seller_id=seller_id, status=status, detail=detail))
     db.session.commit()

@@ -11,7 +11,7 @@ from core.extensions import db
 from core.models import User
 from core.validators import normalise_phone
 from shop.models import Product, Sku
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.states import append_order_event
 from villages.models import Region, Station, Village
 
@@ -59,7 +59,7 @@ def _check_unpaid_holdings(buyer: User, quantities: dict[int, int], now) -> None
     """
     db.session.execute(sa.select(User.id).where(User.id == buyer.id).with_for_update())
     config = current_app.config
-    unpaid = (Order.buyer_id == buyer.id, Order.status == "pending_payment", Order.expires_at > now)
+    unpaid = (Order.buyer_id == buyer.id, Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at > now)
     if (
         db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*unpaid))
         >= config["UNPAID_ORDERS_PER_BUYER"]
@@ -168,5 +168,5 @@ def place_order(buyer: User, items: list[dict], address: dict) -> Order:
     )
     db.session.add(order)
     db.session.flush()
-    append_order_event(order, None, None, "pending_payment", buyer, "下单")
+    append_order_event(order, None, None, OrderStatus.PENDING_PAYMENT, buyer, "下单")
     return order

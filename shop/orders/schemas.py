@@ -2,11 +2,13 @@
 
 from marshmallow import Schema, fields, validate
 
-from core.fields import LocalDateTime
+from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from core.validators import validate_mobile
-from shop.orders.models import ORDER_STATUSES
+from shop.models import ReviewDecision
+from shop.orders.models import LineStatus, OrderStatus, RefundRequestStatus
+from shop.orders.queries import OrderListView
 
 
 class CartItemArgs(Schema):
@@ -27,8 +29,8 @@ class OrderArgs(Schema):
 
 
 class OrderQueryArgs(PageArgs):
-    view = fields.String(load_default=None, validate=validate.OneOf(["own", "staff"]))
-    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    view = fields.String(load_default=None, validate=one_of(OrderListView))
+    status = fields.String(validate=one_of(OrderStatus))
     station_id = fields.Integer()
 
 
@@ -58,7 +60,7 @@ class OrderLineSchema(Schema):
     quantity = fields.Integer()
     amount_fen = fields.Integer()
     refunded_fen = fields.Integer()
-    status = fields.String()
+    status = enum_string(LineStatus)
     station_id = fields.Integer()
     seller_id = fields.Integer()
     village_code = fields.String()
@@ -84,7 +86,7 @@ class FullAddressSchema(Schema):
 
 class OrderSchema(Schema):
     id = fields.Integer()
-    status = fields.String()
+    status = enum_string(OrderStatus)
     expired = fields.Boolean()
     cancel_reason = fields.String(allow_none=True)
     total_fen = fields.Integer()
@@ -123,14 +125,14 @@ class RefundArgs(Schema):
 
 
 class RefundDecisionArgs(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    decision = fields.String(required=True, validate=one_of(ReviewDecision))
     reason = fields.String(validate=validate.Length(max=200))
 
 
 class RefundSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
-    status = fields.String()
+    status = enum_string(RefundRequestStatus)
     amount_fen = fields.Integer()
     reason = fields.String()
     decision_reason = fields.String(allow_none=True)

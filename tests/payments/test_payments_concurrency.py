@@ -46,6 +46,7 @@ def live(request, app, sandbox, monkeypatch):
     with live_app.app_context():
         product = factories.product(skus=(("5斤装", 6800, 5),))
         buyer = factories.user(("buyer", None), wechat_openid="openid-concurrent")
+        _db.session.commit()  # factories only flush; the served app reads committed rows
         token = issue_tokens(buyer)["token"]
         sku_id = product.skus[0].id
     with serve(live_app) as base:

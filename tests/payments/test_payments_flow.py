@@ -12,10 +12,14 @@ import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db as _db
+from payments.applying import apply_success, lock_payment
 from payments.models import GatewayRefund, Payment, PaymentEvent, ShippingUpload
+from payments.opening import new_out_trade_no
+from payments.refunds import refundable_payment
 from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
 from tests import factories
+from tests.orders import pay, place
 
 # WeChat tests run on both APIs: v3 (what a new merchant gets) and v2 (merchants with an API v2 key).
 both_wechat_apis = pytest.mark.parametrize("gateway", ["v3", "v2"], indirect=True)
@@ -248,3 +252,23 @@ def test_wechat_paid_shipments_are_uploaded_to_wechat(client, shop, gateway):
     assert (upload.status, upload.last_error, upload.attempts) == ("uploaded", None, 1)
     recorded = [r for r in gateway.recorded() if "upload_shipping_info" in str(r)]
     assert len(recorded) == 1
+
+
+def test_after_a_double_payment_refunds_go_through_the_payment_that_paid(client, shop):
+    body = place(client, shop, [(shop["peach_5"], 1)]).json
+    pay(body["id"])
+    first = _db.session.scalar(sa.select(Payment).where(Payment.order_id == body["id"]))
+    second = Payment(
+        order_id=body["id"],
+        buyer_id=shop["buyer"].id,
+        channel="alipay_wap",
+        out_trade_no=new_out_trade_no(body["id"]),
+        amount_fen=6800,
+    )
+    _db.session.add(second)
+    _db.session.flush()
+    outcome = apply_success(lock_payment(second.out_trade_no), "TX-second", utcnow() - timedelta(hours=1))
+    assert outcome.startswith("refunded_automatically")
+    _db.session.commit()
+    assert _db.session.scalar(sa.select(GatewayRefund.payment_id)) == second.id
+    assert refundable_payment(body["id"]).id == first.id

@@ -244,6 +244,12 @@ def test_monthly_chart_svg(client, month):
     assert svg.startswith("<svg") and "2026-10 销售额 186.00 元" in svg
 
 
+def test_a_chart_month_before_the_year_2000_is_a_clean_error(client, db):
+    admin = factories.auth_header(factories.user(("platform_admin", None)))
+    chart = client.get("/api/v1/reports/charts/monthly.svg?region=430225&until=0001-01", headers=admin)
+    assert chart.status_code == 422
+
+
 def test_four_eyes_a_county_report_is_prepared_by_the_county_and_reviewed_by_someone_else(client, month):
     body = {"region": "430225", "period": "2026-10"}
     office = month["office"]
