@@ -27,6 +27,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def pem_or_path(value: str | None) -> str:
+    """A key given as its PEM text (or bare base64), or as the path of a file holding it."""
+    value = (value or "").strip()
+    if not value or "-----BEGIN" in value:
+        return value
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip() + "\n"
+    return value
+
+
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
@@ -66,6 +77,21 @@ def _pii_key_problems(config: "Config") -> list[str]:
     return problems
 
 
+# What each WECHAT_PAY_VERSION needs in production.
+WECHAT_PAY_SETTINGS = {
+    "v3": (
+        "WECHAT_APPID",
+        "WECHAT_PAY_MCH_ID",
+        "WECHAT_PAY_V3_PRIVATE_KEY",
+        "WECHAT_PAY_V3_SERIAL_NO",
+        "WECHAT_PAY_V3_KEY",
+        "WECHAT_PAY_V3_PUBLIC_KEY",
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID",
+    ),
+    "v2": ("WECHAT_APPID", "WECHAT_PAY_MCH_ID", "WECHAT_PAY_API_KEY"),
+}
+
+
 class Config:
     """Defaults for development: SQLite, in-process stores, payment sandbox."""
 
@@ -93,7 +119,15 @@ class Config:
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
-        self.WECHAT_PAY_VERSION = env("WECHAT_PAY_VERSION") or "v2"
+        # v3 (wechatpayv3, public-key mode: what a new merchant gets) or v2 (wechatpy, an API v2 key).
+        self.WECHAT_PAY_VERSION = (env("WECHAT_PAY_VERSION") or "v3").strip().lower()
+        # API v3: the merchant's API key (PEM or a path) and its serial, the APIv3 key, and the
+        # WeChat Pay public key (PEM or a path) with its id PUB_KEY_ID_… (sent as Wechatpay-Serial).
+        self.WECHAT_PAY_V3_PRIVATE_KEY = pem_or_path(env("WECHAT_PAY_V3_PRIVATE_KEY"))
+        self.WECHAT_PAY_V3_SERIAL_NO = env("WECHAT_PAY_V3_SERIAL_NO", "").strip()
+        self.WECHAT_PAY_V3_KEY = env("WECHAT_PAY_V3_KEY", "")
+        self.WECHAT_PAY_V3_PUBLIC_KEY = pem_or_path(env("WECHAT_PAY_V3_PUBLIC_KEY"))
+        self.WECHAT_PAY_V3_PUBLIC_KEY_ID = env("WECHAT_PAY_V3_PUBLIC_KEY_ID", "").strip()
         self.ALIPAY_APP_ID = env("ALIPAY_APP_ID", "")
         self.ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")
         self.ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")
@@ -180,6 +214,11 @@ class Config:
             "WECHAT_SECRET": sandbox_credentials.WECHAT_SECRET,
             "WECHAT_PAY_MCH_ID": sandbox_credentials.WECHAT_PAY_MCH_ID,
             "WECHAT_PAY_API_KEY": sandbox_credentials.WECHAT_PAY_API_KEY,
+            "WECHAT_PAY_V3_PRIVATE_KEY": sandbox_credentials.WECHAT_PAY_V3_PRIVATE_KEY,
+            "WECHAT_PAY_V3_SERIAL_NO": sandbox_credentials.WECHAT_PAY_V3_SERIAL_NO,
+            "WECHAT_PAY_V3_KEY": sandbox_credentials.WECHAT_PAY_V3_KEY,
+            "WECHAT_PAY_V3_PUBLIC_KEY": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY,
+            "WECHAT_PAY_V3_PUBLIC_KEY_ID": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY_ID,
             "ALIPAY_APP_ID": sandbox_credentials.ALIPAY_APP_ID,
             "ALIPAY_APP_PRIVATE_KEY": sandbox_credentials.ALIPAY_APP_PRIVATE_KEY,
             "ALIPAY_PUBLIC_KEY": sandbox_credentials.ALIPAY_PUBLIC_KEY,
@@ -277,6 +316,7 @@ class ProductionConfig(Config):
             )
         if _bool("FLASK_DEBUG", False):
             problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
+        problems.extend(self.wechat_pay_problems())
         problems.extend(self._sandbox_problems())
         problems.extend(self._scale_problems())
         if problems:
@@ -293,6 +333,24 @@ class ProductionConfig(Config):
                 "production needs PostgreSQL (DATABASE_URL): several processes "
                 f"({workers} gunicorn workers and the Celery worker) write at once"
             )
+        return problems
+
+    def wechat_pay_problems(self) -> list[str]:
+        """The selected WeChat Pay version's settings, each named when missing or unusable."""
+        version = self.WECHAT_PAY_VERSION
+        if version not in WECHAT_PAY_SETTINGS:
+            return [f"WECHAT_PAY_VERSION must be v3 or v2, not {version!r}"]
+        missing = [name for name in WECHAT_PAY_SETTINGS[version] if not getattr(self, name)]
+        problems = [f"WECHAT_PAY_VERSION={version} needs {', '.join(missing)}"] if missing else []
+        if version == "v3":
+            if self.WECHAT_PAY_V3_KEY and len(self.WECHAT_PAY_V3_KEY.encode("utf-8")) != 32:
+                problems.append("WECHAT_PAY_V3_KEY must be the 32-byte APIv3 key")
+            for name in ("WECHAT_PAY_V3_PRIVATE_KEY", "WECHAT_PAY_V3_PUBLIC_KEY"):
+                value = getattr(self, name)
+                if value and sandbox_credentials.rsa_modulus(value) is None:
+                    problems.append(f"{name} is neither an RSA key in PEM nor a readable file holding one")
+            if self.WECHAT_PAY_V3_PUBLIC_KEY_ID and not self.WECHAT_PAY_V3_PUBLIC_KEY_ID.startswith("PUB_KEY_ID_"):
+                problems.append("WECHAT_PAY_V3_PUBLIC_KEY_ID is the public key id (PUB_KEY_ID_…)")
         return problems
 
     def _sandbox_problems(self) -> list[str]:

@@ -11,7 +11,14 @@ from core.extensions import db
 from core.tasks import run_later
 from payments.ledger.postings import post_refund, post_unapplied_refund
 from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
-from payments.providers import Channel, PaymentGatewayError, PaymentRejected, RefundResult, get_provider
+from payments.providers import (
+    Channel,
+    PaymentGatewayError,
+    PaymentRejected,
+    RefundResult,
+    get_provider,
+    refund_notify_url,
+)
 from payments.providers.base import RefundStatus
 from shop.orders.after_sales import complete_refund, fail_refund
 from shop.orders.fulfilment import lock_order
@@ -112,7 +119,7 @@ def execute_refund(refund_id: int) -> None:
     refund.attempts += 1
     extra = {}
     if payment.channel == Channel.WECHAT_JSAPI:  # WeChat reports the outcome later, to this URL
-        extra["notify_url"] = current_app.config["PUBLIC_BASE_URL"] + "/api/v1/payments/notify/wechat-refund"
+        extra["notify_url"] = refund_notify_url(current_app.config)
     try:
         result = get_provider(payment.channel).refund(
             payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen, "售后退款", **extra

@@ -11,5 +11,5 @@ _signals = Namespace()
 
 order_expired = _signals.signal("order-expired")  # close the payment at the gateway
 order_cancelled = _signals.signal("order-cancelled")  # likewise, cancelled by the buyer
-lines_shipped = _signals.signal("lines-shipped")  # kwargs: shipment — upload shipping info to WeChat
+lines_shipped = _signals.signal("lines-shipped")  # kwargs: shipment, logistics_type? (4: picked up) — upload to WeChat
 refund_approved = _signals.signal("refund-approved")  # sender: RefundRequest — send money back

@@ -26,6 +26,7 @@ PUBLIC = {
     ("payments.wechat_notification", "POST"),
     ("payments.alipay_notification", "POST"),
     ("payments.wechat_refund_notification", "POST"),
+    ("payments.wechat_v3_notification", "POST"),
     ("regions.list_regions", "GET"),
     ("products.list_categories", "GET"),
     ("products.list_products", "GET"),
