@@ -11,6 +11,7 @@ from shop.orders import after_sales, fulfilment, placement
 from shop.orders import queries as order_queries
 from shop.orders.models import OrderEvent
 from shop.orders.schemas import (
+    UNIT_FIELDS,
     OrderArgs,
     OrderEventSchema,
     OrderQueryArgs,
@@ -35,8 +36,14 @@ def _view(order_id: int):
 @orders_blp.arguments(OrderArgs)
 @orders_blp.response(201, OrderSchema)
 def place_order(args):
-    """Check out: reserve stock for every line or none; honours Idempotency-Key."""
-    order = placement.place_order(require_user(), args["items"], args["address"])
+    """Check out: reserve stock for every line or none; honours Idempotency-Key.
+
+    With ``buyer_unit_id`` a unit's purchaser orders for the unit (``purpose``
+    canteen or union_welfare with ``recipients``/``recipient_list_id``;
+    ``payment_method`` bank_transfer for 对公转账).
+    """
+    unit = {key: args[key] for key in UNIT_FIELDS if key in args}
+    order = placement.place_order(require_user(), args["items"], args["address"], unit)
     return _view(order.id)
 
 
