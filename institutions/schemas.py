@@ -56,7 +56,7 @@ class UnitListArgs(PageArgs):
     kind = fields.String(validate=validate.OneOf([k.value for k in UnitKind]))
 
 
-class InvoiceInfoSchema(Schema):
+class UnitInvoiceInfoSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=2, max=100))
     tax_id = fields.String(required=True, validate=_tax_id)
     address = fields.String(required=True, validate=validate.Length(min=2, max=200))
@@ -74,17 +74,17 @@ class UnitSchema(Schema):
     region_code = fields.String()
     address = fields.String(allow_none=True)
     is_active = fields.Boolean()
-    invoice_info = fields.Nested(InvoiceInfoSchema, allow_none=True)
+    invoice_info = fields.Nested(UnitInvoiceInfoSchema, allow_none=True)
     created_at = LocalDateTime()
 
 
-class InviteArgs(Schema):
+class UnitInviteArgs(Schema):
     role = fields.String(
         load_default=MemberRole.PURCHASER.value, validate=validate.OneOf([r.value for r in MemberRole])
     )
 
 
-class InviteSchema(Schema):
+class UnitInviteSchema(Schema):
     id = fields.Integer()
     unit_id = fields.Integer()
     role = fields.String()
@@ -93,11 +93,11 @@ class InviteSchema(Schema):
     expires_at = LocalDateTime()
 
 
-class BindArgs(Schema):
+class UnitBindArgs(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$", error="邀请码为 8 位数字"))
 
 
-class MemberSchema(Schema):
+class UnitMemberSchema(Schema):
     id = fields.Integer()
     unit_id = fields.Integer()
     user_id = fields.Integer()
@@ -106,7 +106,7 @@ class MemberSchema(Schema):
     created_at = LocalDateTime()
 
 
-class TargetArgs(Schema):
+class UnitTargetArgs(Schema):
     canteen_budget_fen = fields.Integer(required=True, validate=validate.Range(min=1, max=10**13))
     ratio_bps = fields.Integer(
         required=True,
@@ -115,7 +115,7 @@ class TargetArgs(Schema):
     )
 
 
-class TargetSchema(Schema):
+class UnitTargetSchema(Schema):
     year = fields.Integer()
     canteen_budget_fen = fields.Integer()
     ratio_bps = fields.Integer()
@@ -163,11 +163,11 @@ class DeliveryLabelSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineSchema))
 
 
-class LabelArgs(Schema):
+class DeliveryLabelArgs(Schema):
     station_id = fields.Integer(required=True)
 
 
-class ParcelArgs(Schema):
+class DeliveryParcelArgs(Schema):
     delivery_id = fields.Integer(required=True)
     carrier = fields.String(required=True, validate=validate.Length(min=2, max=40))
     tracking_no = fields.String(
@@ -177,10 +177,10 @@ class ParcelArgs(Schema):
 
 class ShipDeliveriesArgs(Schema):
     station_id = fields.Integer(required=True)
-    parcels = fields.List(fields.Nested(ParcelArgs), required=True, validate=validate.Length(min=1, max=500))
+    parcels = fields.List(fields.Nested(DeliveryParcelArgs), required=True, validate=validate.Length(min=1, max=500))
 
 
-class ReceiptArgs(Schema):
+class DeliveryReceiptArgs(Schema):
     delivery_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -191,7 +191,7 @@ class DeliveryPageSchema(Schema):
     items = fields.List(fields.Nested(DeliverySchema))
 
 
-class TransferArgs(Schema):
+class BankTransferArgs(Schema):
     payment_reference = fields.String(required=True, validate=validate.Length(min=4, max=20))
     amount_fen = fields.Integer(required=True, validate=validate.Range(min=1, max=10**11))
     payer_account_name = fields.String(required=True, validate=validate.Length(min=2, max=100))
@@ -201,22 +201,22 @@ class TransferArgs(Schema):
     received_on = fields.Date(required=True)
 
 
-class ReceiptUploadArgs(Schema):
+class TransferReceiptUploadArgs(Schema):
     receipt = Upload(required=True, metadata={"description": "银行回单图片（JPEG/PNG/WebP ≤ 5 MB）"})
 
 
-class TransferReturnArgs(Schema):
+class BankTransferReturnArgs(Schema):
     return_serial_no = fields.String(
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,64}$", error="退款流水号应为 6–64 位字母数字")
     )
 
 
-class TransferListArgs(PageArgs):
+class BankTransferListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in TransferStatus]))
     order_id = fields.Integer()
 
 
-class TransferSchema(Schema):
+class BankTransferSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
     amount_fen = fields.Integer()
@@ -235,9 +235,16 @@ class TransferSchema(Schema):
     returned_at = LocalDateTime(allow_none=True)
 
 
+class UnitBriefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    credit_code = fields.String()
+    kind = fields.String()
+
+
 class UnitOrderSchema(Schema):
     order_id = fields.Integer()
-    unit = fields.Nested(UnitSchema(only=("id", "name", "credit_code", "kind")))
+    unit = fields.Nested(UnitBriefSchema)
     purpose = fields.String()
     payment_method = fields.String()
     payment_reference = fields.String(allow_none=True)
@@ -246,10 +253,10 @@ class UnitOrderSchema(Schema):
     total_fen = fields.Function(lambda u: u.order.total_fen)
     received_fen = fields.Integer()
     recipients = fields.Integer()
-    transfers = fields.List(fields.Nested(TransferSchema))
+    transfers = fields.List(fields.Nested(BankTransferSchema))
 
 
-class PeriodArgs(Schema):
+class UnitPeriodArgs(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     period = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM"))
 

@@ -15,31 +15,31 @@ from core.pagination import page_schema, paginate
 from institutions import deliveries, documents, ordering, transfers, units
 from institutions.models import BankTransfer, UnitOrder
 from institutions.schemas import (
-    BindArgs,
+    BankTransferArgs,
+    BankTransferListArgs,
+    BankTransferReturnArgs,
+    BankTransferSchema,
+    DeliveryLabelArgs,
     DeliveryLabelSchema,
     DeliveryPageSchema,
-    InviteArgs,
-    InviteSchema,
-    InvoiceInfoSchema,
-    LabelArgs,
-    MemberSchema,
-    PeriodArgs,
-    ReceiptArgs,
-    ReceiptUploadArgs,
+    DeliveryReceiptArgs,
     RecipientListSchema,
     RecipientListUploadArgs,
     ShipDeliveriesArgs,
-    TargetArgs,
-    TargetSchema,
-    TransferArgs,
-    TransferListArgs,
-    TransferReturnArgs,
-    TransferSchema,
+    TransferReceiptUploadArgs,
     UnitArgs,
+    UnitBindArgs,
+    UnitInviteArgs,
+    UnitInviteSchema,
+    UnitInvoiceInfoSchema,
     UnitListArgs,
+    UnitMemberSchema,
     UnitOrderSchema,
     UnitPatchArgs,
+    UnitPeriodArgs,
     UnitSchema,
+    UnitTargetArgs,
+    UnitTargetSchema,
 )
 
 units_blp = Blueprint("units", __name__, description="单位消费帮扶：单位、采购员、预留份额、工会福利、对公转账、单据")
@@ -101,8 +101,8 @@ def update_unit(args, unit_id):
 
 @units_blp.post("/units/<int:unit_id>/invites")
 @login_required
-@units_blp.arguments(InviteArgs)
-@units_blp.response(201, InviteSchema)
+@units_blp.arguments(UnitInviteArgs)
+@units_blp.response(201, UnitInviteSchema)
 def issue_invite(args, unit_id):
     """A single-use 8-digit invite code (unit admins invite purchasers; managers also admins)."""
     invite, code = units.issue_invite(require_user(), unit_id, args["role"])
@@ -118,8 +118,8 @@ def _bind_key() -> str:
 @units_blp.post("/units/bind")
 @login_required
 @limiter.limit("5 per 15 minutes", key_func=_bind_key, deduct_when=lambda r: r.status_code == 422)
-@units_blp.arguments(BindArgs)
-@units_blp.response(200, MemberSchema)
+@units_blp.arguments(UnitBindArgs)
+@units_blp.response(200, UnitMemberSchema)
 def bind(args):
     """Join the unit an invite code was issued for (the code is then spent)."""
     return units.bind_invite(require_user(), args["code"])
@@ -127,7 +127,7 @@ def bind(args):
 
 @units_blp.get("/units/<int:unit_id>/members")
 @login_required
-@units_blp.response(200, MemberSchema(many=True))
+@units_blp.response(200, UnitMemberSchema(many=True))
 def members(unit_id):
     """The unit's active admins and purchasers (unit admin or managers)."""
     return units.list_members(require_user(), unit_id)
@@ -135,7 +135,7 @@ def members(unit_id):
 
 @units_blp.post("/units/<int:unit_id>/members/<int:member_id>/remove")
 @login_required
-@units_blp.response(200, MemberSchema)
+@units_blp.response(200, UnitMemberSchema)
 def remove_member(unit_id, member_id):
     """A unit admin removes a purchaser."""
     return units.remove_member(require_user(), unit_id, member_id)
@@ -143,8 +143,8 @@ def remove_member(unit_id, member_id):
 
 @units_blp.put("/units/<int:unit_id>/targets/<int:year>")
 @login_required
-@units_blp.arguments(TargetArgs)
-@units_blp.response(200, TargetSchema)
+@units_blp.arguments(UnitTargetArgs)
+@units_blp.response(200, UnitTargetSchema)
 def set_target(args, unit_id, year):
     """A budget unit's reserved share for the year: canteen food budget × ratio."""
     if not 2000 <= year <= 2100:
@@ -154,7 +154,7 @@ def set_target(args, unit_id, year):
 
 @units_blp.get("/units/<int:unit_id>/targets")
 @login_required
-@units_blp.response(200, TargetSchema(many=True))
+@units_blp.response(200, UnitTargetSchema(many=True))
 def targets(unit_id):
     """The unit's targets by year (the unit and the office)."""
     return units.list_targets(require_user(), unit_id)
@@ -162,8 +162,8 @@ def targets(unit_id):
 
 @units_blp.put("/units/<int:unit_id>/invoice-info")
 @login_required
-@units_blp.arguments(InvoiceInfoSchema)
-@units_blp.response(200, InvoiceInfoSchema)
+@units_blp.arguments(UnitInvoiceInfoSchema)
+@units_blp.response(200, UnitInvoiceInfoSchema)
 def set_invoice_info(args, unit_id):
     """Store the unit's 开票信息 for the seller of record."""
     return units.set_invoice_info(require_user(), unit_id, args)
@@ -188,7 +188,7 @@ def upload_recipients(args, unit_id):
 
 @units_blp.get("/units/<int:unit_id>/statement")
 @login_required
-@units_blp.arguments(PeriodArgs, location="query")
+@units_blp.arguments(UnitPeriodArgs, location="query")
 @units_blp.response(200, content_type=XLSX)
 def statement(args, unit_id):
     """对账单 (XLSX): outstanding transfer orders with the payee account, payments and transfers of the period."""
@@ -199,7 +199,7 @@ def statement(args, unit_id):
 
 @units_blp.get("/units/<int:unit_id>/purchases/export")
 @login_required
-@units_blp.arguments(PeriodArgs, location="query")
+@units_blp.arguments(UnitPeriodArgs, location="query")
 @units_blp.response(200, content_type=XLSX)
 def purchases_export(args, unit_id):
     """The unit's paid purchases of a month or year, one row per order and SKU (XLSX)."""
@@ -253,7 +253,7 @@ def _delivery_page(order_id: int) -> dict:
 
 @units_blp.get("/orders/<int:order_id>/deliveries/labels")
 @login_required
-@units_blp.arguments(LabelArgs, location="query")
+@units_blp.arguments(DeliveryLabelArgs, location="query")
 @units_blp.response(200, DeliveryLabelSchema(many=True))
 def delivery_labels(args, order_id):
     """Full recipient addresses for the station shipping them (audited)."""
@@ -272,7 +272,7 @@ def ship_deliveries(args, order_id):
 
 @units_blp.post("/orders/<int:order_id>/deliveries/receipts")
 @login_required
-@units_blp.arguments(ReceiptArgs)
+@units_blp.arguments(DeliveryReceiptArgs)
 @units_blp.response(200, DeliveryPageSchema)
 def confirm_deliveries(args, order_id):
     """The unit confirms listed recipients received their parcels; the order completes with the last."""
@@ -285,9 +285,9 @@ def confirm_deliveries(args, order_id):
 
 @units_blp.post("/bank-transfers")
 @login_required
-@units_blp.arguments(TransferArgs, location="form")
-@units_blp.arguments(ReceiptUploadArgs, location="files")
-@units_blp.response(201, TransferSchema)
+@units_blp.arguments(BankTransferArgs, location="form")
+@units_blp.arguments(TransferReceiptUploadArgs, location="files")
+@units_blp.response(201, BankTransferSchema)
 def record_transfer(args, files):
     """The county centre records a received 对公转账 (multipart: fields and the receipt image).
 
@@ -302,8 +302,8 @@ def record_transfer(args, files):
 
 @units_blp.get("/bank-transfers")
 @login_required
-@units_blp.arguments(TransferListArgs, location="query")
-@units_blp.response(200, page_schema(TransferSchema, "BankTransferPage"))
+@units_blp.arguments(BankTransferListArgs, location="query")
+@units_blp.response(200, page_schema(BankTransferSchema, "BankTransferPage"))
 def list_transfers(args):
     """Transfers recorded for orders of the caller's county (``status=held``: the suspense list)."""
     statement = transfers.transfers_for(require_user(), args.get("status"), args.get("order_id"))
@@ -312,8 +312,8 @@ def list_transfers(args):
 
 @units_blp.post("/bank-transfers/<int:transfer_id>/return")
 @login_required
-@units_blp.arguments(TransferReturnArgs)
-@units_blp.response(200, TransferSchema)
+@units_blp.arguments(BankTransferReturnArgs)
+@units_blp.response(200, BankTransferSchema)
 def return_transfer(args, transfer_id):
     """Resolve held money: the centre sent it back to the payer (its own bank serial number)."""
     return transfers.return_held(require_user(), transfer_id, args["return_serial_no"])

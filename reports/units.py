@@ -14,15 +14,19 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from core.auth import Scope
+from core.auth import Scope, ensure_overlaps, scope_for
+from core.errors import NotFound, ValidationFailed
 from core.extensions import db
+from core.models import User
 from institutions.models import Purpose, Unit, UnitOrder, UnitTarget
+from institutions.units import unit_for_reader
 from reports.analytics import beijing_bounds, month_bounds
 from shop.models import Category
 from shop.orders.models import Order, OrderLine
 from villages.models import Region
 
 BPS = 10_000
+READERS = ("county_admin", "poverty_office", "platform_admin")
 
 
 def period_bounds(year: int | None, period: str | None) -> tuple[date, date, int]:
@@ -219,9 +223,27 @@ def units_report(units: list[Unit], year: int | None, period: str | None, unit_i
     return {
         "year": of_year,
         "period": period,
-        "from": first.isoformat(),
-        "to": last.isoformat(),
+        "date_from": first.isoformat(),
+        "date_to": last.isoformat(),
         "units_ranked": len(units),
         "totals": totals,
         "rows": rows,
     }
+
+
+def report_for(actor: User, args: dict) -> dict:
+    """The table for readers over a region, or one unit's own page for its members."""
+    unit_id = args.get("unit_id")
+    if actor.has_role(*READERS):
+        scope = scope_for(actor, *READERS)
+        if args.get("region"):
+            ensure_overlaps(scope, args["region"])
+        peers = units_in(scope, args.get("region"))
+        if unit_id is not None and unit_id not in {unit.id for unit in peers}:
+            raise NotFound("单位不存在")
+        return units_report(peers, args.get("year"), args.get("period"), unit_id)
+    if unit_id is None:
+        raise ValidationFailed.field("unit_id", "请指定单位")
+    unit = unit_for_reader(actor, unit_id)
+    peers = units_in(Scope(prefixes=(unit.region_code[:4],)))
+    return units_report(peers, args.get("year"), args.get("period"), unit.id)
