@@ -55,34 +55,38 @@ def _check_purpose(unit: Unit, purpose: str) -> None:
         raise ValidationFailed.field("purpose", "工会不能下食堂采购订单")
 
 
-def check_recipient(raw: dict, regions: set[str]) -> tuple[dict | None, list[str]]:
-    """One recipient normalised, or the problems with it."""
-    problems = []
+def check_recipient(raw: dict, regions: set[str]) -> tuple[dict | None, dict[str, list[str]]]:
+    """One recipient normalised, or its problems by field."""
+    problems: dict[str, list[str]] = {}
     name = str(raw.get("name") or "").strip()
     phone = normalise_phone(str(raw.get("phone") or ""))
     region_code = str(raw.get("region_code") or "").strip()
     detail = str(raw.get("detail") or "").strip()
     if not 1 <= len(name) <= 32:
-        problems.append("姓名应为 1–32 个字符")
+        problems["name"] = ["姓名应为 1–32 个字符"]
     if not is_mobile(phone):
-        problems.append("手机号格式不正确")
+        problems["phone"] = ["手机号格式不正确"]
     if region_code not in regions:
-        problems.append("地区代码不存在")
+        problems["region_code"] = ["地区代码不存在"]
     if not 2 <= len(detail) <= 200:
-        problems.append("详细地址应为 2–200 个字符")
+        problems["detail"] = ["详细地址应为 2–200 个字符"]
     if problems:
         return None, problems
-    return {"name": name, "phone": phone, "region_code": region_code, "detail": detail}, []
+    return {"name": name, "phone": phone, "region_code": region_code, "detail": detail}, {}
 
 
-def check_recipients(rows: list[dict], field: str = "recipients") -> list[dict]:
-    """All recipients valid, or 422 naming each bad row (1-based)."""
+def check_recipients(rows: list[dict], field: str = "recipients", first_row: int = 0) -> list[dict]:
+    """All recipients valid, or 422 with each bad row's problems by field.
+
+    Rows are numbered like the request's own validation errors: list indexes
+    from 0 for JSON, the spreadsheet's row numbers (header = 1) for files.
+    """
     if not 1 <= len(rows) <= MAX_RECIPIENTS:
         raise ValidationFailed.field(field, f"收件人应为 1–{MAX_RECIPIENTS} 位")
     codes = {str(row.get("region_code") or "").strip() for row in rows}
     regions = set(db.session.scalars(sa.select(Region.code).where(Region.code.in_(codes))))
     clean, errors = [], {}
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=first_row):
         recipient, problems = check_recipient(row, regions)
         if problems:
             errors[str(number)] = problems
@@ -134,7 +138,7 @@ def parse_recipient_file(filename: str, data: bytes) -> list[dict]:
         )
     if rows and not {"name", "phone", "region_code", "detail"} <= set(renamed[0]):
         raise ValidationFailed.field("file", "名单须有 姓名、手机、地区代码、详细地址 四列")
-    return check_recipients(renamed, "file")
+    return check_recipients(renamed, "file", first_row=2)
 
 
 def upload_recipient_list(actor: User, unit_id: int, upload) -> RecipientList:
