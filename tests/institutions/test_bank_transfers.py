@@ -222,7 +222,7 @@ def test_statement_lists_what_is_owed_with_the_payee_account(app, client, units,
         query_string={"period": today.strftime("%Y-%m")},
     )
     assert response.status_code == 200
-    rows = [row for row in load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)]
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
     values = {row[0]: row for row in rows if row and row[0] is not None}
     assert values["收款单位"][1] == "株洲市农村电商公共服务中心"
     assert values["银行账号"][1] == "43050000000000000001"

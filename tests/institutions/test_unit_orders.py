@@ -205,8 +205,9 @@ def test_bad_unit_orders_are_refused_and_take_no_stock(client, units):
         assert field in response.json["error"]["details"], (extra, response.json)
     bad_rows = recipients(3)
     bad_rows[1]["phone"] = "12345"
+    union = units["union"]["id"]
     response = unit_order(
-        client, units["zhao_header"], units["union"]["id"], [(units["peach_5"], 1)], "union_welfare", recipients=bad_rows
+        client, units["zhao_header"], union, [(units["peach_5"], 1)], "union_welfare", recipients=bad_rows
     )
     assert response.status_code == 422
     assert set(response.json["error"]["details"]["recipients"]) == {"1"}  # the request schema's own check
@@ -266,7 +267,11 @@ def test_recipient_lists_from_xlsx_and_csv(client, units):
         "phone": "139****0001",
         "region_code": "4302",
     }
-    csv_text = "姓名,手机,地区代码,详细地址\n李四,13700000001,4302,株洲市荷塘区某路2号\n王五,13700000002,4302,株洲市石峰区某路3号\n"
+    csv_text = (
+        "姓名,手机,地区代码,详细地址\n"
+        "李四,13700000001,4302,株洲市荷塘区某路2号\n"
+        "王五,13700000002,4302,株洲市石峰区某路3号\n"
+    )
     from_csv = client.post(
         f"/api/v1/units/{union}/recipient-lists",
         headers=units["zhao_header"],
