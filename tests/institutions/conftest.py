@@ -42,6 +42,7 @@ def units(client, shop):
     _db.session.get(Village, YANLING).is_poverty_village = True
     garlic = shop["garlic"].product
     garlic.poverty_certified, garlic.certificate_no, garlic.certified_on = True, "株扶认〔2026〕018号", date(2026, 3, 1)
+    garlic.category_slug = "vegetables"
     _db.session.commit()
     tofu = factories.product(
         shop["garlic_station"], title="攸县香干", category_slug="grain_oil", skus=(("500克", 2500, 100),)
