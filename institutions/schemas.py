@@ -264,3 +264,25 @@ class UnitPeriodArgs(Schema):
     def one_of_year_or_period(self, data, **_):
         if ("year" in data) == ("period" in data):
             raise ValidationError("请提供 year 或 period 之一", "period")
+
+
+class BankRefundListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(["pending", "success"]))
+
+
+class BankRefundSentArgs(Schema):
+    bank_serial_no = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,64}$", error="银行流水号应为 6–64 位字母数字")
+    )
+
+
+class BankRefundSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Function(lambda refund: refund.payment.order_id)
+    refund_request_id = fields.Integer(allow_none=True)
+    amount_fen = fields.Integer()
+    status = fields.String()
+    # The centre's bank serial number of the transfer back, once sent.
+    bank_serial_no = fields.String(attribute="gateway_refund_id", allow_none=True)
+    created_at = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)

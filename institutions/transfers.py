@@ -25,7 +25,9 @@ from core.models import User
 from institutions.models import BankTransfer, PaymentMethod, TransferStatus, UnitOrder
 from payments.applying import apply_success
 from payments.ledger.postings import Leg, account, gateway_account, post
-from payments.models import Payment
+from payments.models import GatewayRefund, Payment
+from payments.providers import RefundResult
+from payments.refunds import apply_refund_result
 from shop.images import process_image, read_upload
 from shop.orders.fulfilment import lock_order
 from shop.orders.models import Order, OrderLine
@@ -207,3 +209,50 @@ def transfers_for(actor: User, status: str | None, order_id: int | None):
     if order_id:
         statement = statement.where(BankTransfer.order_id == order_id)
     return statement
+
+
+# Refunds of orders paid by transfer ----------------------------------------------
+
+
+def bank_refunds_for(actor: User, status: str | None):
+    """Approved refunds of orders paid by transfer, for the county centres that send them back."""
+    scope = scope_for(actor, *RECORDERS)
+    statement = (
+        sa.select(GatewayRefund)
+        .join(Payment, Payment.id == GatewayRefund.payment_id)
+        .where(Payment.channel == CHANNEL)
+        .order_by(GatewayRefund.id.desc())
+    )
+    if not scope.unrestricted:
+        mine = (
+            sa.select(OrderLine.order_id)
+            .join(Centre, Centre.id == OrderLine.centre_id)
+            .where(scope.filter(Centre.county_code))
+        )
+        statement = statement.where(Payment.order_id.in_(mine))
+    if status:
+        statement = statement.where(GatewayRefund.status == status)
+    return statement
+
+
+def record_refund_sent(actor: User, refund_id: int, bank_serial_no: str) -> GatewayRefund:
+    """The centre transferred an approved refund back to the unit: settle it as a gateway would."""
+    refund = db.session.scalar(
+        sa.select(GatewayRefund)
+        .where(GatewayRefund.id == refund_id)
+        .with_for_update(of=GatewayRefund)
+        .execution_options(populate_existing=True)
+    )
+    if refund is None or refund.payment.channel != CHANNEL:
+        raise NotFound("退款记录不存在")
+    _ensure_recorder(actor, lock_order(refund.payment.order_id))
+    if refund.status == "success":
+        if refund.gateway_refund_id == bank_serial_no:
+            return refund  # the same transfer recorded again
+        raise Conflict("该退款已登记为另一笔转账")
+    clash = db.session.scalar(sa.select(GatewayRefund.id).where(GatewayRefund.gateway_refund_id == bank_serial_no))
+    if clash is not None:
+        raise ValidationFailed.field("bank_serial_no", "该银行流水号已登记")
+    apply_refund_result(refund, RefundResult(refund.out_refund_no, "success", refund_id=bank_serial_no))
+    db.session.flush()
+    return refund

@@ -15,6 +15,9 @@ from core.pagination import page_schema, paginate
 from institutions import deliveries, documents, ordering, transfers, units
 from institutions.models import BankTransfer, UnitOrder
 from institutions.schemas import (
+    BankRefundListArgs,
+    BankRefundSchema,
+    BankRefundSentArgs,
     BankTransferArgs,
     BankTransferListArgs,
     BankTransferReturnArgs,
@@ -317,3 +320,22 @@ def list_transfers(args):
 def return_transfer(args, transfer_id):
     """Resolve held money: the centre sent it back to the payer (its own bank serial number)."""
     return transfers.return_held(require_user(), transfer_id, args["return_serial_no"])
+
+
+@units_blp.get("/bank-transfers/refunds")
+@login_required
+@units_blp.arguments(BankRefundListArgs, location="query")
+@units_blp.response(200, page_schema(BankRefundSchema, "BankRefundPage"))
+def list_bank_refunds(args):
+    """Approved after-sales refunds of orders paid by transfer (``status=pending``: still to send)."""
+    statement = transfers.bank_refunds_for(require_user(), args.get("status"))
+    return paginate(statement, args["page"], args["per_page"])
+
+
+@units_blp.post("/bank-transfers/refunds/<int:refund_id>/sent")
+@login_required
+@units_blp.arguments(BankRefundSentArgs)
+@units_blp.response(200, BankRefundSchema)
+def bank_refund_sent(args, refund_id):
+    """The county centre transferred the refund back; the lines are refunded and the ledger reversed."""
+    return transfers.record_refund_sent(require_user(), refund_id, args["bank_serial_no"])

@@ -229,3 +229,52 @@ def test_statement_lists_what_is_owed_with_the_payee_account(app, client, units,
     assert values[order_id][1] == reference and float(values[order_id][5]) == total / 100
     assert values[paid_id][3] == "对公转账" and float(values[paid_id][7]) == paid_total / 100
     assert values["STMT000000001"][3] is not None
+
+
+def test_a_refund_of_a_transfer_paid_order_is_sent_back_by_the_centre(app, client, units):
+    order_id, reference, total = _transfer_order(client, units, quantity=4)
+    record(client, units, reference, total, "REFUNDCASE000001")
+    line_id = _db.session.get(Order, order_id).lines[0].id
+    asked = client.post(
+        "/api/v1/refunds",
+        headers=units["zhao_header"],
+        json={"order_id": order_id, "line_ids": [line_id], "reason": "食堂多订了"},
+    )
+    assert asked.status_code == 201, asked.json
+    decided = client.post(
+        f"/api/v1/refunds/{asked.json['id']}/decision", headers=units["garlic_manager"], json={"decision": "approve"}
+    )
+    assert decided.status_code == 200, decided.json
+    # No gateway to call: the refund waits for the centre, and the retry job leaves it alone.
+    from payments.cli import payments_cli
+
+    assert app.test_cli_runner().invoke(payments_cli, ["retry-refunds"]).exit_code == 0
+    pending = client.get(
+        "/api/v1/bank-transfers/refunds", headers=units["chaling_admin"], query_string={"status": "pending"}
+    )
+    assert [(r["order_id"], r["amount_fen"]) for r in pending.json["items"]] == [(order_id, total)]
+    refund_id = pending.json["items"][0]["id"]
+    assert _party_credits() == total
+    elsewhere = client.post(
+        f"/api/v1/bank-transfers/refunds/{refund_id}/sent",
+        headers=units["yanling_admin"],
+        json={"bank_serial_no": "BACK000000001"},
+    )
+    assert elsewhere.status_code == 403
+    sent = client.post(
+        f"/api/v1/bank-transfers/refunds/{refund_id}/sent",
+        headers=units["chaling_admin"],
+        json={"bank_serial_no": "BACK000000001"},
+    )
+    assert sent.status_code == 200 and sent.json["status"] == "success"
+    again = client.post(
+        f"/api/v1/bank-transfers/refunds/{refund_id}/sent",
+        headers=units["chaling_admin"],
+        json={"bank_serial_no": "BACK000000001"},
+    )
+    assert again.status_code == 200
+    assert client.get(f"/api/v1/refunds/{asked.json['id']}", headers=units["zhao_header"]).json["status"] == "refunded"
+    assert _db.session.get(Order, order_id).status == "refunded"
+    assert _party_credits() == 0
+    assert _balance("gateway", "bank_transfer") == 0
+    assert verify_ledger() == []

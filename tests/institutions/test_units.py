@@ -153,3 +153,36 @@ def test_units_are_listed_by_region_and_hidden_from_outsiders(client, units):
     assert client.get(f"/api/v1/units/{units['school']['id']}", headers=units["zhao_header"]).status_code == 404
     union = client.get(f"/api/v1/units/{units['union']['id']}", headers=units["office"])
     assert union.json["parent_id"] == units["hospital"]["id"]
+
+
+def test_every_unit_endpoint_is_in_the_openapi_document(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    expected = {
+        "/api/v1/units": {"get", "post"},
+        "/api/v1/units/{unit_id}": {"get", "patch"},
+        "/api/v1/units/{unit_id}/invites": {"post"},
+        "/api/v1/units/bind": {"post"},
+        "/api/v1/units/{unit_id}/members": {"get"},
+        "/api/v1/units/{unit_id}/members/{member_id}/remove": {"post"},
+        "/api/v1/units/{unit_id}/targets/{year}": {"put"},
+        "/api/v1/units/{unit_id}/targets": {"get"},
+        "/api/v1/units/{unit_id}/invoice-info": {"put"},
+        "/api/v1/units/{unit_id}/recipient-lists": {"post"},
+        "/api/v1/units/{unit_id}/statement": {"get"},
+        "/api/v1/units/{unit_id}/purchases/export": {"get"},
+        "/api/v1/unit-orders/{order_id}": {"get"},
+        "/api/v1/orders/{order_id}/settlement-statement": {"get"},
+        "/api/v1/orders/{order_id}/deliveries": {"get"},
+        "/api/v1/orders/{order_id}/deliveries/labels": {"get"},
+        "/api/v1/orders/{order_id}/deliveries/shipments": {"post"},
+        "/api/v1/orders/{order_id}/deliveries/receipts": {"post"},
+        "/api/v1/bank-transfers": {"get", "post"},
+        "/api/v1/bank-transfers/{transfer_id}/return": {"post"},
+        "/api/v1/bank-transfers/refunds": {"get"},
+        "/api/v1/bank-transfers/refunds/{refund_id}/sent": {"post"},
+        "/api/v1/reports/units": {"get"},
+    }
+    for path, methods in expected.items():
+        assert methods <= set(paths[path]), path
+    order_fields = client.get("/api/v1/openapi.json").json["components"]["schemas"]["OrderArgs"]["properties"]
+    assert {"buyer_unit_id", "purpose", "payment_method", "recipients", "recipient_list_id"} <= set(order_fields)
