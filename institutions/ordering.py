@@ -33,7 +33,7 @@ from institutions.models import (
 )
 from institutions.units import get_unit, membership
 from shop.orders.models import Order
-from shop.orders.placement import _check_cart, _check_on_sale, _load_skus, _snapshot, place_order, reserve_stock
+from shop.orders.placement import _check_cart, _check_on_sale, _load_skus, _snapshot, reserve_stock
 from shop.orders.states import append_order_event
 from villages.models import Region, Village
 
@@ -184,25 +184,32 @@ def due_date_and_deadline() -> tuple:
     return due_on, datetime.combine(due_on + timedelta(days=1), time.min, BEIJING)
 
 
-def _welfare_order(buyer: User, items: list[dict], address: dict, recipients: list[dict]) -> Order:
-    """One order, one delivery per recipient, each with its own copy of the gift set's lines."""
+def _build_order(buyer: User, items: list[dict], address: dict, recipients: list[dict] | None) -> Order:
+    """A pending unit order; with ``recipients``, one delivery per recipient, each with its own gift lines.
+
+    The shop's checks (cart, on sale, stock for all or nothing) apply; the shop's
+    per-buyer caps on unpaid holdings do not: a unit's purchaser is bound by an
+    invite, buys in canteen and gift quantities, and a transfer order holds its
+    stock only until its due date.
+    """
     gift = _check_cart(items)
-    if len(gift) > MAX_GIFT_ITEMS:
+    if recipients is not None and len(gift) > MAX_GIFT_ITEMS:
         raise ValidationFailed.field("items", f"福利礼包最多 {MAX_GIFT_ITEMS} 种商品")
     if db.session.get(Region, address["region_code"]) is None:
         raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})
     skus = _load_skus(list(gift))
     _check_on_sale(gift, skus)
-    reserve_stock({sku_id: quantity * len(recipients) for sku_id, quantity in gift.items()})
+    copies = len(recipients) if recipients is not None else 1
+    reserve_stock({sku_id: quantity * copies for sku_id, quantity in gift.items()})
     villages = {sku.product.origin_village_code for sku in skus.values()}
     poverty = set(
         db.session.scalars(sa.select(Village.code).where(Village.code.in_(villages), Village.is_poverty_village))
     )
     now = utcnow()
-    per_recipient = sum(skus[sku_id].price_fen * quantity for sku_id, quantity in gift.items())
+    per_copy = sum(skus[sku_id].price_fen * quantity for sku_id, quantity in gift.items())
     order = Order(
         buyer_id=buyer.id,
-        total_fen=per_recipient * len(recipients),
+        total_fen=per_copy * copies,
         expires_at=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_TIMEOUT_MINUTES"]),
         address_name=address["name"],
         address_phone=normalise_phone(address["phone"]),
@@ -212,6 +219,11 @@ def _welfare_order(buyer: User, items: list[dict], address: dict, recipients: li
     )
     db.session.add(order)
     db.session.flush()
+    if recipients is None:
+        order.lines.extend(_snapshot(skus[sku_id], quantity, poverty) for sku_id, quantity in gift.items())
+        db.session.flush()
+        append_order_event(order, None, None, "pending_payment", buyer, "单位采购下单")
+        return order
     for seq, recipient in enumerate(recipients, start=1):
         delivery = UnitDelivery(order_id=order.id, seq=seq, **recipient)
         db.session.add(delivery)
@@ -239,11 +251,11 @@ def place_unit_order(buyer: User, items: list[dict], address: dict, unit: dict) 
     if method not in tuple(PaymentMethod):
         raise ValidationFailed.field("payment_method", "付款方式应为 online 或 bank_transfer")
     if purpose == Purpose.UNION_WELFARE:
-        order = _welfare_order(buyer, items, address, _recipients(record, buyer, unit))
+        order = _build_order(buyer, items, address, _recipients(record, buyer, unit))
     else:
         if "recipients" in unit or "recipient_list_id" in unit:
             raise ValidationFailed.field("recipients", "只有工会福利订单按收件人配送")
-        order = place_order(buyer, items, address)
+        order = _build_order(buyer, items, address, None)
     unit_order = UnitOrder(
         order_id=order.id, unit_id=record.id, purpose=purpose, payment_method=method, placed_by_id=buyer.id
     )

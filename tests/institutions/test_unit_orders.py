@@ -399,3 +399,20 @@ def test_settlement_statement_and_purchases_export(client, units):
         query_string={"year": 2026, "period": "2026-01"},
     )
     assert bad.status_code == 422
+
+
+def test_unit_orders_are_not_held_to_the_private_buyers_unpaid_caps(app, client, units, monkeypatch):
+    monkeypatch.setitem(app.config, "UNPAID_UNITS_PER_SKU", 30)
+    monkeypatch.setitem(app.config, "UNPAID_ORDERS_PER_BUYER", 1)
+    big = unit_order(
+        client, units["zhao_header"], units["hospital"]["id"], [(units["garlic"], 40)], "canteen", "bank_transfer"
+    )
+    assert big.status_code == 201, big.json
+    second = unit_order(client, units["zhao_header"], units["hospital"]["id"], [(units["garlic"], 5)])
+    assert second.status_code == 201, second.json
+    private = client.post(
+        "/api/v1/orders",
+        headers=units["zhao_header"],
+        json={"items": [{"sku_id": units["garlic"].id, "quantity": 40}], "address": recipients(1)[0]},
+    )
+    assert private.status_code in (409, 422, 429)  # the shop's caps still hold for her own purchases
