@@ -123,8 +123,6 @@ def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
     summary.column_dimensions["B"].width = 70
     _figure_rows(book.create_sheet("分村"), "村代码", snapshot["villages"])
     _figure_rows(book.create_sheet("分品类"), "品类", snapshot["categories"])
-    if "units" in snapshot:  # snapshots made before the unit table have none
-        _unit_rows(book.create_sheet("单位消费帮扶"), snapshot["units"])
     if trend:
         sheet = book.create_sheet("月度趋势")
         sheet.append(["月份", "销售额（元）", "贫困户收入（元）"])
@@ -139,6 +137,8 @@ def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=sheet.max_row))
         sheet.add_chart(chart, "E2")
+    if "units" in snapshot:  # snapshots made before the unit table have none
+        _unit_rows(book.create_sheet("单位消费帮扶"), snapshot["units"])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
