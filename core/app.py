@@ -86,6 +86,7 @@ def register_request_transaction(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from core.metrics import metrics_bp
     from core.views import auth_blp, system_bp
+    from institutions.views import units_blp
     from payments.ledger.views import ledger_blp
     from payments.views import payments_blp
     from reports.views import reports_blp
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
         orders_blp,
         payments_blp,
         ledger_blp,
+        units_blp,
         reports_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
@@ -113,16 +115,19 @@ def register_blueprints(app: Flask) -> None:
 
 def register_receivers() -> None:
     """Each package subscribes to the signals of the packages below it, here and nowhere else."""
+    from institutions import receivers as institution_receivers
     from payments import receivers as payments_receivers
     from shop import receivers as shop_receivers
 
     shop_receivers.connect()
+    institution_receivers.connect()
     payments_receivers.connect()
 
 
 def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
+    from institutions.cli import units_cli
     from payments.cli import payments_cli
     from payments.ledger.cli import ledger_cli, settlements_cli
     from reports.cli import reports_cli
@@ -138,6 +143,7 @@ def register_commands(app: Flask) -> None:
         payments_cli,
         ledger_cli,
         settlements_cli,
+        units_cli,
         reports_cli,
         demo_cli,
         sandbox_cli,

@@ -10,6 +10,7 @@ from core.models import Role, User
 from demo.catalogue import seed_catalogue
 from demo.orders import seed_orders
 from demo.settlement import seed_settlement
+from demo.units import seed_units
 from demo.villages import DEMO_STATION_MANAGER, seed_village_data
 from villages.cli import create_staff
 from villages.models import Region, RegionLevel, Village
@@ -87,6 +88,7 @@ def seed_demo_city() -> dict:
     catalogue = seed_catalogue(village_data.get("manager_station"))
     orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
     settlement = seed_settlement()
+    units = seed_units()
     return {
         "villages": villages,
         "staff": staff,
@@ -94,4 +96,5 @@ def seed_demo_city() -> dict:
         "catalogue": catalogue,
         "settlement": settlement,
         "orders": orders,
+        "units": units,
     }

@@ -16,7 +16,7 @@ from shop.orders.models import CancelReason, LineStatus, Order, OrderLine, Order
 from shop.orders.notifications import notify_sellers_of_paid_order
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, require_status, sync_order
-from shop.signals import lines_shipped, order_cancelled, order_expired
+from shop.signals import lines_shipped, lines_shipping, order_cancelled, order_expired
 from villages.models import Station
 
 
@@ -122,6 +122,7 @@ def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str
     to_ship = [line for line in lines if line.status == LineStatus.PAID]
     if not to_ship:
         raise InvalidState("本服务站在该订单中没有待发货的商品")
+    lines_shipping.send(order, station_id=station_id)
     shipment = Shipment(
         order_id=order.id,
         station_id=station_id,

@@ -26,6 +26,24 @@ class AddressArgs(Schema):
 class OrderArgs(Schema):
     items = fields.List(fields.Nested(CartItemArgs), required=True, validate=validate.Length(min=1, max=50))
     address = fields.Nested(AddressArgs, required=True)
+    # Ordering on behalf of a unit (the institutions package checks these).
+    buyer_unit_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "下单单位（须为该单位采购员）"}
+    )
+    purpose = fields.String(metadata={"description": "canteen（食堂采购）| union_welfare（工会福利）"})
+    payment_method = fields.String(metadata={"description": "online（默认，小程序支付）| bank_transfer（对公转账）"})
+    recipients = fields.List(
+        fields.Nested(AddressArgs),
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "工会福利：每位收件人一份 items 所列礼包"},
+    )
+    recipient_list_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "工会福利：已上传的收件人名单"}
+    )
+
+
+# The OrderArgs fields that place the order on behalf of a unit.
+UNIT_FIELDS = ("buyer_unit_id", "purpose", "payment_method", "recipients", "recipient_list_id")
 
 
 class OrderQueryArgs(PageArgs):
