@@ -23,7 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False
     app.config["API_SPEC_OPTIONS"] = {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "info": {"description": "株洲农村电商与消费扶贫小程序后端（API.md v1）"},
+        "info": {"description": "株洲农村电商与消费帮扶小程序后端（API.md v1）"},
     }
     register_extensions(app)
     register_request_transaction(app)
@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from payments.ledger.views import ledger_blp
     from payments.views import payments_blp
     from reports.views import reports_blp
+    from shop.batches.views import batches_blp, trace_page_blp
     from shop.orders.views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
@@ -90,8 +91,10 @@ def register_blueprints(app: Flask) -> None:
         payments_blp,
         ledger_blp,
         reports_blp,
+        batches_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
+    api.register_blueprint(trace_page_blp)  # /t/<code>: the short URL printed in QR codes
     receivers.connect()
 
 

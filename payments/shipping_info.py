@@ -59,6 +59,15 @@ def queue_upload(order: Order, shipment: Shipment) -> None:
     run_later(upload_shipping_info, upload.id)
 
 
+def item_description(lines: list[OrderLine]) -> str:
+    """What is in the parcel, each line with the batch it came from (WeChat allows 120 characters)."""
+    items = [
+        f"{line.product_title}×{line.quantity}" + (f"（批次{line.batch.trace_code}）" if line.batch else "")
+        for line in lines
+    ]
+    return "、".join(items)[:120]
+
+
 def shipping_payload(upload: ShippingUpload) -> dict:
     """The request body WeChat documents for one parcel."""
     payment = db.session.get(Payment, upload.payment_id)
@@ -84,7 +93,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
             {
                 "tracking_no": shipment.tracking_no,
                 "express_company": express_code(shipment.carrier),
-                "item_desc": "、".join(f"{line.product_title}×{line.quantity}" for line in lines)[:120],
+                "item_desc": item_description(lines),
                 "contact": {"receiver_contact": mask_phone(order.address_phone)},
             }
         ],

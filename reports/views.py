@@ -118,7 +118,7 @@ def export(args, report_id):
 @reports_blp.arguments(ChartArgs, location="query")
 @reports_blp.response(200, content_type="image/svg+xml")
 def monthly_chart(args):
-    """Monthly GMV and poor-household income of a region, as SVG for the console."""
+    """Monthly GMV and 脱贫户 / 监测对象 income of a region, as SVG for the console."""
     ensure_overlaps(scope_for(require_user(), *snapshots.READERS), args["region"])
     ensure_in_scope(scope_for(require_user(), *snapshots.READERS), args["region"])
     region = db.session.get(Region, args["region"])

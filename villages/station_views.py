@@ -11,6 +11,7 @@ from villages.schemas import (
     BindArgs,
     LeaveArgs,
     MySellerPageSchema,
+    NameConsentArgs,
     RevealArgs,
     SellerArgs,
     SellerPatchArgs,
@@ -175,6 +176,15 @@ def bind_seller(args):
 def my_seller_page():
     """The villager's own page: profile, products, sales this month, balances."""
     return sellers.my_seller_page(require_user())
+
+
+@stations_blp.put("/sellers/me/name-consent")
+@login_required
+@stations_blp.arguments(NameConsentArgs)
+@stations_blp.response(200, SellerSchema)
+def set_name_consent(args):
+    """The villager agrees (or no longer agrees) to be shown as 李** on trace pages."""
+    return sellers.set_own_name_consent(require_user(), args["show_name_on_trace"])
 
 
 @stations_blp.post("/villages/<code>/workers")

@@ -96,8 +96,11 @@ def cancel_order(order_id):
 @orders_blp.arguments(ShipmentArgs)
 @orders_blp.response(201, OrderSchema)
 def ship(args, order_id):
-    """The station's manager ships the station's paid lines."""
-    fulfilment.ship_station_lines(require_user(), order_id, args["station_id"], args["carrier"], args["tracking_no"])
+    """The station's manager ships the station's paid lines, each from a production batch."""
+    choices = {item["line_id"]: item["batch_id"] for item in args.get("lines", [])}
+    fulfilment.ship_station_lines(
+        require_user(), order_id, args["station_id"], args["carrier"], args["tracking_no"], choices
+    )
     return _view(order_id)
 
 
