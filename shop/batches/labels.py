@@ -13,6 +13,7 @@ from pathlib import Path
 import segno
 from flask import current_app
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 
 from core.errors import AppError, Conflict
 from shop.batches.models import BASIS_TEXT, COMMITMENT_TEXT, Batch, BatchStatus, Commitment, CommitmentBasis
@@ -109,7 +110,7 @@ def _draw_label(pdf: FPDF, batch: Batch, x: float, y: float, qr: bytes) -> None:
     for text, size in _label_lines(batch):
         pdf.set_font("cjk", size=size)
         pdf.set_xy(x + 3, cursor)
-        pdf.multi_cell(text_w, size * 0.42, text)
+        pdf.multi_cell(text_w, size * 0.42, text, wrapmode=WrapMode.CHAR)
         cursor = pdf.get_y() + 0.4
     pdf.set_font("cjk", size=6.5)
     pdf.set_xy(x + 3, y + LABEL_H - 5)
@@ -117,7 +118,7 @@ def _draw_label(pdf: FPDF, batch: Batch, x: float, y: float, qr: bytes) -> None:
     qr_x, qr_y = x + LABEL_W - QR_SIZE - 3, y + 13
     pdf.image(io.BytesIO(qr), x=qr_x, y=qr_y, w=QR_SIZE, h=QR_SIZE)
     pdf.set_xy(qr_x, qr_y + QR_SIZE + 0.5)
-    pdf.multi_cell(QR_SIZE, 3, f"扫码查看产地与帮扶信息\n溯源码 {batch.trace_code}", align="C")
+    pdf.multi_cell(QR_SIZE, 3, f"扫码查看产地与帮扶\n溯源码 {batch.trace_code}", align="C")
 
 
 def labels_pdf(batch: Batch, count: int | None = None) -> bytes:
