@@ -25,7 +25,7 @@ from reports.schemas import (
 )
 from villages.models import Region
 
-reports_blp = Blueprint("reports", __name__, description="销售分析与扶贫月报")
+reports_blp = Blueprint("reports", __name__, description="销售分析与消费帮扶月报")
 
 
 @reports_blp.get("/reports/sales")

@@ -60,7 +60,7 @@ class Village(db.Model):
     code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
     is_poverty_village: Mapped[bool] = mapped_column(default=False, index=True)
     households: Mapped[int] = mapped_column(default=0)
-    # 建档立卡贫困户 registered in the village.
+    # 脱贫户 (formerly 建档立卡贫困户) registered in the village; the contract keeps the old field name.
     registered_poor_households: Mapped[int] = mapped_column(default=0)
     fibre_covered: Mapped[bool] = mapped_column(default=False)
     fibre_covered_on: Mapped[date | None] = mapped_column(sa.Date)
