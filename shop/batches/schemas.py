@@ -22,7 +22,7 @@ class CertificateArgs(Schema):
         fields.String(validate=validate.OneOf(_values(Commitment))), required=True, validate=validate.Length(min=1)
     )
     basis = fields.String(required=True, validate=validate.OneOf(_values(CommitmentBasis)))
-    test_report_id = fields.Integer(allow_none=True)
+    test_report_id = fields.Integer(strict=True, allow_none=True)
     producer_contact = fields.String(required=True, validate=CONTACT)
     producer_name = fields.String(validate=validate.Length(min=1, max=64))
     product_name = fields.String(validate=validate.Length(min=1, max=60))
@@ -38,14 +38,14 @@ class ProducerArgs(Schema):
     kind = fields.String(load_default=ProducerKind.SELLER.value, validate=validate.OneOf(_values(ProducerKind)))
     cooperative_name = fields.String(validate=validate.Length(min=2, max=64))
     # Sellers of the same station who are members of the cooperative.
-    member_ids = fields.List(fields.Integer(), validate=validate.Length(max=200))
+    member_ids = fields.List(fields.Integer(strict=True), validate=validate.Length(max=200))
 
 
 class BatchArgs(Schema):
-    product_id = fields.Integer(required=True)
+    product_id = fields.Integer(strict=True, required=True)
     harvested_on = fields.Date(required=True)
     # In the product's sales unit (箱, 袋 …); each shipped unit takes one.
-    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1_000_000))
     producer = fields.Nested(ProducerArgs)
     certificate = fields.Nested(CertificateArgs, required=True)
 

@@ -35,17 +35,17 @@ from villages.stations import ensure_active, get_station
 # Trace codes: 10 characters from 32 unambiguous ones (no 0/O, 1/I) ≈ 50 bits, from `secrets`.
 TRACE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 TRACE_CODE_LENGTH = 10
-MAX_REPORT_BYTES = 10 * 1024 * 1024
+MAX_REPORT_BYTES = 5 * 1024 * 1024  # within the app's multipart body limit (UPLOAD_MAX_BYTES)
 # What a test report may be: a scan (PDF) or a photo; recognised by content, not by the name sent.
 REPORT_SIGNATURES = ((b"%PDF-", "application/pdf", "pdf"), (b"\xff\xd8\xff", "image/jpeg", "jpg"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class ReportTooLarge(AppError):
-    status, code, message = 413, "payload_too_large", "检测报告不能超过 10 MB"
+    status, code, message = 413, "payload_too_large", "检测报告不能超过 5 MB"
 
     def __init__(self):
-        super().__init__(details={"file": ["检测报告不能超过 10 MB"]})
+        super().__init__(details={"file": ["检测报告不能超过 5 MB"]})
 
 
 def new_trace_code() -> str:

@@ -113,7 +113,7 @@ def qr_code(batch_id):
 @batches_blp.arguments(TestReportFileArgs, location="files")
 @batches_blp.response(201, TestReportSchema)
 def upload_test_report(args, files):
-    """Upload a test report (PDF, JPEG or PNG ≤ 10 MB) to cite in a certificate issued on testing."""
+    """Upload a test report (PDF, JPEG or PNG ≤ 5 MB) to cite in a certificate issued on testing."""
     return services.upload_test_report(require_user(), args["station_id"], files["file"])
 
 

@@ -11,8 +11,8 @@ from shop.orders.models import ORDER_STATUSES
 
 
 class CartItemArgs(Schema):
-    sku_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=99))
+    sku_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=99))
 
 
 class AddressArgs(Schema):
@@ -34,13 +34,13 @@ class OrderQueryArgs(PageArgs):
 
 
 class ShipmentLineArgs(Schema):
-    line_id = fields.Integer(required=True)
+    line_id = fields.Integer(strict=True, required=True)
     # The batch the line's units came from; null ships the line without one.
-    batch_id = fields.Integer(required=True, allow_none=True)
+    batch_id = fields.Integer(strict=True, required=True, allow_none=True)
 
 
 class ShipmentArgs(Schema):
-    station_id = fields.Integer(required=True)
+    station_id = fields.Integer(strict=True, required=True)
     # Optional: the batch of some lines; the others take their product's oldest open batch.
     lines = fields.List(fields.Nested(ShipmentLineArgs), validate=validate.Length(max=50))
 
@@ -134,8 +134,8 @@ class OrderEventSchema(Schema):
 
 
 class RefundArgs(Schema):
-    order_id = fields.Integer(required=True)
-    line_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=50))
+    order_id = fields.Integer(strict=True, required=True)
+    line_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=50))
     reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 
