@@ -30,7 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False
     app.config["API_SPEC_OPTIONS"] = {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "info": {"description": "株洲农村电商与消费扶贫小程序后端（API.md v1）"},
+        "info": {"description": "株洲农村电商与消费帮扶小程序后端（API.md v1）"},
     }
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     register_request_id(app)  # first, so every later hook and log line of the request has the id
@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from payments.ledger.views import ledger_blp
     from payments.views import payments_blp
     from reports.views import reports_blp
+    from shop.batches.views import batches_blp, trace_page_blp
     from shop.orders.views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
@@ -109,8 +110,10 @@ def register_blueprints(app: Flask) -> None:
         ledger_blp,
         units_blp,
         reports_blp,
+        batches_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
+    api.register_blueprint(trace_page_blp)  # /t/<code>: the short URL printed in QR codes
 
 
 def register_receivers() -> None:

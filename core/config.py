@@ -169,6 +169,10 @@ class Config:
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
+        # The reviewing office as exports and messages name it (the city may have renamed it).
+        self.OFFICE_NAME = env("OFFICE_NAME") or "株洲市扶贫办"
+        # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.
+        self.LABEL_FONT_PATH = env("LABEL_FONT_PATH") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         # flask-smorest / OpenAPI
