@@ -30,6 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    skip_rate_limit_check_without_limits(app)
     return app
 
 
@@ -65,6 +66,22 @@ def register_request_transaction(app: Flask) -> None:
         else:
             db.session.rollback()
         return response
+
+
+def skip_rate_limit_check_without_limits(app: Flask) -> None:
+    """Drop Flask-Limiter's per-request check while no limit applies to every request.
+
+    The app's limits decorate single views (staff login, seller binding), and
+    those decorators check their own limit when their view runs. With no
+    default, application-wide or blueprint limit the before_request check
+    resolves to nothing on every request, yet it cost a third of the time of a
+    cached read (`make bench`: /healthz at 0.4× a bare Flask route).
+    """
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or manager._blueprint_limits:
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -115,3 +115,18 @@ def test_models_match_migrations(app, db):
 
 def test_migrate_extension_is_configured(app):
     assert isinstance(app.extensions["migrate"].migrate, Migrate)
+
+
+def test_no_rate_limit_check_runs_on_requests_without_a_limit(app):
+    from core.extensions import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+
+
+def test_a_decorated_limit_still_applies(client, monkeypatch):
+    monkeypatch.setitem(client.application.config, "LOGIN_FAILURE_LIMIT", "2 per minute")
+    answers = [
+        client.post("/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"}).status_code
+        for _ in range(3)
+    ]
+    assert answers == [401, 401, 429]
