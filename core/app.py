@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, g
+from flask.sessions import SecureCookieSessionInterface
 
 from core.config import Config, config_from_env
 from core.db import configure_sqlite
@@ -25,6 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "info": {"description": "株洲农村电商与消费扶贫小程序后端（API.md v1）"},
     }
+    app.session_interface = CookielessSessionInterface()
     register_extensions(app)
     register_request_transaction(app)
     register_blueprints(app)
@@ -47,6 +49,21 @@ def _migrations_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
+
+
+class CookielessSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, opened only for a request that carries the cookie.
+
+    The API authenticates with bearer tokens and never sets the cookie, yet
+    Flask built an itsdangerous signer on every request to look for it. A
+    request without the cookie now starts an empty session directly; one that
+    stores something still gets a signed cookie as before.
+    """
+
+    def open_session(self, app, request):
+        if not app.secret_key or request.cookies.get(self.get_cookie_name(app)):
+            return super().open_session(app, request)
+        return self.session_class()
 
 
 def register_request_transaction(app: Flask) -> None:

@@ -130,3 +130,23 @@ def test_a_decorated_limit_still_applies(client, monkeypatch):
         for _ in range(3)
     ]
     assert answers == [401, 401, 429]
+
+
+def test_the_session_cookie_still_round_trips(tmp_path):
+    from flask import session
+
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/unused.db"
+    app = create_app(config)
+
+    @app.get("/_test/session/<value>")
+    def _store(value):
+        if value != "read":
+            session["value"] = value
+        return {"value": session.get("value")}
+
+    client = app.test_client()
+    assert client.get("/_test/session/read").json == {"value": None}
+    assert "Set-Cookie" not in client.get("/_test/session/read").headers
+    assert client.get("/_test/session/kept").json == {"value": "kept"}
+    assert client.get("/_test/session/read").json == {"value": "kept"}
