@@ -805,6 +805,7 @@ class Builder:
                     for product_id, units in self.line_sales.items():
                         copy.write_row((product_id, units))
                 cursor.execute("UPDATE products p SET sales_count = s.units FROM sold s WHERE p.id = s.product_id")
+                self.ids["payments"] = self.ids["orders"]  # one payment per order, with the order's id
                 for table, last in self.ids.items():
                     cursor.execute(
                         sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), {})").format(

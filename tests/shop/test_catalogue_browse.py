@@ -340,3 +340,30 @@ def test_a_list_query_with_unknown_or_repeated_arguments_is_not_cached(client, y
         with count_queries() as queries:
             client.get(f"/api/v1/products?{query}")
         assert queries, query
+
+
+def test_a_worker_reuses_the_version_it_read_for_version_seconds(redis_cache):
+    from shop.cache import RedisCache
+
+    _, prefix = redis_cache
+    reader = RedisCache(REDIS_URL, prefix, 600, version_seconds=60)
+    writer = RedisCache(REDIS_URL, prefix, 600, version_seconds=60)
+    every_time = RedisCache(REDIS_URL, prefix, 600)
+    assert reader.version() == writer.version() == 0
+    assert writer.bump() == 1
+    assert writer.version() == 1  # the worker that made the change sees it at once
+    assert every_time.version() == 1
+    assert reader.version() == 0  # another worker within its window still serves version 0
+    reader._version = (0, 0.0)  # the window has passed
+    assert reader.version() == 1
+
+
+def test_a_worker_keeps_the_entries_it_read(redis_cache):
+    from shop.cache import RedisCache
+
+    connection, prefix = redis_cache
+    cache = RedisCache(REDIS_URL, prefix, 600)
+    cache.set("v1:feed:1:20", b"etag\n{}")
+    connection.delete(f"{prefix}catalogue:v1:feed:1:20")
+    assert cache.get("v1:feed:1:20") == b"etag\n{}"  # no round trip for an entry already read
+    assert RedisCache(REDIS_URL, prefix, 600).get("v1:feed:1:20") is None
