@@ -9,6 +9,7 @@ from core.config import Config, config_from_env
 from core.db import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import api, db, limiter, migrate
+from core.request_guards import register_request_guards
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     }
     app.session_interface = CookielessSessionInterface()
     register_extensions(app)
+    register_request_guards(app)
     register_request_transaction(app)
     register_blueprints(app)
     register_error_handlers(app)
