@@ -90,11 +90,12 @@ def register_request_transaction(app: Flask) -> None:
 def skip_rate_limit_check_without_limits(app: Flask) -> None:
     """Drop Flask-Limiter's per-request check while no limit applies to every request.
 
-    The app's limits decorate single views (staff login, seller binding), and
-    those decorators check their own limit when their view runs. With no
-    default, application-wide or blueprint limit the before_request check
-    resolves to nothing on every request, yet it cost a third of the time of a
-    cached read (`make bench`: /healthz at 0.4× a bare Flask route).
+    A limit decorating a single view is checked by its decorator when the view
+    runs, and the login and bind-code throttles use the limiter's storage
+    directly. With no default, application-wide or blueprint limit the
+    before_request check resolves to nothing on every request, yet it cost a
+    third of the time of a cached read (`make bench`: /healthz at 0.4× a bare
+    Flask route).
     """
     manager = limiter.limit_manager
     if manager.default_limits or manager.application_limits or manager._blueprint_limits:
