@@ -167,6 +167,8 @@ class Config:
         # Catalogue cache: key prefix in Redis (or in-process) and how long an entry lives.
         self.CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX") or "zz:"
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
+        # How long a worker reuses the catalogue version it read from Redis (0: every request).
+        self.CATALOGUE_VERSION_SECONDS = _float("CATALOGUE_VERSION_SECONDS", 1.0)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
         # The reviewing office as exports and messages name it (the city may have renamed it).
