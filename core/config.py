@@ -27,6 +27,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def pem_or_path(value: str | None) -> str:
+    """A key given as its PEM text (or bare base64), or as the path of a file holding it."""
+    value = (value or "").strip()
+    if not value or "-----BEGIN" in value:
+        return value
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip() + "\n"
+    return value
+
+
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
@@ -66,6 +77,21 @@ def _pii_key_problems(config: "Config") -> list[str]:
     return problems
 
 
+# What each WECHAT_PAY_VERSION needs in production.
+WECHAT_PAY_SETTINGS = {
+    "v3": (
+        "WECHAT_APPID",
+        "WECHAT_PAY_MCH_ID",
+        "WECHAT_PAY_V3_PRIVATE_KEY",
+        "WECHAT_PAY_V3_SERIAL_NO",
+        "WECHAT_PAY_V3_KEY",
+        "WECHAT_PAY_V3_PUBLIC_KEY",
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID",
+    ),
+    "v2": ("WECHAT_APPID", "WECHAT_PAY_MCH_ID", "WECHAT_PAY_API_KEY"),
+}
+
+
 class Config:
     """Defaults for development: SQLite, in-process stores, payment sandbox."""
 
@@ -93,7 +119,15 @@ class Config:
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
-        self.WECHAT_PAY_VERSION = env("WECHAT_PAY_VERSION") or "v2"
+        # v3 (wechatpayv3, public-key mode: what a new merchant gets) or v2 (wechatpy, an API v2 key).
+        self.WECHAT_PAY_VERSION = (env("WECHAT_PAY_VERSION") or "v3").strip().lower()
+        # API v3: the merchant's API key (PEM or a path) and its serial, the APIv3 key, and the
+        # WeChat Pay public key (PEM or a path) with its id PUB_KEY_ID_… (sent as Wechatpay-Serial).
+        self.WECHAT_PAY_V3_PRIVATE_KEY = pem_or_path(env("WECHAT_PAY_V3_PRIVATE_KEY"))
+        self.WECHAT_PAY_V3_SERIAL_NO = env("WECHAT_PAY_V3_SERIAL_NO", "").strip()
+        self.WECHAT_PAY_V3_KEY = env("WECHAT_PAY_V3_KEY", "")
+        self.WECHAT_PAY_V3_PUBLIC_KEY = pem_or_path(env("WECHAT_PAY_V3_PUBLIC_KEY"))
+        self.WECHAT_PAY_V3_PUBLIC_KEY_ID = env("WECHAT_PAY_V3_PUBLIC_KEY_ID", "").strip()
         self.ALIPAY_APP_ID = env("ALIPAY_APP_ID", "")
         self.ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")
         self.ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")
@@ -114,6 +148,11 @@ class Config:
         self.UNPAID_UNITS_PER_SKU = _int("UNPAID_UNITS_PER_SKU", 30)
         self.UNPAID_ORDERS_PER_BUYER = _int("UNPAID_ORDERS_PER_BUYER", 5)
         self.SETTLEMENT_HOLD_DAYS = _int("SETTLEMENT_HOLD_DAYS", 7)
+        # 对公转账 for unit orders: days to pay, and the account the 对账单 tells units to pay into.
+        self.UNIT_TRANSFER_DUE_DAYS = _int("UNIT_TRANSFER_DUE_DAYS", 15)
+        self.BANK_TRANSFER_PAYEE_NAME = env("BANK_TRANSFER_PAYEE_NAME") or ""
+        self.BANK_TRANSFER_PAYEE_BANK = env("BANK_TRANSFER_PAYEE_BANK") or ""
+        self.BANK_TRANSFER_PAYEE_ACCOUNT = env("BANK_TRANSFER_PAYEE_ACCOUNT") or ""
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         # First wait after too many failed logins or bind codes; it doubles with each further failure.
@@ -128,8 +167,14 @@ class Config:
         # Catalogue cache: key prefix in Redis (or in-process) and how long an entry lives.
         self.CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX") or "zz:"
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
+        # How long a worker reuses the catalogue version it read from Redis (0: every request).
+        self.CATALOGUE_VERSION_SECONDS = _float("CATALOGUE_VERSION_SECONDS", 1.0)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
+        # The reviewing office as exports and messages name it (the city may have renamed it).
+        self.OFFICE_NAME = env("OFFICE_NAME") or "株洲市扶贫办"
+        # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.
+        self.LABEL_FONT_PATH = env("LABEL_FONT_PATH") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         # flask-smorest / OpenAPI
@@ -180,6 +225,11 @@ class Config:
             "WECHAT_SECRET": sandbox_credentials.WECHAT_SECRET,
             "WECHAT_PAY_MCH_ID": sandbox_credentials.WECHAT_PAY_MCH_ID,
             "WECHAT_PAY_API_KEY": sandbox_credentials.WECHAT_PAY_API_KEY,
+            "WECHAT_PAY_V3_PRIVATE_KEY": sandbox_credentials.WECHAT_PAY_V3_PRIVATE_KEY,
+            "WECHAT_PAY_V3_SERIAL_NO": sandbox_credentials.WECHAT_PAY_V3_SERIAL_NO,
+            "WECHAT_PAY_V3_KEY": sandbox_credentials.WECHAT_PAY_V3_KEY,
+            "WECHAT_PAY_V3_PUBLIC_KEY": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY,
+            "WECHAT_PAY_V3_PUBLIC_KEY_ID": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY_ID,
             "ALIPAY_APP_ID": sandbox_credentials.ALIPAY_APP_ID,
             "ALIPAY_APP_PRIVATE_KEY": sandbox_credentials.ALIPAY_APP_PRIVATE_KEY,
             "ALIPAY_PUBLIC_KEY": sandbox_credentials.ALIPAY_PUBLIC_KEY,
@@ -277,6 +327,7 @@ class ProductionConfig(Config):
             )
         if _bool("FLASK_DEBUG", False):
             problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
+        problems.extend(self.wechat_pay_problems())
         problems.extend(self._sandbox_problems())
         problems.extend(self._scale_problems())
         if problems:
@@ -293,6 +344,24 @@ class ProductionConfig(Config):
                 "production needs PostgreSQL (DATABASE_URL): several processes "
                 f"({workers} gunicorn workers and the Celery worker) write at once"
             )
+        return problems
+
+    def wechat_pay_problems(self) -> list[str]:
+        """The selected WeChat Pay version's settings, each named when missing or unusable."""
+        version = self.WECHAT_PAY_VERSION
+        if version not in WECHAT_PAY_SETTINGS:
+            return [f"WECHAT_PAY_VERSION must be v3 or v2, not {version!r}"]
+        missing = [name for name in WECHAT_PAY_SETTINGS[version] if not getattr(self, name)]
+        problems = [f"WECHAT_PAY_VERSION={version} needs {', '.join(missing)}"] if missing else []
+        if version == "v3":
+            if self.WECHAT_PAY_V3_KEY and len(self.WECHAT_PAY_V3_KEY.encode("utf-8")) != 32:
+                problems.append("WECHAT_PAY_V3_KEY must be the 32-byte APIv3 key")
+            for name in ("WECHAT_PAY_V3_PRIVATE_KEY", "WECHAT_PAY_V3_PUBLIC_KEY"):
+                value = getattr(self, name)
+                if value and sandbox_credentials.rsa_modulus(value) is None:
+                    problems.append(f"{name} is neither an RSA key in PEM nor a readable file holding one")
+            if self.WECHAT_PAY_V3_PUBLIC_KEY_ID and not self.WECHAT_PAY_V3_PUBLIC_KEY_ID.startswith("PUB_KEY_ID_"):
+                problems.append("WECHAT_PAY_V3_PUBLIC_KEY_ID is the public key id (PUB_KEY_ID_…)")
         return problems
 
     def _sandbox_problems(self) -> list[str]:

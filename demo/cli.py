@@ -38,6 +38,13 @@ def seed_command(if_empty: bool) -> None:
             f"demo: {counts['products']} products, {counts['on_sale']} on sale, "
             f"{counts['certified']} certified poverty-alleviation products"
         )
+    if result.get("batches"):
+        counts = result["batches"]
+        click.echo(
+            f"demo: {counts['batches']} harvest batches with 合格证 ({counts['tested']} on test reports), "
+            f"{counts['monitored']} 监测对象 households, "
+            f"{counts['consented']} sellers agreed to be named on trace pages"
+        )
     if result.get("settlement"):
         counts = result["settlement"]
         click.echo(
@@ -51,6 +58,13 @@ def seed_command(if_empty: bool) -> None:
     if result.get("orders") or result.get("settlement"):
         click.echo(f"demo: the gateway simulator ({sandbox_url}) kept them in its state file; reconcile with")
         click.echo("      `flask payments reconcile --date YYYY-MM-DD` while `flask sandbox serve` runs")
+    if result.get("units"):
+        counts = result["units"]
+        click.echo(
+            f"demo: {counts['units']} units (a county bureau, 株洲市中心医院, a school, its union) with targets, "
+            f"{counts['transfer_orders']} canteen orders by bank transfer, a union gift to "
+            f"{counts['welfare_recipients']} employees ({counts['welfare_shipped']} shipped)"
+        )
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from core.unit_of_work import unit_of_work
 from payments.ledger.reconcile import reconcile_day
+from payments.order_centre import DEFAULT_PATH, OrderDetailPathRefused, update_order_detail_path
 from payments.tasks import retry_refunds, retry_uploads, sync_payments
 
 payments_cli = AppGroup("payments", help="Payment housekeeping (Celery beat runs them; these run them now).")
@@ -51,3 +52,14 @@ def reconcile_command(day) -> None:
         differences += len(report.differences)
     if differences:
         raise SystemExit(1)
+
+
+@payments_cli.command("order-detail-path")
+@click.option("--path", default=DEFAULT_PATH, show_default=True, help="Mini-program page; must contain ${商品订单号}.")
+def order_detail_path_command(path: str) -> None:
+    """Tell WeChat which mini-program page shows an order from 小程序购物订单 (run once per mini-program)."""
+    try:
+        update_order_detail_path(path)
+    except (OrderDetailPathRefused, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"order detail path set: {path}")

@@ -1,7 +1,7 @@
 """Payment attempts, the raw gateway event log, gateway refunds and shipping uploads."""
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -108,10 +108,24 @@ class GatewayRefund(db.Model):
     payment: Mapped[Payment] = relationship(lazy="joined")
 
 
+class LogisticsType(IntEnum):
+    """WeChat's logistics_type of upload_shipping_info."""
+
+    EXPRESS = 1  # 实体物流配送: a parcel with a carrier and tracking number
+    LOCAL_DELIVERY = 2  # 同城配送
+    VIRTUAL = 3  # 虚拟商品
+    PICKUP = 4  # 用户自提: the buyer collects it at a station
+
+
 class ShippingUpload(db.Model):
     """Shipping information for a WeChat-paid parcel, uploaded to WeChat (发货信息管理)."""
 
     __tablename__ = "shipping_uploads"
+    __table_args__ = (
+        sa.CheckConstraint(
+            one_of("logistics_type", tuple(t.value for t in LogisticsType)), name="known_logistics_type"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id"), unique=True)
@@ -121,3 +135,4 @@ class ShippingUpload(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    logistics_type: Mapped[int] = mapped_column(sa.SmallInteger, default=LogisticsType.EXPRESS, server_default="1")

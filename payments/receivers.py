@@ -21,8 +21,9 @@ def _send_refund(refund_request, **_):
     refund_for_request(refund_request)
 
 
-def _upload_shipping(order, shipment=None, **_):
-    queue_upload(order, shipment)
+def _upload_shipping(order, shipment=None, logistics_type=None, **_):
+    """``logistics_type`` (LogisticsType): a sender may say the buyer picks the parcel up (4)."""
+    queue_upload(order, shipment, *([logistics_type] if logistics_type else []))
 
 
 def _seller_dashboard(seller, **_):

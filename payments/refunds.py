@@ -12,7 +12,14 @@ from core.tasks import run_later
 from core.unit_of_work import unit_of_work
 from payments.ledger.postings import post_refund, post_unapplied_refund
 from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
-from payments.providers import Channel, PaymentGatewayError, PaymentRejected, RefundResult, get_provider
+from payments.providers import (
+    Channel,
+    PaymentGatewayError,
+    PaymentRejected,
+    RefundResult,
+    get_provider,
+    refund_notify_url,
+)
 from payments.providers.base import RefundStatus
 from shop.orders.after_sales import complete_refund, fail_refund
 from shop.orders.fulfilment import lock_order
@@ -108,7 +115,7 @@ def _refund_call(refund: GatewayRefund) -> tuple[str, tuple, dict]:
     payment = refund.payment
     extra = {}
     if payment.channel == Channel.WECHAT_JSAPI:  # WeChat reports the outcome later, to this URL
-        extra["notify_url"] = current_app.config["PUBLIC_BASE_URL"] + "/api/v1/payments/notify/wechat-refund"
+        extra["notify_url"] = refund_notify_url(current_app.config)
     numbers = (payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen)
     return payment.channel, numbers, extra
 
@@ -132,6 +139,8 @@ def execute_refund(refund_id: int) -> None:
     with unit_of_work():
         refund = _lock_refund(refund_id)
         if refund is None or refund.status in FINISHED:
+            return
+        if refund.payment.channel == "bank_transfer":  # no gateway: the county centre transfers it back
             return
         refund.attempts += 1
         channel, numbers, extra = _refund_call(refund)

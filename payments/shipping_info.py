@@ -5,6 +5,11 @@ the merchant says what was shipped. wechatpy has no wrapper for
 ``wxa/sec/order/upload_shipping_info``; the pinned client's authenticated
 ``_post`` calls it against WECHAT_API_BASE_URL. Each attempt is recorded;
 failures never block shipping and are retried by ``flask payments retry-uploads``.
+
+The order is identified by WeChat Pay's ``transaction_id`` (v2 and v3 give the
+same number), else by merchant number + ``out_trade_no``. A parcel the buyer
+collects at a station is uploaded as ``logistics_type`` 4 (用户自提), without a
+carrier or tracking number.
 """
 
 import logging
@@ -21,7 +26,7 @@ from core.pii import mask_phone
 from core.tasks import run_later
 from core.unit_of_work import unit_of_work
 from core.wechat import wechat_client
-from payments.models import Payment, PaymentStatus, ShippingUpload, ShippingUploadStatus
+from payments.models import LogisticsType, Payment, PaymentStatus, ShippingUpload, ShippingUploadStatus
 from payments.providers import Channel
 from shop.orders.models import LineStatus, Order, OrderLine, Shipment
 
@@ -46,7 +51,7 @@ def express_code(carrier: str) -> str:
     return next((code for name, code in EXPRESS_CODES.items() if name in carrier), carrier[:20])
 
 
-def queue_upload(order: Order, shipment: Shipment) -> None:
+def queue_upload(order: Order, shipment: Shipment, logistics_type: LogisticsType = LogisticsType.EXPRESS) -> None:
     """Record the upload for a WeChat-paid order's shipment and send it after commit."""
     if order.paid_channel != Channel.WECHAT_JSAPI:
         return
@@ -57,10 +62,21 @@ def queue_upload(order: Order, shipment: Shipment) -> None:
     )
     if payment is None or payment.channel != Channel.WECHAT_JSAPI:
         return
-    upload = ShippingUpload(shipment_id=shipment.id, payment_id=payment.id)
+    upload = ShippingUpload(
+        shipment_id=shipment.id, payment_id=payment.id, logistics_type=LogisticsType(logistics_type)
+    )
     db.session.add(upload)
     db.session.flush()
     run_later(upload_shipping_info, upload.id)
+
+
+def item_description(lines: list[OrderLine]) -> str:
+    """What is in the parcel, each line with the batch it came from (WeChat allows 120 characters)."""
+    items = [
+        f"{line.product_title}×{line.quantity}" + (f"（批次{line.batch.trace_code}）" if line.batch else "")
+        for line in lines
+    ]
+    return "、".join(items)[:120]
 
 
 def shipping_payload(upload: ShippingUpload) -> dict:
@@ -80,18 +96,18 @@ def shipping_payload(upload: ShippingUpload) -> dict:
             "out_trade_no": payment.out_trade_no,
         }
     )
+    parcel = {"item_desc": item_description(lines)}
+    if upload.logistics_type == LogisticsType.EXPRESS:
+        parcel |= {
+            "tracking_no": shipment.tracking_no,
+            "express_company": express_code(shipment.carrier),
+            "contact": {"receiver_contact": mask_phone(order.address_phone)},
+        }
     payload = {
         "order_key": order_key,
-        "logistics_type": 1,
+        "logistics_type": int(upload.logistics_type),
         "delivery_mode": 2 if several_parcels else 1,
-        "shipping_list": [
-            {
-                "tracking_no": shipment.tracking_no,
-                "express_company": express_code(shipment.carrier),
-                "item_desc": "、".join(f"{line.product_title}×{line.quantity}" for line in lines)[:120],
-                "contact": {"receiver_contact": mask_phone(order.address_phone)},
-            }
-        ],
+        "shipping_list": [parcel],
         "upload_time": utcnow().astimezone(BEIJING).isoformat(timespec="milliseconds"),
         "payer": {"openid": db.session.get(User, order.buyer_id).wechat_openid},
     }

@@ -30,7 +30,7 @@ sandbox_cli = AppGroup("sandbox", help="The payment and WeChat gateway simulator
 )
 @click.option("--in-memory", is_flag=True, help="Keep nothing: start empty and write no state file.")
 def serve_command(host: str, port: int, state_file: str | None, in_memory: bool) -> None:
-    """Serve WeChat Pay v2, Alipay and WeChat API simulators with the app's (sandbox) credentials."""
+    """Serve WeChat Pay (API v2 and v3), Alipay and WeChat API simulators with the app's (sandbox) credentials."""
     config = current_app.config
     if config["APP_ENV"] == "production":
         raise click.ClickException("refusing to run the payment sandbox in production")

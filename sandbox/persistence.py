@@ -3,11 +3,13 @@
 One JSON file (default ``instance/sandbox-state.json``, or ``SANDBOX_STATE_FILE``)
 holds the trades, refunds, transfers (the bills are built from these), the
 balances, the access tokens it issued, the messages and shipping uploads it
-received, and the notification queue with each delivery's attempts. The file
+received (and the order-detail path), WeChat Pay v3's trades and refunds with
+the v2 ones (``api_version``), and the notification queue with each delivery's
+attempts (v3 ones are signed afresh at each sending, so no signature is kept). The file
 is rewritten after every change, atomically (a temporary file in the same
 directory, fsync, rename), so a crash leaves the previous or the new state,
-never half of one. The log of recorded requests is not kept (it is for tests
-and carries signed parameters).
+never half of one. Not kept: the log of recorded requests (it is for tests and
+carries signed parameters) and the test knobs latency and v3 refund outcome.
 
 Stdlib only: the simulator never touches the product's database or models.
 """
@@ -75,6 +77,8 @@ def snapshot(state: SandboxState, notifier: Notifier) -> dict:
         "subscribe_messages": state.subscribe_messages,
         "shipping_uploads": state.shipping_uploads,
         "bill_tokens": state.bill_tokens,
+        "wechat_bill_tokens": state.wechat_bill_tokens,
+        "order_detail_path": state.order_detail_path,
         "wechat_balance_fen": state.wechat_balance_fen,
         "alipay_balance_fen": state.alipay_balance_fen,
         "deliveries": deliveries,
@@ -119,6 +123,10 @@ def load(path: Path, state: SandboxState, notifier: Notifier) -> bool:
             state.subscribe_messages = list(data["subscribe_messages"])
             state.shipping_uploads = list(data["shipping_uploads"])
             state.bill_tokens = {token: tuple(value) for token, value in data["bill_tokens"].items()}
+            state.wechat_bill_tokens = {
+                token: tuple(value) for token, value in data.get("wechat_bill_tokens", {}).items()
+            }
+            state.order_detail_path = data.get("order_detail_path")
             state.wechat_balance_fen = data["wechat_balance_fen"]
             state.alipay_balance_fen = data["alipay_balance_fen"]
         deliveries = []

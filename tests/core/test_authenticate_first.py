@@ -26,10 +26,13 @@ PUBLIC = {
     ("payments.wechat_notification", "POST"),
     ("payments.alipay_notification", "POST"),
     ("payments.wechat_refund_notification", "POST"),
+    ("payments.wechat_v3_notification", "POST"),
     ("regions.list_regions", "GET"),
     ("products.list_categories", "GET"),
     ("products.list_products", "GET"),
     ("products.get_product", "GET"),
+    ("batches.trace_json", "GET"),  # the 合格证 QR code: public, no login
+    ("trace_page.trace_page", "GET"),
 }
 
 # Values no schema accepts: wrong types everywhere, unknown fields, out-of-range pages.

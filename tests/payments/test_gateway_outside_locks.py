@@ -20,7 +20,7 @@ from payments.closing import close_open_payments, sync_pending_payments
 from payments.models import GatewayRefund, Payment, PaymentEvent
 from payments.providers import PaymentGatewayError, PaymentRejected
 from payments.providers import get_provider as real_get_provider
-from tests.payments.test_payments_flow import _order, gateway  # noqa: F401 - fixture
+from tests.payments.test_payments_flow import _order
 
 WATCHED = ("create", "query", "close", "refund", "query_refund")
 
@@ -51,7 +51,7 @@ class Watched:
 
 
 @pytest.fixture
-def watch(monkeypatch, gateway):  # noqa: F811
+def watch(monkeypatch, gateway):
     """(calls, hooks): every provider the payment services use is watched."""
     calls, hooks = [], {}
 
@@ -145,7 +145,7 @@ def test_refreshing_asks_outside_a_transaction_and_applies_once_even_if_a_notifi
     client,
     shop,
     watch,
-    gateway,  # noqa: F811
+    gateway,
 ):
     calls, hooks = watch
     order = _order(client, shop)
@@ -171,7 +171,7 @@ def test_closing_calls_the_gateway_outside_a_transaction_and_skips_what_changed_
     client,
     shop,
     watch,
-    gateway,  # noqa: F811
+    gateway,
 ):
     calls, hooks = watch
     first = _order(client, shop)
@@ -200,7 +200,7 @@ def test_a_refund_counts_its_attempt_before_calling_and_applies_the_answer_under
     client,
     shop,
     watch,
-    gateway,  # noqa: F811
+    gateway,
 ):
     calls, hooks = watch
     order = _order(client, shop)
@@ -231,7 +231,7 @@ def test_a_refund_counts_its_attempt_before_calling_and_applies_the_answer_under
     assert sent.status == "processing" and sent.attempts == 1
 
 
-def test_sync_commits_each_payment_on_its_own(client, shop, watch, gateway):  # noqa: F811
+def test_sync_commits_each_payment_on_its_own(client, shop, watch, gateway):
     from datetime import timedelta
 
     from core.db import utcnow

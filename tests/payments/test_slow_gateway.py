@@ -1,4 +1,4 @@
-"""A slow gateway holds no row lock: requests on the same order go through while it thinks.
+"""A slow gateway holds no row lock: requests on the same order go through while it thinks (WeChat Pay v3 and v2).
 
 PostgreSQL with real threads, connections and row locks (SQLite has no row
 locks; the step ordering is checked on every engine in test_gateway_outside_locks.py).
@@ -50,11 +50,27 @@ def _slow_down(sandbox, seconds: float) -> None:
     requests.post(sandbox.base_url + "sandbox/latency", json={"seconds": seconds}, timeout=5).raise_for_status()
 
 
-def _wait_for_call(sandbox, path_end: str, count: int = 1) -> None:
-    """Until the simulator has received ``count`` calls to ``path_end`` (it is now sitting on them)."""
+# How each WeChat Pay API spells opening and querying a payment (v2 XML endpoints, v3 REST paths).
+CALLS = {
+    "open": ("/pay/unifiedorder", "/pay/transactions/jsapi"),
+    "query": ("/pay/orderquery", "/pay/transactions/out-trade-no/"),
+}
+
+
+def _wait_for_call(sandbox, kind: str) -> None:
+    """Until the simulator has received a call of ``kind`` (it is now sitting on it)."""
     deadline = time.monotonic() + 10
-    while sum(r.path.endswith(path_end) for r in sandbox.recorded("wechat_pay")) < count:
-        assert time.monotonic() < deadline, f"no call to {path_end}"
+
+    def seen():
+        return any(
+            r.service in ("wechat_pay", "wechat_pay_v3")
+            and any(fragment in r.path for fragment in CALLS[kind])
+            and not r.path.endswith("/close")
+            for r in sandbox.recorded()
+        )
+
+    while not seen():
+        assert time.monotonic() < deadline, f"no {kind} call reached the simulator"
         time.sleep(0.02)
 
 
@@ -72,7 +88,7 @@ def test_cancelling_is_not_blocked_while_the_gateway_opens_a_payment(app, live, 
     opening, opened = _in_background(
         lambda: _timed("POST", url + "/payments", json={"channel": "wechat_jsapi"}, headers=_headers(live))
     )
-    _wait_for_call(sandbox, "/pay/unifiedorder")
+    _wait_for_call(sandbox, "open")
     cancelled, cancel_took = _timed("POST", url + "/cancel", headers=_headers(live))
     read, read_took = _timed("GET", url, headers=_headers(live))
     opening.join(timeout=30)
@@ -111,7 +127,7 @@ def test_a_notification_is_applied_at_once_while_a_refresh_waits_on_the_gateway(
     refreshing, refreshed = _in_background(
         lambda: _timed("GET", f"{live['base']}api/v1/payments/{payment['id']}", headers=_headers(live))
     )
-    _wait_for_call(sandbox, "/pay/orderquery")
+    _wait_for_call(sandbox, "query")
     started = time.monotonic()
     delivery = sandbox.send_variant(payment["out_trade_no"], "duplicate")  # the genuine notification, now
     notify_took = time.monotonic() - started
