@@ -173,8 +173,33 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.JSON_SORT_KEYS = False
-        # Run background tasks inline (tests); the default is an in-process thread pool.
+        # Background work (core/tasks.py): Celery on this broker (RabbitMQ or Redis), else REDIS_URL,
+        # else in this process. TASKS_EAGER runs it inline (tests).
+        self.CELERY_BROKER_URL = env("CELERY_BROKER_URL") or None
         self.TASKS_EAGER = _bool("TASKS_EAGER", False)
+        # Seconds before Redis hands an unacknowledged task (its worker died) to another worker;
+        # longer than any task runs or waits for a retry.
+        self.CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", 3600)
+        self.CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 300)
+        self.CELERY_QUEUE = env("CELERY_QUEUE") or "zhuzhou"
+        # Without a broker, a development server runs the periodic jobs in a thread (see core/tasks.py).
+        self.IN_PROCESS_SCHEDULER = _bool("IN_PROCESS_SCHEDULER", True)
+        # Logs: one JSON object per line (production default) or text; LOG_LEVEL as in logging.
+        self.LOG_FORMAT = (env("LOG_FORMAT") or ("json" if self.ENV_NAME == "production" else "text")).lower()
+        self.LOG_LEVEL = (env("LOG_LEVEL") or "INFO").upper()
+        # GET /metrics: bearer token (unset: loopback clients only); database figures are re-read after N seconds.
+        self.METRICS_TOKEN = env("METRICS_TOKEN") or None
+        self.METRICS_DATABASE_CACHE_SECONDS = _int("METRICS_DATABASE_CACHE_SECONDS", 30)
+        # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx: 1); 0 trusts no such header.
+        self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+        # Stored files (product photos, report exports): local directory or an S3-compatible store.
+        self.STORAGE_BACKEND = (env("STORAGE_BACKEND") or "local").lower()
+        self.S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
+        self.S3_BUCKET = env("S3_BUCKET") or None
+        self.S3_REGION = env("S3_REGION") or None
+        self.S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY") or None
+        self.S3_PUBLIC_BASE_URL = env("S3_PUBLIC_BASE_URL") or None
         if self.PAYMENT_SANDBOX:
             self.apply_sandbox_defaults()
 
@@ -209,9 +234,29 @@ class Config:
 
     def validate(self) -> None:
         """Refuse settings that would fail later anyway; production adds its own checks."""
-        problems = _pii_key_problems(self)
+        problems = _pii_key_problems(self) + self._setting_problems()
         if problems:
             raise RuntimeError("; ".join(problems))
+
+    def _setting_problems(self) -> list[str]:
+        """Storage and log settings that cannot work (checked in every mode)."""
+        if self.LOG_FORMAT not in ("json", "text"):
+            return ["LOG_FORMAT must be json or text", *self._storage_backend_problems()]
+        return self._storage_backend_problems()
+
+    def _storage_backend_problems(self) -> list[str]:
+        if self.STORAGE_BACKEND == "local":
+            return []
+        if self.STORAGE_BACKEND != "s3":
+            return [f"STORAGE_BACKEND must be local or s3, not {self.STORAGE_BACKEND!r}"]
+        missing = [
+            name
+            for name in ("S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_PUBLIC_BASE_URL")
+            if not getattr(self, name)
+        ]
+        if missing:
+            return [f"STORAGE_BACKEND=s3 needs {', '.join(missing)}"]
+        return []
 
 
 class TestConfig(Config):
@@ -229,6 +274,7 @@ class TestConfig(Config):
         super().__init__()
         self.SECRET_KEY = secrets.token_hex(32)
         self.TASKS_EAGER = True
+        self.IN_PROCESS_SCHEDULER = False  # a test that wants the scheduler starts one
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
         # Nothing listens here: tests that want a gateway start their own simulator,
@@ -243,12 +289,16 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SANDBOX_BY_DEFAULT = False
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.IN_PROCESS_SCHEDULER = False  # production runs Celery beat
+
     @staticmethod
     def default_secret_key() -> str:
         return ""  # validate() refuses to start without one
 
     def validate(self) -> None:
-        problems = []
+        problems = self._setting_problems()
         if not os.environ.get("SECRET_KEY"):
             problems.append("SECRET_KEY is required in production")
         elif len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
@@ -260,11 +310,15 @@ class ProductionConfig(Config):
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL is required in production")
         if not self.REDIS_URL:
-            problems.append("REDIS_URL is required in production: login limits and caches are shared by workers")
+            problems.append(
+                "REDIS_URL is required in production: login limits and caches are shared by workers, "
+                "and it is the task broker unless CELERY_BROKER_URL is set"
+            )
         if _bool("FLASK_DEBUG", False):
             problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
         problems.extend(self.wechat_pay_problems())
         problems.extend(self._sandbox_problems())
+        problems.extend(self._scale_problems())
         if problems:
             raise RuntimeError("; ".join(problems))
 
@@ -284,6 +338,19 @@ class ProductionConfig(Config):
                     problems.append(f"{name} is neither an RSA key in PEM nor a readable file holding one")
             if self.WECHAT_PAY_V3_PUBLIC_KEY_ID and not self.WECHAT_PAY_V3_PUBLIC_KEY_ID.startswith("PUB_KEY_ID_"):
                 problems.append("WECHAT_PAY_V3_PUBLIC_KEY_ID is the public key id (PUB_KEY_ID_…)")
+        return problems
+
+    def _scale_problems(self) -> list[str]:
+        """What breaks once more than one process serves, or background work runs in the web process."""
+        problems = []
+        if self.TASKS_EAGER:
+            problems.append("TASKS_EAGER must be off in production (it runs gateway calls inside requests)")
+        workers = _int("WEB_CONCURRENCY", 1)
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            problems.append(
+                "production needs PostgreSQL (DATABASE_URL): several processes "
+                f"({workers} gunicorn workers and the Celery worker) write at once"
+            )
         return problems
 
     def _sandbox_problems(self) -> list[str]:

@@ -28,12 +28,25 @@ def _message(order: Order, seller_id: int) -> dict:
     }
 
 
-def notify_sellers_of_paid_order(order_id: int) -> None:
-    """Send (or record why not) one subscribe message to each bound seller of the order."""
+def notify_sellers_of_paid_order(order_id: int) -> int:
+    """Send (or record why not) one subscribe message to each bound seller of the order; returns the failures.
+
+    Safe to run again (a retry, a redelivered task): sellers already sent to, or
+    skipped for good, are left alone.
+    """
     order = db.session.get(Order, order_id)
     if order is None:
-        return
-    seller_ids = sorted({line.seller_id for line in order.lines})
+        return 0
+    done = set(
+        db.session.scalars(
+            sa.select(SellerNotification.seller_id).where(
+                SellerNotification.order_id == order_id,
+                SellerNotification.status.in_((NotificationStatus.SENT, NotificationStatus.SKIPPED)),
+            )
+        )
+    )
+    seller_ids = sorted({line.seller_id for line in order.lines} - done)
+    failures = 0
     openids = dict(
         db.session.execute(
             sa.select(Seller.id, User.wechat_openid)
@@ -55,5 +68,7 @@ def notify_sellers_of_paid_order(order_id: int) -> None:
             except (WeChatClientException, OSError) as exc:
                 log.warning("subscribe message for order %s failed: %s", order_id, type(exc).__name__)
                 status, detail = NotificationStatus.FAILED, str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
+                failures += 1
         db.session.add(SellerNotification(order_id=order.id, seller_id=seller_id, status=status, detail=detail))
     db.session.commit()
+    return failures

@@ -13,6 +13,7 @@ import pytest
 PUBLIC = {
     ("system.healthz", "GET"),
     ("system.readyz", "GET"),
+    ("metrics.metrics", "GET"),  # METRICS_TOKEN or loopback, not a user token (tests/ops)
     ("system.docs_page", "GET"),
     ("system.docs_asset", "GET"),
     ("api-docs.openapi_json", "GET"),
