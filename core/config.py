@@ -148,6 +148,11 @@ class Config:
         self.UNPAID_UNITS_PER_SKU = _int("UNPAID_UNITS_PER_SKU", 30)
         self.UNPAID_ORDERS_PER_BUYER = _int("UNPAID_ORDERS_PER_BUYER", 5)
         self.SETTLEMENT_HOLD_DAYS = _int("SETTLEMENT_HOLD_DAYS", 7)
+        # 对公转账 for unit orders: days to pay, and the account the 对账单 tells units to pay into.
+        self.UNIT_TRANSFER_DUE_DAYS = _int("UNIT_TRANSFER_DUE_DAYS", 15)
+        self.BANK_TRANSFER_PAYEE_NAME = env("BANK_TRANSFER_PAYEE_NAME") or ""
+        self.BANK_TRANSFER_PAYEE_BANK = env("BANK_TRANSFER_PAYEE_BANK") or ""
+        self.BANK_TRANSFER_PAYEE_ACCOUNT = env("BANK_TRANSFER_PAYEE_ACCOUNT") or ""
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         # First wait after too many failed logins or bind codes; it doubles with each further failure.
@@ -162,8 +167,14 @@ class Config:
         # Catalogue cache: key prefix in Redis (or in-process) and how long an entry lives.
         self.CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX") or "zz:"
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
+        # How long a worker reuses the catalogue version it read from Redis (0: every request).
+        self.CATALOGUE_VERSION_SECONDS = _float("CATALOGUE_VERSION_SECONDS", 1.0)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
+        # The reviewing office as exports and messages name it (the city may have renamed it).
+        self.OFFICE_NAME = env("OFFICE_NAME") or "株洲市扶贫办"
+        # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.
+        self.LABEL_FONT_PATH = env("LABEL_FONT_PATH") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         # flask-smorest / OpenAPI
@@ -322,6 +333,19 @@ class ProductionConfig(Config):
         if problems:
             raise RuntimeError("; ".join(problems))
 
+    def _scale_problems(self) -> list[str]:
+        """What breaks once more than one process serves, or background work runs in the web process."""
+        problems = []
+        if self.TASKS_EAGER:
+            problems.append("TASKS_EAGER must be off in production (it runs gateway calls inside requests)")
+        workers = _int("WEB_CONCURRENCY", 1)
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            problems.append(
+                "production needs PostgreSQL (DATABASE_URL): several processes "
+                f"({workers} gunicorn workers and the Celery worker) write at once"
+            )
+        return problems
+
     def wechat_pay_problems(self) -> list[str]:
         """The selected WeChat Pay version's settings, each named when missing or unusable."""
         version = self.WECHAT_PAY_VERSION
@@ -338,19 +362,6 @@ class ProductionConfig(Config):
                     problems.append(f"{name} is neither an RSA key in PEM nor a readable file holding one")
             if self.WECHAT_PAY_V3_PUBLIC_KEY_ID and not self.WECHAT_PAY_V3_PUBLIC_KEY_ID.startswith("PUB_KEY_ID_"):
                 problems.append("WECHAT_PAY_V3_PUBLIC_KEY_ID is the public key id (PUB_KEY_ID_…)")
-        return problems
-
-    def _scale_problems(self) -> list[str]:
-        """What breaks once more than one process serves, or background work runs in the web process."""
-        problems = []
-        if self.TASKS_EAGER:
-            problems.append("TASKS_EAGER must be off in production (it runs gateway calls inside requests)")
-        workers = _int("WEB_CONCURRENCY", 1)
-        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
-            problems.append(
-                "production needs PostgreSQL (DATABASE_URL): several processes "
-                f"({workers} gunicorn workers and the Celery worker) write at once"
-            )
         return problems
 
     def _sandbox_problems(self) -> list[str]:

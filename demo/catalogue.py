@@ -291,7 +291,7 @@ def _add_product(station: Station, seller: Seller, template: Template, rng: rand
             # Prices vary a little between villages; whole yuan minus 10 fen, as shops price.
             Sku(
                 name=sku,
-                price_fen=max(100, round(price * rng.uniform(0.9, 1.1), -2) - 10),
+                price_fen=max(100, int(round(price * rng.uniform(0.9, 1.1), -2)) - 10),
                 stock=rng.choice((0, 8, 20, 50, 120, 300)),
                 position=position,
             )

@@ -17,7 +17,15 @@ from core.metrics import GATEWAY_MESSAGES, RECONCILIATION_DIFFERENCES, register_
 from core.tasks import RetryLater, background_task, periodic_job
 from payments.closing import close_open_payments, sync_pending_payments
 from payments.ledger.reconcile import GatewayReport, reconcile_day
-from payments.models import GatewayRefund, Payment, PaymentEvent, ShippingUpload
+from payments.models import (
+    GatewayRefund,
+    GatewayRefundStatus,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    ShippingUpload,
+    ShippingUploadStatus,
+)
 from payments.refunds import check_refund, execute_refund, unfinished_refunds
 from payments.shipping_info import pending_uploads, upload_shipping_info
 
@@ -31,7 +39,10 @@ log = logging.getLogger(__name__)
 def send_refund(refund_id: int) -> None:
     """Ask the gateway for one refund; retried with backoff while the gateway cannot be reached."""
     execute_refund(refund_id)
-    if db.session.scalar(sa.select(GatewayRefund.status).where(GatewayRefund.id == refund_id)) == "pending":
+    if (
+        db.session.scalar(sa.select(GatewayRefund.status).where(GatewayRefund.id == refund_id))
+        == GatewayRefundStatus.PENDING
+    ):
         raise RetryLater(f"refund {refund_id}: gateway unavailable")
 
 
@@ -40,7 +51,9 @@ def close_payments(order_id: int) -> None:
     """Close the pending payments of an expired or cancelled order at their gateways."""
     close_open_payments(order_id)
     still_open = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Payment).where(Payment.order_id == order_id, Payment.status == "pending")
+        sa.select(sa.func.count())
+        .select_from(Payment)
+        .where(Payment.order_id == order_id, Payment.status == PaymentStatus.PENDING)
     )
     if still_open:
         raise RetryLater(f"order {order_id}: {still_open} payments could not be closed yet")
@@ -50,7 +63,10 @@ def close_payments(order_id: int) -> None:
 def upload_shipping(upload_id: int) -> None:
     """Upload one parcel's shipping information to WeChat; retried while WeChat refuses or is away."""
     upload_shipping_info(upload_id)
-    if db.session.scalar(sa.select(ShippingUpload.status).where(ShippingUpload.id == upload_id)) == "pending":
+    if (
+        db.session.scalar(sa.select(ShippingUpload.status).where(ShippingUpload.id == upload_id))
+        == ShippingUploadStatus.PENDING
+    ):
         raise RetryLater(f"shipping upload {upload_id} not accepted yet")
 
 

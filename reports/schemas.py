@@ -96,3 +96,75 @@ class VerifySchema(Schema):
     report_id = fields.Integer()
     digest_ok = fields.Boolean()
     drift = fields.List(fields.Dict())
+
+
+class UnitReportArgs(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    period = fields.String(validate=PERIOD)
+    region = fields.String(validate=CODE)
+    unit_id = fields.Integer(metadata={"description": "单位自己的页面（单位成员必填）"})
+
+    @validates_schema
+    def _year_or_period(self, data, **kwargs):
+        if ("year" in data) == ("period" in data):
+            raise ValidationError("请提供 year 或 period 之一", "period")
+
+
+UNIT_FIGURES = (
+    "purchases_fen",
+    "poverty_purchases_fen",
+    "canteen_poverty_fen",
+    "union_welfare_fen",
+    "union_welfare_poverty_fen",
+)
+
+
+class UnitCountySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    poverty_purchases_fen = fields.Integer()
+
+
+class UnitCategorySchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+    poverty_purchases_fen = fields.Integer()
+
+
+class UnitTargetProgressSchema(Schema):
+    year = fields.Integer()
+    canteen_budget_fen = fields.Integer()
+    ratio_bps = fields.Integer()
+    target_fen = fields.Integer()
+    # Canteen purchases of poverty-area products from 1 January to the end of the period.
+    counted_fen = fields.Integer()
+    share_bps = fields.Integer(allow_none=True)
+    remaining_fen = fields.Integer()
+
+
+UnitFiguresSchema = Schema.from_dict(
+    {"orders": fields.Integer(), **{name: fields.Integer() for name in UNIT_FIGURES}}, name="UnitFigures"
+)
+
+
+class UnitReportRowSchema(UnitFiguresSchema):
+    rank = fields.Integer()
+    unit_id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    credit_code = fields.String()
+    region_code = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    by_county = fields.List(fields.Nested(UnitCountySchema))
+    by_category = fields.List(fields.Nested(UnitCategorySchema))
+    target = fields.Nested(UnitTargetProgressSchema, allow_none=True)
+
+
+class UnitReportSchema(Schema):
+    year = fields.Integer()
+    period = fields.String(allow_none=True)
+    date_from = fields.String(data_key="from")
+    date_to = fields.String(data_key="to")
+    units_ranked = fields.Integer()
+    totals = fields.Nested(UnitFiguresSchema)
+    rows = fields.List(fields.Nested(UnitReportRowSchema))

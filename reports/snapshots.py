@@ -3,15 +3,17 @@
 import json
 
 import sqlalchemy as sa
+from flask import current_app
 
-from core.auth import ensure_in_scope, scope_for
+from core.auth import Scope, ensure_in_scope, scope_for
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
 from core.pii import sm3_hex
-from reports.analytics import SalesGrouping, month_bounds, sales_figures
+from reports.analytics import ADDED_FIGURES, SalesGrouping, month_bounds, sales_figures
 from reports.models import ReportAction, ReportEvent, ReportStatus, SalesReport
+from reports.units import units_in, units_report
 from shop.models import ReviewDecision
 from villages.metrics import compute_village_metrics
 from villages.models import Region, RegionLevel
@@ -40,7 +42,14 @@ def build_snapshot(region_code: str, period: str) -> dict:
         "villages": by_village["rows"],
         "categories": by_category["rows"],
         "policy": {key: value for key, value in metrics.items() if key not in ("children",)},
+        "units": units_snapshot(region_code, period),
     }
+
+
+def units_snapshot(region_code: str, period: str) -> list[dict]:
+    """The month's unit table (units located in the region), each row keyed by unit id."""
+    rows = units_report(units_in(Scope(prefixes=None), region_code), None, period)["rows"]
+    return [{"key": str(row["unit_id"]), **row} for row in rows]
 
 
 def _event(report: SalesReport, action: str, actor: User | None, comment: str | None = None) -> None:
@@ -130,7 +139,7 @@ def review_report(actor: User, report_id: int, decision: str, comment: str | Non
     report = report_for(actor, report_id)
     scope_for(actor, *REVIEWERS)
     if report.status != ReportStatus.SUBMITTED:
-        raise Conflict("只有已提交的报表可以审核")
+        raise Conflict(f"只有已提交的报表可以由{current_app.config['OFFICE_NAME']}审核")
     _ensure_second_pair_of_eyes(actor, report)
     if decision == ReviewDecision.REJECT and not comment:
         raise ValidationFailed.field("comment", "退回报表须填写意见")
@@ -155,9 +164,32 @@ def _diff(frozen, live, path="") -> list[dict]:
     return [] if frozen == live else [{"field": path, "frozen": frozen, "live": live}]
 
 
+def _figures_frozen_then(frozen: dict, live: dict) -> dict:
+    """The live snapshot without figures added after ``frozen`` was made (a 2025 report has no 脱贫户 split).
+
+    Such a report still verifies: its digest covers what it froze, and its
+    ``poor_household_income_fen`` equals today's sum of the two categories.
+    """
+    missing = [name for name in ADDED_FIGURES if name not in frozen.get("totals", {})]
+    if not missing:
+        return live
+
+    def trim(figures: dict) -> dict:
+        return {key: value for key, value in figures.items() if key not in missing}
+
+    return {
+        **live,
+        "totals": trim(live["totals"]),
+        "villages": [trim(row) for row in live["villages"]],
+        "categories": [trim(row) for row in live["categories"]],
+    }
+
+
 def verify_report(report: SalesReport) -> dict:
     """Check the digest of the stored snapshot and list drift against today's figures (nothing rewritten)."""
     digest_ok = sm3_hex(report.snapshot.encode()) == report.digest
     frozen = json.loads(report.snapshot)
-    live = build_snapshot(report.region_code, report.period)
+    live = _figures_frozen_then(frozen, build_snapshot(report.region_code, report.period))
+    for section in set(live) - set(frozen):  # made before the section existed: not drift
+        del live[section]
     return {"report_id": report.id, "digest_ok": digest_ok, "drift": _diff(frozen, live)}

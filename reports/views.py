@@ -9,6 +9,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.pagination import page_schema, paginate
 from reports import charts, exports, snapshots
+from reports import units as unit_reports
 from reports.analytics import sales_figures
 from reports.models import SalesReport
 from reports.schemas import (
@@ -21,11 +22,13 @@ from reports.schemas import (
     ReportSummarySchema,
     SalesQueryArgs,
     SalesSchema,
+    UnitReportArgs,
+    UnitReportSchema,
     VerifySchema,
 )
 from villages.models import Region
 
-reports_blp = Blueprint("reports", __name__, description="销售分析与扶贫月报")
+reports_blp = Blueprint("reports", __name__, description="销售分析与消费帮扶月报")
 
 
 @reports_blp.get("/reports/sales")
@@ -36,6 +39,20 @@ def sales(args, actor):
     """Live figures for a region and date range, optionally grouped (paid orders, net of refunds)."""
     ensure_in_scope(scope_for(actor, *snapshots.READERS), args["region"])
     return sales_figures(args["region"], args["date_from"], args["date_to"], args.get("group_by"))
+
+
+@reports_blp.get("/reports/units")
+@authenticated
+@reports_blp.arguments(UnitReportArgs, location="query")
+@reports_blp.response(200, UnitReportSchema)
+def units_report(args, actor):
+    """消费帮扶 by units for a year or month: per unit purchases from poverty-affected areas (total, by
+    county of origin, by category), share of the reserved target, union welfare; ranked (通报 table).
+
+    The office (and county admins, platform admins) get the table of units in their region;
+    a unit's own members ask with ``unit_id`` and get their row with its rank in the city.
+    """
+    return unit_reports.report_for(actor, args)
 
 
 @reports_blp.post("/reports")
@@ -118,7 +135,7 @@ def export(args, report_id, actor):
 @reports_blp.arguments(ChartArgs, location="query")
 @reports_blp.response(200, content_type="image/svg+xml")
 def monthly_chart(args, actor):
-    """Monthly GMV and poor-household income of a region, as SVG for the console."""
+    """Monthly GMV and 脱贫户 / 监测对象 income of a region, as SVG for the console."""
     ensure_overlaps(scope_for(actor, *snapshots.READERS), args["region"])
     ensure_in_scope(scope_for(actor, *snapshots.READERS), args["region"])
     region = db.session.get(Region, args["region"])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.metrics import register_database_collector
 from core.tasks import RetryLater, background_task, periodic_job
-from payments.ledger.models import Payout
+from payments.ledger.models import OPEN_PAYOUT_STATUSES, Payout
 from payments.ledger.payouts import execute_payout, unfinished_payouts
 from payments.ledger.settlement import release_all
 from payments.ledger.verify import verify_ledger
@@ -22,7 +22,7 @@ def send_payout(payout_id: int) -> None:
     and resent only if the gateway never saw it.
     """
     execute_payout(payout_id)
-    if db.session.scalar(sa.select(Payout.status).where(Payout.id == payout_id)) in ("pending", "processing"):
+    if db.session.scalar(sa.select(Payout.status).where(Payout.id == payout_id)) in OPEN_PAYOUT_STATUSES:
         raise RetryLater(f"payout {payout_id} not settled yet")
 
 

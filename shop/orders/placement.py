@@ -13,6 +13,7 @@ from core.validators import normalise_phone
 from shop.models import Product, Sku
 from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.states import append_order_event
+from shop.signals import unit_order_requested
 from villages.models import Region, Station, Village
 
 MAX_LINES = 50
@@ -137,12 +138,23 @@ def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str]) -> OrderLine:
         service_fee_bps=station.service_fee_bps,
         poverty_certified=product.poverty_certified,
         seller_poor_household=product.seller.poor_household,
+        seller_household_category=product.seller.household_category,
         poverty_village=product.origin_village_code in poverty_villages,
     )
 
 
-def place_order(buyer: User, items: list[dict], address: dict) -> Order:
-    """Create a pending order, reserving stock for every line or none."""
+def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None = None) -> Order:
+    """Create a pending order, reserving stock for every line or none.
+
+    ``unit`` (``buyer_unit_id``, ``purpose`` …) places it on behalf of a unit:
+    the institutions package answers ``unit_order_requested`` with the order.
+    """
+    if unit:
+        answers = unit_order_requested.send(buyer, items=items, address=address, unit=unit)
+        placed = [order for _receiver, order in answers if order is not None]
+        if not placed:
+            raise ValidationFailed.field("buyer_unit_id", "暂不支持单位采购")
+        return placed[0]
     quantities = _check_cart(items)
     if db.session.get(Region, address["region_code"]) is None:
         raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})

@@ -11,6 +11,7 @@ from shop.orders import after_sales, fulfilment, placement
 from shop.orders import queries as order_queries
 from shop.orders.models import OrderEvent
 from shop.orders.schemas import (
+    UNIT_FIELDS,
     OrderArgs,
     OrderEventSchema,
     OrderQueryArgs,
@@ -31,8 +32,14 @@ orders_blp = Blueprint("orders", __name__, description="订单、发货、收货
 @orders_blp.arguments(OrderArgs)
 @orders_blp.response(201, OrderSchema)
 def place_order(args, actor):
-    """Check out: reserve stock for every line or none; honours Idempotency-Key."""
-    return order_queries.buyer_view(placement.place_order(actor, args["items"], args["address"]))
+    """Check out: reserve stock for every line or none; honours Idempotency-Key.
+
+    With ``buyer_unit_id`` a unit's purchaser orders for the unit (``purpose``
+    canteen or union_welfare with ``recipients``/``recipient_list_id``;
+    ``payment_method`` bank_transfer for 对公转账).
+    """
+    unit = {key: args[key] for key in UNIT_FIELDS if key in args}
+    return order_queries.buyer_view(placement.place_order(actor, args["items"], args["address"], unit))
 
 
 @orders_blp.get("/orders")
@@ -89,8 +96,9 @@ def cancel_order(order_id, actor):
 @orders_blp.arguments(ShipmentArgs)
 @orders_blp.response(201, OrderSchema)
 def ship(args, order_id, actor):
-    """The station's manager ships the station's paid lines."""
-    fulfilment.ship_station_lines(actor, order_id, args["station_id"], args["carrier"], args["tracking_no"])
+    """The station's manager ships the station's paid lines, each from a production batch."""
+    choices = {item["line_id"]: item["batch_id"] for item in args.get("lines", [])}
+    fulfilment.ship_station_lines(actor, order_id, args["station_id"], args["carrier"], args["tracking_no"], choices)
     return order_queries.order_for(actor, order_id)
 
 

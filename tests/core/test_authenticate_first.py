@@ -31,6 +31,8 @@ PUBLIC = {
     ("products.list_categories", "GET"),
     ("products.list_products", "GET"),
     ("products.get_product", "GET"),
+    ("batches.trace_json", "GET"),  # the 合格证 QR code: public, no login
+    ("trace_page.trace_page", "GET"),
 }
 
 # Values no schema accepts: wrong types everywhere, unknown fields, out-of-range pages.

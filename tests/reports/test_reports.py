@@ -85,6 +85,9 @@ EXPECTED = {
     "units": 3,
     "poverty_village_gmv_fen": 13600,
     "poor_household_income_fen": 5000 - 5000 * 300 // 10000 - 5000 * 500 // 10000,
+    # The tea seller registered with poor_household=true: a 脱贫户.
+    "tuopin_household_income_fen": 5000 - 5000 * 300 // 10000 - 5000 * 500 // 10000,
+    "monitored_household_income_fen": 0,
     "certified_product_gmv_fen": 13600,
     "refunded_fen": 10000,
 }
@@ -223,7 +226,7 @@ def test_exports_open_in_excel(client, month):
     xlsx = client.get(f"/api/v1/reports/{rid}/export?format=xlsx", headers=month["county"])
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.data))
-    assert book.sheetnames == ["汇总", "分村", "分品类", "月度趋势"]
+    assert book.sheetnames == ["汇总", "分村", "分品类", "月度趋势", "单位消费帮扶"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     assert summary["销售额（元）"] == 186 and summary["退款额（元）"] == 100
     assert summary["状态"] == "草稿" and len(summary["SM3 摘要"]) == 64
