@@ -68,6 +68,7 @@ def register_request_transaction(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from console import register_console
     from core.views import auth_blp, system_bp
     from payments import receivers
     from payments.ledger.views import ledger_blp
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(system_bp)
     app.register_blueprint(media_bp)
+    register_console(app)
     for blueprint in (
         auth_blp,
         regions_blp,

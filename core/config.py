@@ -85,6 +85,13 @@ class Config:
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
+        # The web console (console/): a signed session cookie, signed out after this many idle minutes.
+        self.CONSOLE_IDLE_MINUTES = _int("CONSOLE_IDLE_MINUTES", 30)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.ENV_NAME == "production")
+        # CSRF tokens are checked on the console's forms only; the JSON API uses bearer tokens.
+        self.WTF_CSRF_CHECK_DEFAULT = False
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         # flask-smorest / OpenAPI

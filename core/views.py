@@ -59,9 +59,19 @@ auth_blp = ApiBlueprint("auth", __name__, description="登录与当前用户")
 
 
 def _login_username() -> str:
-    payload = request.get_json(silent=True) or {}
-    username = payload.get("username")
+    """The username of a staff sign-in, from the API's JSON or the console's form."""
+    payload = request.get_json(silent=True) if request.is_json else request.form
+    username = payload.get("username") if hasattr(payload, "get") else None
     return f"login:{str(username).strip().lower()}" if isinstance(username, str) else "login:?"
+
+
+# Failed staff sign-ins per username, counted together for the API and the console (console.views.auth).
+staff_login_limit = limiter.shared_limit(
+    services.login_failure_limit,
+    scope="staff-login",
+    key_func=_login_username,
+    deduct_when=lambda response: response.status_code == 401,
+)
 
 
 @auth_blp.post("/auth/wechat-login")
@@ -73,11 +83,7 @@ def wechat_login(args):
 
 
 @auth_blp.post("/auth/login")
-@limiter.limit(
-    services.login_failure_limit,
-    key_func=_login_username,
-    deduct_when=lambda response: response.status_code == 401,
-)
+@staff_login_limit
 @auth_blp.arguments(PasswordLoginArgs)
 @auth_blp.response(200, TokenSchema)
 def password_login(args):
