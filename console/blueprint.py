@@ -1,15 +1,16 @@
 """The console blueprint: sign-in check, CSRF on every form, security headers, HTML error pages."""
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from console.auth import signed_in_staff
 from console.menus import menu_for
-from console.views import auth, dashboard
+from console.views import auth, dashboard, review
 from core.errors import AppError
 from core.extensions import db
 
@@ -24,24 +25,28 @@ console_bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-for area in (auth, dashboard):
+for area in (auth, dashboard, review):
     console_bp.register_blueprint(area.bp)
 
-# Scripts, styles, images and requests only from this app; no inline script or style, no framing.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy() -> str:
+    """Scripts, styles and requests only from this app (photos also from MEDIA_BASE_URL); no inline script."""
+    media = urlsplit(current_app.config["MEDIA_BASE_URL"])
+    media_origin = f" {media.scheme}://{media.netloc}" if media.netloc else ""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{media_origin}",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
 
 
 @console_bp.before_request
@@ -56,7 +61,7 @@ def protect_forms():
 
 @console_bp.after_request
 def security_headers(response):
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = content_security_policy()
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"

@@ -7,6 +7,7 @@ from flask import g
 
 from core.clock import BEIJING
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
+from shop.storage import media_url
 
 
 def money(fen: int | None) -> str:
@@ -52,6 +53,7 @@ def register_filters(app) -> None:
     app.add_template_filter(beijing)
     app.add_template_filter(percent)
     app.add_template_filter(as_json)
+    app.add_template_filter(media_url, "media")
     app.add_template_filter(mask_phone)
     app.add_template_filter(mask_id_card)
     app.add_template_filter(mask_account)
