@@ -10,9 +10,10 @@ from werkzeug.exceptions import HTTPException
 
 from console.auth import signed_in_staff
 from console.menus import menu_for
-from console.views import auth, dashboard, review
+from console.views import auth, dashboard, review, station_work
 from core.errors import AppError
 from core.extensions import db
+from shop.images import MAX_IMAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ console_bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-for area in (auth, dashboard, review):
+for area in (auth, dashboard, review, station_work):
     console_bp.register_blueprint(area.bp)
 
 
@@ -55,6 +56,8 @@ def protect_forms():
     # ``g`` lives as long as the app context, which a CLI command or a test can stretch over requests.
     for name in ("staff", "session_expired", "login_locked", "form_errors", "form_values", "form_action"):
         g.pop(name, None)
+    if request.endpoint == "console.station_work.upload_image":
+        request.max_content_length = MAX_IMAGE_BYTES + 256 * 1024  # multipart overhead; checked before parsing
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
 

@@ -11,6 +11,7 @@ fields (see ``form_page``).
 
 import fnmatch
 import functools
+import inspect
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -101,7 +102,8 @@ def load_form(
     try:
         loaded = schema.load(_unflatten(flat))
     except ValidationError as exc:
-        problems.update(flatten_errors(exc.messages))
+        for name, messages in flatten_errors(exc.messages).items():
+            problems.setdefault(name, messages)  # a conversion's own message says more
         loaded = None
     if problems:
         raise ValidationFailed(details=problems)
@@ -113,7 +115,7 @@ def form_page(page_view):
 
     On a validation failure, a state conflict or an unreachable gateway, the
     transaction is rolled back, the message flashed, and ``page_view`` (the GET
-    view of the form's page, called with the same URL arguments) rendered with
+    view of the form's page, called with the URL arguments it takes) rendered with
     the submitted values and field errors, under the error's status.
     """
 
@@ -130,7 +132,9 @@ def form_page(page_view):
                 g.form_values = request.form
                 g.form_action = request.path
                 refuse(error.message)
-                response = make_response(page_view(*args, **kwargs))
+                accepted = inspect.signature(page_view).parameters  # follows functools.wraps to the view
+                page_args = {name: value for name, value in kwargs.items() if name in accepted}
+                response = make_response(page_view(**page_args))
                 response.status_code = error.status
                 return response
 
