@@ -1,0 +1,68 @@
+"""Monthly reports as the console shows them: the scoped list, the previous month beside a report."""
+
+import json
+
+import sqlalchemy as sa
+
+from core.auth import scope_for
+from core.extensions import db
+from core.models import User
+from core.pagination import paginate
+from reports.analytics import month_bounds, sales_figures
+from reports.charts import last_months
+from reports.models import SalesReport
+from reports.snapshots import READERS
+from villages.models import Region
+
+
+def list_reports(user: User, status: str | None, period: str | None, page: int, per_page: int) -> dict:
+    """Reports under the caller's region, newest first (as GET /reports lists them)."""
+    scope = scope_for(user, *READERS)
+    statement = sa.select(SalesReport).where(scope.filter(SalesReport.region_code)).order_by(SalesReport.id.desc())
+    if status:
+        statement = statement.where(SalesReport.status == status)
+    if period:
+        statement = statement.where(SalesReport.period == period)
+    result = paginate(statement, page, per_page)
+    codes = {report.region_code for report in result["items"]}
+    names = dict(db.session.execute(sa.select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+    result["region_names"] = names
+    return result
+
+
+def report_regions(user: User) -> list[Region]:
+    """The regions the user may generate a report for: their counties, or the city for the office."""
+    scope = scope_for(user, "county_admin", "poverty_office", "platform_admin")
+    statement = sa.select(Region).where(Region.level.in_(("city", "county")), scope.filter(Region.code))
+    if not user.has_role("platform_admin"):
+        levels = []
+        if user.has_role("county_admin"):
+            levels.append("county")
+        if user.has_role("poverty_office"):
+            levels.append("city")
+        statement = statement.where(Region.level.in_(levels))
+    return list(db.session.scalars(statement.order_by(Region.code)))
+
+
+def previous_month(report: SalesReport) -> dict:
+    """The month before the report's: its approved-or-not report's figures if one exists, else live figures."""
+    period = last_months(report.period, 2)[0]
+    earlier = db.session.scalar(
+        sa.select(SalesReport).where(SalesReport.region_code == report.region_code, SalesReport.period == period)
+    )
+    if earlier is not None:
+        return {
+            "period": period,
+            "source": "report",
+            "report": earlier,
+            "totals": json.loads(earlier.snapshot)["totals"],
+        }
+    totals = sales_figures(report.region_code, *month_bounds(period), None)["totals"]
+    return {"period": period, "source": "live", "report": None, "totals": totals}
+
+
+def actor_names(report: SalesReport) -> dict[int, str]:
+    """Who acted on the report's trail, by user id."""
+    ids = {event.actor_id for event in report.events if event.actor_id}
+    rows = db.session.execute(sa.select(User.id, User.display_name, User.username).where(User.id.in_(ids))).all()
+    return {row.id: row.display_name or row.username for row in rows}
