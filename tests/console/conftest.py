@@ -62,3 +62,9 @@ def as_user(client):
         return client
 
     return signer
+
+
+@pytest.fixture
+def alipay_sandbox(app_on_sandbox):
+    """The Alipay gateway simulator behind the app (payouts succeed or fail as Alipay would)."""
+    return app_on_sandbox
