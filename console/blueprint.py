@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from console.auth import signed_in_staff
 from console.menus import menu_for
-from console.views import auth, dashboard, orders, reports, review, settlement, station_work, stations
+from console.views import admin, auth, dashboard, orders, reports, review, settlement, station_work, stations
 from core.errors import AppError
 from core.extensions import db
 from shop.images import MAX_IMAGE_BYTES
@@ -26,7 +26,7 @@ console_bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-for area in (auth, dashboard, stations, review, station_work, orders, settlement, reports):
+for area in (auth, dashboard, stations, review, station_work, orders, settlement, reports, admin):
     console_bp.register_blueprint(area.bp)
 
 
