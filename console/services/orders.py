@@ -25,8 +25,9 @@ def order_events(view: OrderView) -> list[OrderEvent]:
     )
 
 
-def actor_names(events: list[OrderEvent]) -> dict[int, str]:
-    ids = {event.actor_id for event in events if event.actor_id}
+def actor_names(events: list[OrderEvent], buyer_id: int) -> dict[int, str]:
+    """Staff who acted on the order, by user id (the buyer is not named: staff see "买家")."""
+    ids = {event.actor_id for event in events if event.actor_id and event.actor_id != buyer_id}
     rows = db.session.execute(sa.select(User.id, User.display_name, User.username).where(User.id.in_(ids))).all()
     return {row.id: row.display_name or row.username for row in rows}
 

@@ -64,5 +64,5 @@ def order(order_id: int):
         address=order_queries.masked_address(view),
         refunds=order_queries.order_refunds(view),
         events=events,
-        actors=order_queries.actor_names(events),
+        actors=order_queries.actor_names(events, view.buyer_id),
     )

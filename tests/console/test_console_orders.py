@@ -33,7 +33,8 @@ def test_an_order_shows_its_trail_and_masked_recipient(client, staff, as_user):
     ship_and_confirm(client, staff, order["id"])
     html = as_user(staff["yanling"]).get(f"/console/orders/{order['id']}").text
     assert "138****5678" in html and "13812345678" not in html
-    assert "顺丰速运" in html and "待支付 → 待发货" in html and "已发货 → 已完成" in html
+    assert "顺丰速运" in html and "待支付 → 待发货" in html and "买家：已发货 → 已完成" in html
+    assert staff["buyer"].display_name not in html
 
 
 def test_another_countys_order_is_not_found_and_stations_use_their_own_page(client, staff, as_user):
