@@ -72,6 +72,8 @@ def _flask(env: dict, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def live_server():
     """The demo city served by `flask run` in a subprocess; yields its base URL."""
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("the browser tests serve their own SQLite demo city: they run in the SQLite pass")
     _chromium_or_skip()
     workdir = Path(tempfile.mkdtemp(prefix="zz-console-"))
     port = _free_port()
