@@ -162,3 +162,18 @@ def test_every_menu_page_loads_cleanly_for_every_role(open_console, live_server)
         if username == "fupin":
             page.goto(console.url("/console/dashboard"))
             page.wait_for_timeout(1200)  # let the charts finish drawing for the screenshot
+
+
+def test_a_payout_batchs_status_refreshes_itself(open_console):
+    console = open_console(DESKTOP)
+    page = console.page
+    console.sign_in("yanling")
+    page.get_by_role("link", name="结算").click()
+    assert page.get_by_role("heading", name="各方余额（卖家、服务站、县域电商中心）").is_visible()
+    page.get_by_role("link", name=re.compile(r"^批次 \d+$")).first.click()  # the demo's batch, not yet sent
+    assert page.get_by_text("转账进行中，本页自动刷新").is_visible()
+    with page.expect_response(lambda r: r.url.endswith("/status") and r.status == 200):
+        pass  # htmx asks for the status part every 2 s
+    with page.expect_response(lambda r: r.url.endswith("/status") and r.status == 200):
+        pass
+    assert page.locator("#batch-status tbody tr").count() >= 1

@@ -170,3 +170,30 @@ def test_another_stations_products_and_county_users_are_kept_out(staff, as_user)
     garlic = staff["garlic"].product
     assert as_user(staff["liu"]).get(f"/console/station/products/{garlic.id}").status_code in (403, 404)
     assert as_user(staff["yanling"]).get("/console/station/").status_code == 403
+
+
+def test_approve_a_refund_and_remove_a_photo(db, client, staff, as_user, post):
+    order = paid_order(client, staff, [(staff["peach_5"], 1)])
+    asked = client.post(
+        "/api/v1/refunds",
+        headers=staff["buyer_header"],
+        json={"order_id": order["id"], "line_ids": [order["lines"][0]["id"]], "reason": "拍错了"},
+    )
+    as_user(staff["liu"])
+    assert post(f"/console/station/refunds/{asked.json['id']}/decision", {"decision": "approve"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(RefundRequest, asked.json["id"]).status in ("approved", "refunded", "failed")
+    again = post(f"/console/station/refunds/{asked.json['id']}/decision", {"decision": "approve"})
+    assert again.status_code == 409 and "该退款申请已处理" in again.text
+
+    product = staff["peach_5"].product
+    post(
+        f"/console/station/products/{product.id}/images",
+        {"file": (io.BytesIO(image_bytes("JPEG")), "a.jpg")},
+        content_type="multipart/form-data",
+    )
+    db.session.expire_all()
+    image_id = db.session.get(Product, product.id).images[0].id
+    assert post(f"/console/station/products/{product.id}/images/{image_id}/delete").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).images == []

@@ -147,3 +147,50 @@ def test_another_countys_station_and_seller_are_not_found(staff, as_user):
     assert client.get(f"/console/stations/{staff['garlic_station'].id}").status_code == 404
     assert client.get(f"/console/stations/sellers/{seller.id}").status_code == 404
     assert client.get("/console/stations/villages/430224100201").status_code == 403
+
+
+def test_edit_a_station_keeping_its_payout_account_when_left_blank(db, staff, as_user, post):
+    station = staff["peach_station"]
+    station.payout_alipay_account = "13900000009"
+    db.session.commit()
+    as_user(staff["yanling"])
+    too_much = post(
+        f"/console/stations/{station.id}", {"name": station.name, "address": "新址", "service_fee_bps": "9900"}
+    )
+    assert too_much.status_code == 422 and "之和不能超过 10000 基点" in too_much.text
+    data = {"name": "丰收服务站", "address": "新址", "service_fee_bps": "600", "payout_alipay_account": ""}
+    assert post(f"/console/stations/{station.id}", data).status_code == 302
+    db.session.expire_all()
+    station = db.session.get(Station, station.id)
+    assert (station.name, station.service_fee_bps, station.payout_alipay_account) == ("丰收服务站", 600, "13900000009")
+
+
+def test_add_another_manager_account(db, staff, as_user, post):
+    station_id = staff["peach_station"].id
+    as_user(staff["yanling"])
+    short = post(f"/console/stations/{station_id}/managers", {"manager.username": "zhan3", "manager.password": "short"})
+    assert short.status_code == 422 and "长度应在 8 到 128 之间" in short.text
+    added = post(
+        f"/console/stations/{station_id}/managers", {"manager.username": "zhan3", "manager.password": "long-enough-1"}
+    )
+    assert added.status_code == 302
+    user = db.session.scalar(sa.select(User).where(User.username == "zhan3"))
+    assert [(g.role, g.station_id) for g in user.grants] == [("station_manager", station_id)]
+
+
+def test_correct_a_seller_audits_only_real_changes_of_poverty_status(db, staff, as_user, post):
+    seller = factories.seller(staff["peach_station"], name="罗秀英")
+    as_user(staff["yanling"])
+    assert post(f"/console/stations/sellers/{seller.id}", {"name": "罗秀英", "phone": "13911112222"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Seller, seller.id).phone == "13911112222"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PiiAccess)) == 0  # nothing county-only changed
+    missing = post(f"/console/stations/sellers/{seller.id}", {"name": "罗秀英", "poor_household": "on"})
+    assert missing.status_code == 422 and "建档立卡贫困户须填写户编号" in missing.text
+    ok = post(
+        f"/console/stations/sellers/{seller.id}",
+        {"name": "罗秀英", "poor_household": "on", "household_no": "43022512345"},
+    )
+    assert ok.status_code == 302
+    audit = db.session.scalar(sa.select(PiiAccess).where(PiiAccess.subject_id == seller.id))
+    assert audit.reason == "changed" and "poor_household" in audit.fields
