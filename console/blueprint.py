@@ -13,7 +13,6 @@ from console.menus import menu_for
 from console.views import admin, auth, dashboard, orders, reports, review, settlement, station_work, stations
 from core.errors import AppError
 from core.extensions import db
-from shop.images import MAX_IMAGE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +53,8 @@ def content_security_policy() -> str:
 def protect_forms():
     """Every state-changing request carries the session's CSRF token (the API's bearer tokens need none)."""
     # ``g`` lives as long as the app context, which a CLI command or a test can stretch over requests.
-    for name in ("staff", "session_expired", "login_locked", "form_errors", "form_values", "form_action"):
+    for name in ("staff", "session_expired", "form_errors", "form_values", "form_action"):
         g.pop(name, None)
-    if request.endpoint == "console.station_work.upload_image":
-        request.max_content_length = MAX_IMAGE_BYTES + 256 * 1024  # multipart overhead; checked before parsing
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
 
@@ -65,11 +62,9 @@ def protect_forms():
 @console_bp.after_request
 def security_headers(response):
     response.headers["Content-Security-Policy"] = content_security_policy()
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
     if request.endpoint != "console.static":
-        response.headers["Cache-Control"] = "no-store"  # pages carry personal data
+        response.headers["Cache-Control"] = "private, no-store"  # pages carry personal data, even signed out
+    # nosniff, no framing and no referrer come with every response (core.request_guards).
     return response
 
 
@@ -94,10 +89,6 @@ def csrf_refused(error):
 
 @console_bp.errorhandler(RateLimitExceeded)
 def rate_limited(error):
-    if request.endpoint == "console.auth.login":
-        db.session.rollback()
-        g.login_locked = True
-        return auth.login_form(429)
     return _error_page(429, None)
 
 

@@ -8,6 +8,7 @@ from core.config import Config, config_from_env
 from core.db import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import api, db, limiter, migrate
+from core.request_guards import register_request_guards
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
         "info": {"description": "株洲农村电商与消费扶贫小程序后端（API.md v1）"},
     }
     register_extensions(app)
+    register_request_guards(app)
     register_request_transaction(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -8,6 +8,7 @@ from pathlib import Path
 from core import sandbox_credentials
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+MIN_SECRET_KEY_LENGTH = 32
 
 # A fixed, public key used only outside production so that a dev database
 # stays readable across restarts. Production refuses to start with it.
@@ -31,6 +32,40 @@ def _float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def _dev_secret_key() -> str:
+    """A random key kept in ``instance/``, so every worker of a dev server signs tokens alike."""
+    path = INSTANCE_DIR / "dev-secret-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _pii_key_problems(config: "Config") -> list[str]:
+    """PII_KEY and PII_PREVIOUS_KEYS must be base64 of 32 bytes, or the first read fails as a 500."""
+    problems = []
+    named = [("PII_KEY", config.PII_KEY)]
+    named += [("PII_PREVIOUS_KEYS", key) for key in config.PII_PREVIOUS_KEYS.split(",") if key.strip()]
+    for name, value in named:
+        try:
+            raw = base64.b64decode(value.strip(), validate=True)
+        except ValueError:
+            problems.append(f"{name} is not valid base64")
+            continue
+        if len(raw) != 32:
+            problems.append(f"{name} must decode to 32 bytes, not {len(raw)}")
+    return problems
+
+
 class Config:
     """Defaults for development: SQLite, in-process stores, payment sandbox."""
 
@@ -40,9 +75,11 @@ class Config:
 
     def __init__(self) -> None:
         env = os.environ.get
-        self.SECRET_KEY = env("SECRET_KEY") or secrets.token_hex(32)
+        self.SECRET_KEY = env("SECRET_KEY") or self.default_secret_key()
         self.SQLALCHEMY_DATABASE_URI = env("DATABASE_URL") or (f"sqlite:///{INSTANCE_DIR / 'zhuzhou.db'}")
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a failed statement's error (and so the log) never carries its values,
+        # which may be personal data on its way to encryption.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.REDIS_URL = env("REDIS_URL") or None
         self.PII_KEY = env("PII_KEY") or DEV_PII_KEY
         # Comma-separated earlier keys, still accepted for decryption during rotation.
@@ -73,10 +110,18 @@ class Config:
         self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = _int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
         self.ORDER_AUTO_CONFIRM_DAYS = _int("ORDER_AUTO_CONFIRM_DAYS", 7)
+        # What one buyer may hold unpaid: units of one SKU, and orders in all.
+        self.UNPAID_UNITS_PER_SKU = _int("UNPAID_UNITS_PER_SKU", 30)
+        self.UNPAID_ORDERS_PER_BUYER = _int("UNPAID_ORDERS_PER_BUYER", 5)
         self.SETTLEMENT_HOLD_DAYS = _int("SETTLEMENT_HOLD_DAYS", 7)
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
-        self.LOGIN_FAILURE_LIMIT = env("LOGIN_FAILURE_LIMIT") or "5 per 15 minutes"
+        # First wait after too many failed logins or bind codes; it doubles with each further failure.
+        self.THROTTLE_BASE_SECONDS = _int("THROTTLE_BASE_SECONDS", 30)
+        # Request body limits: gateway notifications, JSON, multipart uploads (images ≤ 5 MB + form overhead).
+        self.NOTIFY_MAX_BYTES = _int("NOTIFY_MAX_BYTES", 64 * 1024)
+        self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
+        self.UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024 + 256 * 1024)
         # Product images: local directory (default: instance/uploads) and the public URL they are served at.
         self.UPLOAD_DIR = env("UPLOAD_DIR") or None
         self.MEDIA_BASE_URL = (env("MEDIA_BASE_URL") or f"{self.PUBLIC_BASE_URL}/media").rstrip("/") + "/"
@@ -126,8 +171,15 @@ class Config:
             if not env(name):
                 setattr(self, name, value)
 
+    @staticmethod
+    def default_secret_key() -> str:
+        return _dev_secret_key()
+
     def validate(self) -> None:
-        """Refuse unsafe settings; only production is strict."""
+        """Refuse settings that would fail later anyway; production adds its own checks."""
+        problems = _pii_key_problems(self)
+        if problems:
+            raise RuntimeError("; ".join(problems))
 
 
 class TestConfig(Config):
@@ -137,9 +189,13 @@ class TestConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
 
+    @staticmethod
+    def default_secret_key() -> str:
+        return secrets.token_hex(32)  # never read from the environment or a file
+
     def __init__(self) -> None:
         super().__init__()
-        self.SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+        self.SECRET_KEY = secrets.token_hex(32)
         self.TASKS_EAGER = True
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
@@ -155,14 +211,26 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SANDBOX_BY_DEFAULT = False
 
+    @staticmethod
+    def default_secret_key() -> str:
+        return ""  # validate() refuses to start without one
+
     def validate(self) -> None:
         problems = []
         if not os.environ.get("SECRET_KEY"):
             problems.append("SECRET_KEY is required in production")
+        elif len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+            problems.append(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters (`openssl rand -hex 32`)")
         if not os.environ.get("PII_KEY") or self.PII_KEY == DEV_PII_KEY:
             problems.append("PII_KEY is required in production (and must not be the dev key)")
+        else:
+            problems.extend(_pii_key_problems(self))
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL is required in production")
+        if not self.REDIS_URL:
+            problems.append("REDIS_URL is required in production: login limits and caches are shared by workers")
+        if _bool("FLASK_DEBUG", False):
+            problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
         problems.extend(self._sandbox_problems())
         if problems:
             raise RuntimeError("; ".join(problems))
@@ -185,6 +253,14 @@ class ProductionConfig(Config):
 
 
 def config_from_env() -> Config:
-    """Pick the config class named by APP_ENV (development|production)."""
-    name = os.environ.get("APP_ENV", "development").lower()
-    return {"production": ProductionConfig, "testing": TestConfig}.get(name, Config)()
+    """The config class APP_ENV names exactly (development, the default, or production).
+
+    Anything else refuses to start: a typo such as ``prod`` must not quietly run a
+    production database with development settings, and the test configuration is
+    chosen by the test suite in code, never by the environment.
+    """
+    name = os.environ.get("APP_ENV") or "development"
+    classes = {"development": Config, "production": ProductionConfig}
+    if name not in classes:
+        raise RuntimeError(f"APP_ENV must be 'development' or 'production', not {name!r}")
+    return classes[name]()

@@ -1,10 +1,13 @@
 """Extension instances, created unbound and initialised by the app factory."""
 
+from typing import ClassVar
+
 from flask import request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_sqlalchemy import SQLAlchemy
+from webargs.flaskparser import FlaskParser
 
 from core.db import Base
 from core.errors import error_response
@@ -15,6 +18,24 @@ class ContractApi(Api):
 
     def handle_http_exception(self, error):
         return error_response(error)
+
+
+class ContractParser(FlaskParser):
+    """Unknown query parameters are a 422 like unknown JSON fields, not silently ignored.
+
+    A misspelt filter (``?categroy=tea``) would otherwise return an unfiltered list
+    that looks like an answer.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
+
+
+# Every flask-smorest blueprint parses its arguments with this parser.
+Blueprint.ARGUMENTS_PARSER = ContractParser()
 
 
 def _client_address() -> str:

@@ -5,7 +5,6 @@ import logging
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 from wechatpy.exceptions import WeChatClientException
 
 from core.auth import issue_tokens, user_from_refresh_token
@@ -13,6 +12,7 @@ from core.db import utcnow
 from core.errors import Unauthorized, UpstreamUnavailable
 from core.extensions import db
 from core.models import RoleGrant, User
+from core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS
 from core.wechat import wechat_client
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,17 @@ def login_with_wechat(code: str) -> dict:
     return start_session(user)
 
 
-def login_with_password(username: str, password: str) -> dict:
-    """Check a staff member's password and sign them in."""
+def login_with_password(username: str, password: str, client_address: str | None = None) -> dict:
+    """Check a staff member's password and sign them in (failures slow down per account and address)."""
+    account_key, address_key = f"{username.strip().lower()}", f"{client_address or '?'}"
+    LOGIN_BY_ACCOUNT.check(account_key)
+    LOGIN_BY_ADDRESS.check(address_key)
     user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
     if not _password_matches(user.password_hash if user else None, password):
+        LOGIN_BY_ACCOUNT.failed(account_key)
+        LOGIN_BY_ADDRESS.failed(address_key)
         raise Unauthorized("用户名或密码错误")
+    LOGIN_BY_ACCOUNT.succeeded(account_key)
     if not user.is_active:
         raise Unauthorized("账号已停用")
     if _hasher.check_needs_rehash(user.password_hash):
@@ -94,7 +100,3 @@ def refresh_session(refresh_token: str) -> dict:
     """New tokens for a valid refresh token."""
     user = user_from_refresh_token(refresh_token)
     return {**issue_tokens(user), "user": user}
-
-
-def login_failure_limit() -> str:
-    return current_app.config["LOGIN_FAILURE_LIMIT"]

@@ -7,7 +7,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from core import services
 from core.auth import login_required, require_user
-from core.extensions import db, limiter
+from core.extensions import db
 from core.schemas import (
     MeSchema,
     PasswordLoginArgs,
@@ -58,22 +58,6 @@ def docs_asset(name: str):
 auth_blp = ApiBlueprint("auth", __name__, description="登录与当前用户")
 
 
-def _login_username() -> str:
-    """The username of a staff sign-in, from the API's JSON or the console's form."""
-    payload = request.get_json(silent=True) if request.is_json else request.form
-    username = payload.get("username") if hasattr(payload, "get") else None
-    return f"login:{str(username).strip().lower()}" if isinstance(username, str) else "login:?"
-
-
-# Failed staff sign-ins per username, counted together for the API and the console (console.views.auth).
-staff_login_limit = limiter.shared_limit(
-    services.login_failure_limit,
-    scope="staff-login",
-    key_func=_login_username,
-    deduct_when=lambda response: response.status_code == 401,
-)
-
-
 @auth_blp.post("/auth/wechat-login")
 @auth_blp.arguments(WechatLoginArgs)
 @auth_blp.response(200, TokenSchema)
@@ -83,12 +67,11 @@ def wechat_login(args):
 
 
 @auth_blp.post("/auth/login")
-@staff_login_limit
 @auth_blp.arguments(PasswordLoginArgs)
 @auth_blp.response(200, TokenSchema)
 def password_login(args):
-    """Sign in staff with username and password (5 failures per 15 min → 429)."""
-    return services.login_with_password(args["username"], args["password"])
+    """Sign in staff with username and password; repeated failures make the next try wait (429)."""
+    return services.login_with_password(args["username"], args["password"], request.remote_addr)
 
 
 @auth_blp.post("/auth/refresh")

@@ -27,9 +27,15 @@ from shop.orders.fulfilment import lock_order, mark_paid
 log = logging.getLogger(__name__)
 
 
+# What is kept of a message that failed verification: enough to diagnose, never a flood of junk.
+UNVERIFIED_RAW_CHARS = 4096
+
+
 def store_gateway_message(channel: str, source: str, out_trade_no, raw, verified: bool, outcome: str, payment=None):
-    """Append one raw gateway message to the event log."""
+    """Append one raw gateway message to the event log (an unverified one truncated)."""
     text = raw if isinstance(raw, str) else json.dumps(dict(raw), ensure_ascii=False, default=str)
+    if not verified and len(text) > UNVERIFIED_RAW_CHARS:
+        text = text[:UNVERIFIED_RAW_CHARS] + f"…[truncated, {len(text)} characters]"
     db.session.add(
         PaymentEvent(
             payment_id=payment.id if payment else None,

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from core.auth import ensure_in_scope, scope_for
 from core.db import utcnow
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
 from core.pii import sm3_hex
@@ -59,13 +59,26 @@ def _check_period(period: str) -> None:
         raise ValidationFailed.field("period", "不能为尚未开始的月份生成报表")
 
 
+def _ensure_preparer(actor: User, region: Region) -> None:
+    """A county's report is prepared (generated, submitted) by that county; the city's by the office."""
+    roles = ("county_admin",) if region.level == "county" else ("poverty_office", "platform_admin")
+    ensure_in_scope(scope_for(actor, *roles), region.code)
+
+
+def _ensure_second_pair_of_eyes(actor: User, report: SalesReport) -> None:
+    """Four eyes: nobody reviews a report they generated or submitted (in any of its versions)."""
+    preparers = {event.actor_id for event in report.events if event.action in ("generated", "regenerated", "submitted")}
+    if actor.id in preparers:
+        raise Forbidden("不能审核自己生成或提交的报表，请由另一位工作人员审核")
+
+
 def generate_report(actor: User, region_code: str, period: str) -> SalesReport:
     """Freeze a month for a county (its admin) or the city (the poverty office)."""
-    scope = scope_for(actor, "county_admin", "poverty_office", "platform_admin")
-    ensure_in_scope(scope, region_code)
+    ensure_in_scope(scope_for(actor, "county_admin", "poverty_office", "platform_admin"), region_code)
     region = db.session.get(Region, region_code)
     if region is None or region.level not in ("city", "county"):
         raise ValidationFailed.field("region", "报表地区应为市或县级代码")
+    _ensure_preparer(actor, region)
     _check_period(period)
     existing = db.session.scalar(
         sa.select(SalesReport).where(SalesReport.region_code == region_code, SalesReport.period == period)
@@ -99,7 +112,7 @@ def report_for(actor: User, report_id: int) -> SalesReport:
 def submit_report(actor: User, report_id: int) -> SalesReport:
     """The county sends its draft to the city."""
     report = report_for(actor, report_id)
-    scope_for(actor, "county_admin", "poverty_office", "platform_admin")
+    _ensure_preparer(actor, db.session.get(Region, report.region_code))
     if report.status != "draft":
         raise Conflict("只有草稿状态的报表可以提交")
     report.status, report.submitted_at = "submitted", utcnow()
@@ -114,6 +127,7 @@ def review_report(actor: User, report_id: int, decision: str, comment: str | Non
     scope_for(actor, "poverty_office", "platform_admin")
     if report.status != "submitted":
         raise Conflict("只有已提交的报表可以审核")
+    _ensure_second_pair_of_eyes(actor, report)
     if decision == "reject" and not comment:
         raise ValidationFailed.field("comment", "退回报表须填写意见")
     report.status = "approved" if decision == "approve" else "rejected"

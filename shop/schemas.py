@@ -44,13 +44,13 @@ class CategoryQueryArgs(Schema):
 class CategoryArgs(Schema):
     slug = fields.String(required=True, validate=SLUG)
     name = Trimmed(required=True, validate=validate.Length(min=1, max=32))
-    sort_order = fields.Integer(validate=validate.Range(min=0, max=10000))
+    sort_order = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
     is_active = fields.Boolean()
 
 
 class CategoryPatchArgs(Schema):
     name = Trimmed(validate=validate.Length(min=1, max=32))
-    sort_order = fields.Integer(validate=validate.Range(min=0, max=10000))
+    sort_order = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000))
     is_active = fields.Boolean()
 
 

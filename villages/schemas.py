@@ -58,8 +58,8 @@ class VillageDetailSchema(VillageSchema):
 
 class VillagePatchArgs(Schema):
     is_poverty_village = fields.Boolean()
-    households = fields.Integer(validate=validate.Range(min=0, max=100000))
-    registered_poor_households = fields.Integer(validate=validate.Range(min=0, max=100000))
+    households = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
+    registered_poor_households = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
     fibre_covered = fields.Boolean()
     fibre_covered_on = fields.Date()
     mobile_4g_covered = fields.Boolean()
@@ -72,7 +72,7 @@ class VillagePatchArgs(Schema):
 class CentreArgs(Schema):
     county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="县级代码应为6位数字"))
     name = fields.String(required=True, validate=validate.Length(min=2, max=64))
-    commission_bps = fields.Integer(required=True, validate=BPS)
+    commission_bps = fields.Integer(strict=True, required=True, validate=BPS)
 
 
 class CentrePatchArgs(Schema):
@@ -106,15 +106,15 @@ class StationArgs(Schema):
     village_code = fields.String(required=True, validate=validate.Regexp(r"^\d{12}$", error="村级代码应为12位数字"))
     name = fields.String(required=True, validate=validate.Length(min=2, max=64))
     address = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    service_fee_bps = fields.Integer(required=True, validate=BPS)
-    centre_id = fields.Integer()
+    service_fee_bps = fields.Integer(strict=True, required=True, validate=BPS)
+    centre_id = fields.Integer(strict=True)
     manager = fields.Nested(ManagerArgs)
 
 
 class StationPatchArgs(Schema):
     name = fields.String(validate=validate.Length(min=2, max=64))
     address = fields.String(validate=validate.Length(min=2, max=200))
-    service_fee_bps = fields.Integer(validate=BPS)
+    service_fee_bps = fields.Integer(strict=True, validate=BPS)
     payout_alipay_account = fields.String(allow_none=True, validate=validate.Length(min=5, max=100))
 
 
@@ -178,7 +178,12 @@ class SellerPatchArgs(SellerArgs):
 
 class SellerQueryArgs(PageArgs):
     station_id = fields.Integer()
-    phone = fields.String(validate=validate_mobile)
+
+
+class SellerSearchArgs(SellerQueryArgs):
+    """Search by phone in the body: a query string would carry the number into access logs."""
+
+    phone = fields.String(required=True, validate=validate_mobile)
 
 
 class BindArgs(Schema):

@@ -1,10 +1,9 @@
 """Service stations, sellers and village workers."""
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from core.auth import login_required, require_user
-from core.extensions import limiter
 from core.pagination import page_schema
 from villages import poster, sellers, stations, workers
 from villages.schemas import (
@@ -17,6 +16,7 @@ from villages.schemas import (
     SellerPersonalDataSchema,
     SellerQueryArgs,
     SellerSchema,
+    SellerSearchArgs,
     SellerWithCodeSchema,
     StationArgs,
     StationPatchArgs,
@@ -27,6 +27,8 @@ from villages.schemas import (
     WorkerQueryArgs,
     WorkerSchema,
 )
+
+_SELLER_PAGE = page_schema(SellerSchema, "SellerPage")
 
 stations_blp = Blueprint("stations", __name__, description="村级服务站、卖家与村级人员")
 
@@ -112,12 +114,19 @@ def register_seller(args, station_id):
 @stations_blp.get("/sellers")
 @login_required
 @stations_blp.arguments(SellerQueryArgs, location="query")
-@stations_blp.response(200, page_schema(SellerSchema, "SellerPage"))
+@stations_blp.response(200, _SELLER_PAGE)
 def list_sellers(args):
-    """Sellers in scope; ``phone`` finds one by exact number (masked in the answer)."""
-    return sellers.list_sellers(
-        require_user(), args.get("station_id"), args.get("phone"), args["page"], args["per_page"]
-    )
+    """Sellers in scope, optionally of one station (personal data masked)."""
+    return sellers.list_sellers(require_user(), args.get("station_id"), None, args["page"], args["per_page"])
+
+
+@stations_blp.post("/sellers/search")
+@login_required
+@stations_blp.arguments(SellerSearchArgs)
+@stations_blp.response(200, _SELLER_PAGE)
+def search_sellers(args):
+    """Find sellers in scope by exact phone number; a POST, so the number stays out of access logs."""
+    return sellers.list_sellers(require_user(), args.get("station_id"), args["phone"], args["page"], args["per_page"])
 
 
 @stations_blp.get("/sellers/<int:seller_id>")
@@ -154,19 +163,13 @@ def reissue_bind_code(seller_id):
     return _with_code(sellers.reissue_bind_code(require_user(), seller_id))
 
 
-def _bind_key() -> str:
-    """Per user, not per token: a refreshed token must not reset the guesses left."""
-    return f"bind:{require_user().id}"
-
-
 @stations_blp.post("/sellers/bind")
 @login_required
-@limiter.limit("5 per 15 minutes", key_func=_bind_key, deduct_when=lambda r: r.status_code == 422)
 @stations_blp.arguments(BindArgs)
 @stations_blp.response(200, SellerSchema)
 def bind_seller(args):
     """Bind the signed-in WeChat user to a seller with the station's bind code."""
-    return sellers.bind_seller(require_user(), args["bind_code"])
+    return sellers.bind_seller(require_user(), args["bind_code"], request.remote_addr)
 
 
 @stations_blp.get("/sellers/me")

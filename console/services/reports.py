@@ -31,17 +31,30 @@ def list_reports(user: User, status: str | None, period: str | None, page: int, 
 
 
 def report_regions(user: User) -> list[Region]:
-    """The regions the user may generate a report for: their counties, or the city for the office."""
-    scope = scope_for(user, "county_admin", "poverty_office", "platform_admin")
-    statement = sa.select(Region).where(Region.level.in_(("city", "county")), scope.filter(Region.code))
-    if not user.has_role("platform_admin"):
-        levels = []
-        if user.has_role("county_admin"):
-            levels.append("county")
-        if user.has_role("poverty_office"):
-            levels.append("city")
-        statement = statement.where(Region.level.in_(levels))
-    return list(db.session.scalars(statement.order_by(Region.code)))
+    """The regions the user prepares reports for: a county admin their county, the office the city."""
+    statements = []
+    if user.has_role("county_admin"):
+        scope = scope_for(user, "county_admin")
+        statements.append(sa.select(Region).where(Region.level == "county", scope.filter(Region.code)))
+    if user.has_role("poverty_office", "platform_admin"):
+        scope = scope_for(user, "poverty_office", "platform_admin")
+        statements.append(sa.select(Region).where(Region.level == "city", scope.filter(Region.code)))
+    regions = [region for statement in statements for region in db.session.scalars(statement.order_by(Region.code))]
+    return sorted(regions, key=lambda region: region.code)
+
+
+def preparer_roles(report: SalesReport) -> tuple[str, ...]:
+    """Who prepares (generates, submits) a report: its county's admin, or the office for the city's."""
+    return ("county_admin",) if len(report.region_code) == 6 else ("poverty_office", "platform_admin")
+
+
+def prepared_by(user: User, report: SalesReport) -> bool:
+    """The user generated or submitted some version of it (reports.snapshots then refuses their review)."""
+    return any(
+        event.actor_id == user.id
+        for event in report.events
+        if event.action in ("generated", "regenerated", "submitted")
+    )
 
 
 def previous_month(report: SalesReport) -> dict:

@@ -6,9 +6,8 @@ from console.auth import safe_next, sign_in, sign_out, signed_in_staff
 from console.feedback import notify
 from console.menus import home_endpoint
 from core import services
-from core.errors import Unauthorized
+from core.errors import RateLimited, Unauthorized
 from core.models import STAFF_ROLES
-from core.views import staff_login_limit
 
 bp = Blueprint("auth", __name__)
 
@@ -20,7 +19,6 @@ def login_form(status: int = 200, **context):
             next=safe_next(request.values.get("next")),
             username=request.form.get("username", ""),
             expired=g.get("session_expired", False),
-            locked=g.get("login_locked", False),
             **context,
         ),
         status,
@@ -37,17 +35,18 @@ def login_page():
 
 
 @bp.post("/login")
-@staff_login_limit
 def login():
-    """Check the password with the API's service; failures count toward the same per-username limit (401)."""
+    """Check the password with the API's service: failures slow down per username and address, as for the API."""
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     if not username or not password:
         return login_form(422, missing=True)
     try:
-        user = services.login_with_password(username, password)["user"]
+        user = services.login_with_password(username, password, request.remote_addr)["user"]
     except Unauthorized as error:
         return login_form(401, failure=error.message)
+    except RateLimited as error:
+        return login_form(429, failure=error.message)
     if not user.has_role(*STAFF_ROLES):
         return login_form(401, not_staff=True)
     sign_in(user)

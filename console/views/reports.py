@@ -62,6 +62,7 @@ def report(report_id: int):
     """The frozen figures beside the previous month, the SM3 digest and any drift, the trail, the actions."""
     staff = signed_in_staff()
     item = snapshots.report_for(staff, report_id)
+    preparer = report_queries.preparer_roles(item)
     return render_template(
         "reports/review.html",
         report=item,
@@ -71,9 +72,11 @@ def report(report_id: int):
         figures=FIGURES,
         region=db.session.get(Region, item.region_code),
         actors=report_queries.actor_names(item),
-        can_submit=staff.has_role("county_admin", "poverty_office", "platform_admin") and item.status == "draft",
-        can_review=staff.has_role("poverty_office", "platform_admin") and item.status == "submitted",
-        can_regenerate=item.status == "rejected",
+        can_submit=staff.has_role(*preparer) and item.status == "draft",
+        can_review=staff.has_role("poverty_office", "platform_admin")
+        and item.status == "submitted"
+        and not report_queries.prepared_by(staff, item),
+        can_regenerate=staff.has_role(*preparer) and item.status == "rejected",
     )
 
 

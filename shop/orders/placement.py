@@ -51,6 +51,40 @@ def _check_on_sale(quantities: dict[int, int], skus: dict[int, Sku]) -> None:
         raise ProductNotOnSale(details={"sku_ids": closed})
 
 
+def _check_unpaid_holdings(buyer: User, quantities: dict[int, int], now) -> None:
+    """One buyer may not tie up a SKU's stock, or pile up unpaid orders, while others wait.
+
+    The buyer's row is locked first, so two checkouts of the same buyer are
+    judged one after the other.
+    """
+    db.session.execute(sa.select(User.id).where(User.id == buyer.id).with_for_update())
+    config = current_app.config
+    unpaid = (Order.buyer_id == buyer.id, Order.status == "pending_payment", Order.expires_at > now)
+    if (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*unpaid))
+        >= config["UNPAID_ORDERS_PER_BUYER"]
+    ):
+        raise Conflict(
+            f"您有 {config['UNPAID_ORDERS_PER_BUYER']} 笔未支付的订单，请先支付或取消",
+            details={"max_unpaid_orders": config["UNPAID_ORDERS_PER_BUYER"]},
+        )
+    held = dict(
+        db.session.execute(
+            sa.select(OrderLine.sku_id, sa.func.sum(OrderLine.quantity))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(*unpaid, OrderLine.sku_id.in_(list(quantities)))
+            .group_by(OrderLine.sku_id)
+        ).all()
+    )
+    cap = config["UNPAID_UNITS_PER_SKU"]
+    over = sorted(sku_id for sku_id, qty in quantities.items() if held.get(sku_id, 0) + qty > cap)
+    if over:
+        raise Conflict(
+            f"同一商品规格未支付的数量最多 {cap} 件，请先支付或取消已有订单",
+            details={"sku_ids": over, "max_unpaid_units": cap},
+        )
+
+
 def reserve_stock(quantities: dict[int, int]) -> None:
     """Take stock for every SKU or none: conditional updates in a fixed (id) order.
 
@@ -114,12 +148,13 @@ def place_order(buyer: User, items: list[dict], address: dict) -> Order:
         raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})
     skus = _load_skus(list(quantities))
     _check_on_sale(quantities, skus)
+    now = utcnow()
+    _check_unpaid_holdings(buyer, quantities, now)
     reserve_stock(quantities)
     villages = {sku.product.origin_village_code for sku in skus.values()}
     poverty = set(
         db.session.scalars(sa.select(Village.code).where(Village.code.in_(villages), Village.is_poverty_village))
     )
-    now = utcnow()
     order = Order(
         buyer_id=buyer.id,
         total_fen=sum(skus[sku_id].price_fen * qty for sku_id, qty in quantities.items()),

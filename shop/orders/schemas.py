@@ -10,8 +10,8 @@ from shop.orders.models import ORDER_STATUSES
 
 
 class CartItemArgs(Schema):
-    sku_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=99))
+    sku_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=99))
 
 
 class AddressArgs(Schema):
@@ -33,7 +33,7 @@ class OrderQueryArgs(PageArgs):
 
 
 class ShipmentArgs(Schema):
-    station_id = fields.Integer(required=True)
+    station_id = fields.Integer(strict=True, required=True)
     carrier = fields.String(required=True, validate=validate.Length(min=2, max=40))
     tracking_no = fields.String(
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$", error="运单号格式不正确")
@@ -117,8 +117,8 @@ class OrderEventSchema(Schema):
 
 
 class RefundArgs(Schema):
-    order_id = fields.Integer(required=True)
-    line_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=50))
+    order_id = fields.Integer(strict=True, required=True)
+    line_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=50))
     reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 

@@ -52,6 +52,7 @@ def production(env):
         "SECRET_KEY": "s" * 32,
         "PII_KEY": base64.b64encode(b"p" * 32).decode(),
         "DATABASE_URL": "postgresql+psycopg://app@db/zhuzhou",
+        "REDIS_URL": "redis://cache:6379/0",
         "WECHAT_APPID": "wx1234567890abcdef",
         "WECHAT_SECRET": "real-secret",
         "WECHAT_PAY_MCH_ID": "1600000001",

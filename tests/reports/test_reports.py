@@ -242,3 +242,35 @@ def test_monthly_chart_svg(client, month):
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)
     assert svg.startswith("<svg") and "2026-10 销售额 186.00 元" in svg
+
+
+def test_four_eyes_a_county_report_is_prepared_by_the_county_and_reviewed_by_someone_else(client, month):
+    body = {"region": "430225", "period": "2026-10"}
+    office = month["office"]
+    refused = client.post("/api/v1/reports", headers=office, json=body)
+    assert refused.status_code == 403  # the office does not write a county's report
+    platform = factories.auth_header(factories.user(("platform_admin", None)))
+    assert client.post("/api/v1/reports", headers=platform, json=body).status_code == 403
+    rid = client.post("/api/v1/reports", headers=month["county"], json=body).json["id"]
+    assert client.post(f"/api/v1/reports/{rid}/submit", headers=office).status_code == 403
+    assert client.post(f"/api/v1/reports/{rid}/submit", headers=month["county"]).status_code == 200
+    approved = client.post(f"/api/v1/reports/{rid}/review", headers=office, json={"decision": "approve"})
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+
+
+def test_four_eyes_nobody_reviews_a_report_they_generated_or_submitted(client, month):
+    first_official = factories.user(("poverty_office", "4302"))
+    second_official = factories.user(("poverty_office", "4302"))
+    first, second = factories.auth_header(first_official), factories.auth_header(second_official)
+    rid = client.post("/api/v1/reports", headers=first, json={"region": "4302", "period": "2026-10"}).json["id"]
+    assert client.post(f"/api/v1/reports/{rid}/submit", headers=second).status_code == 200
+    for who in (first, second):  # one generated it, the other submitted it
+        response = client.post(f"/api/v1/reports/{rid}/review", headers=who, json={"decision": "approve"})
+        assert response.status_code == 403
+        assert response.json["error"]["code"] == "forbidden"
+    third = factories.auth_header(factories.user(("poverty_office", "4302")))
+    approved = client.post(f"/api/v1/reports/{rid}/review", headers=third, json={"decision": "approve"})
+    assert approved.json["status"] == "approved"
+    trail = client.get(f"/api/v1/reports/{rid}", headers=third).json
+    actors = [event["actor_id"] for event in trail["events"]]
+    assert actors == [first_official.id, second_official.id, actors[-1]] and actors[-1] not in actors[:2]

@@ -245,3 +245,28 @@ def test_paid_orders_notify_sellers_after_commit(client, shop):
     pay(order_id)
     notes = _db.session.scalars(sa.select(SellerNotification).where(SellerNotification.order_id == order_id)).all()
     assert [note.status for note in notes] == ["skipped"]  # the seller has not bound WeChat
+
+
+def test_one_buyer_cannot_tie_up_a_skus_stock_in_unpaid_orders(client, shop, app, monkeypatch):
+    monkeypatch.setitem(app.config, "UNPAID_UNITS_PER_SKU", 3)
+    assert place(client, shop, [(shop["garlic"], 2)]).status_code == 201
+    refused = place(client, shop, [(shop["garlic"], 2)])
+    assert refused.status_code == 409
+    assert refused.json["error"]["details"] == {"sku_ids": [shop["garlic"].id], "max_unpaid_units": 3}
+    assert _db.session.get(Sku, shop["garlic"].id).stock == 48  # the refused order took nothing
+    assert place(client, shop, [(shop["garlic"], 1)]).status_code == 201  # up to the cap is fine
+
+
+def test_paid_orders_do_not_count_towards_the_unpaid_cap(client, shop, app, monkeypatch):
+    monkeypatch.setitem(app.config, "UNPAID_UNITS_PER_SKU", 3)
+    pay(place(client, shop, [(shop["garlic"], 3)]).json["id"])
+    assert place(client, shop, [(shop["garlic"], 3)]).status_code == 201
+
+
+def test_a_buyer_may_hold_only_so_many_unpaid_orders(client, shop, app, monkeypatch):
+    monkeypatch.setitem(app.config, "UNPAID_ORDERS_PER_BUYER", 2)
+    for _ in range(2):
+        assert place(client, shop, [(shop["garlic"], 1)]).status_code == 201
+    refused = place(client, shop, [(shop["peach_5"], 1)])
+    assert refused.status_code == 409
+    assert refused.json["error"]["details"] == {"max_unpaid_orders": 2}
