@@ -103,3 +103,13 @@ def test_only_the_office_reviews(db, staff, as_user, post):
     post(f"/console/reports/{report.id}/submit")
     assert post(f"/console/reports/{report.id}/review", {"decision": "approve"}).status_code == 403
     assert as_user(staff["liu"]).get("/console/reports/").status_code == 403
+
+
+def test_the_office_does_not_review_a_city_report_it_prepared(db, staff, as_user, post):
+    as_user(staff["office"])
+    assert _generate(post, region="4302").status_code == 302
+    report = db.session.scalar(sa.select(SalesReport).where(SalesReport.region_code == "4302"))
+    post(f"/console/reports/{report.id}/submit")
+    html = as_user(staff["office"]).get(f"/console/reports/{report.id}").text
+    assert "审核意见" not in html  # four eyes: another member of the office reviews it
+    assert as_user(staff["platform"]).get(f"/console/reports/{report.id}").text.count("审核意见") == 1
