@@ -49,6 +49,12 @@ def content_security_policy() -> str:
     )
 
 
+@console_bp.get("/<path:unknown>")
+def not_found(unknown: str):
+    """Any other /console address: the console's own 404 page rather than the API's JSON."""
+    return _error_page(404, None)
+
+
 @console_bp.before_request
 def protect_forms():
     """Every state-changing request carries the session's CSRF token (the API's bearer tokens need none)."""

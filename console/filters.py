@@ -28,13 +28,6 @@ def beijing(moment: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def percent(part: int | None, whole: int | None) -> float:
-    """``part`` of ``whole`` in percent with one decimal (0 when there is no whole)."""
-    if not whole:
-        return 0.0
-    return round(100 * (part or 0) / whole, 1)
-
-
 def as_json(value) -> str:
     """For data-* attributes: JSON (escaped by autoescape when put in an attribute)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -51,7 +44,6 @@ def _form_values(action: str):
 def register_filters(app) -> None:
     app.add_template_filter(money)
     app.add_template_filter(beijing)
-    app.add_template_filter(percent)
     app.add_template_filter(as_json)
     app.add_template_filter(media_url, "media")
     app.add_template_filter(mask_phone)

@@ -72,7 +72,6 @@ def load_form(
     ints=(),
     booleans=(),
     yuan=(),
-    keep_empty=(),
 ) -> dict:
     """The form's values loaded by ``schema``, or ValidationFailed with dotted field names."""
     form = request.form if form is None else form
@@ -82,7 +81,7 @@ def load_form(
         if name == "csrf_token" or _matches(name, booleans):
             continue
         value = form.get(name, "").strip()
-        if value == "" and not _matches(name, keep_empty):
+        if value == "":
             continue
         if _matches(name, ints) and _INT.match(value):
             value = int(value)

@@ -34,6 +34,8 @@ DEMO_PASSWORDS = {
     "liu": "demo-liu-2026",
 }
 PHONE = {"width": 390, "height": 844}
+# Waits allowed for a page or an element: CI machines are shared and can be slow.
+SLOW_MACHINE_MS = 30_000
 DESKTOP = {"width": 1366, "height": 900}
 
 
@@ -119,8 +121,9 @@ def live_server():
 
 @pytest.fixture(scope="session")
 def browser(live_server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=SLOW_MACHINE_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield chromium
@@ -175,6 +178,7 @@ def open_console(browser, live_server, request):
 
     def opener(viewport: dict = DESKTOP, **context_args) -> Watched:
         context = browser.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True, **context_args)
+        context.set_default_timeout(SLOW_MACHINE_MS)
         watched = Watched(context, live_server)
         opened.append(watched)
         return watched

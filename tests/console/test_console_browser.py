@@ -7,6 +7,7 @@ JavaScript error or asked for anything outside the app's origin (see browser.py)
 import re
 
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from core.clock import beijing_today
 from tests.console.browser import ARTIFACTS, DESKTOP, PHONE
@@ -30,14 +31,14 @@ def test_county_admin_certifies_a_product_opens_a_station_and_submits_a_report(o
     console = open_console(DESKTOP)
     page = console.page
     console.sign_in("yanling")
-    assert page.get_by_role("heading", name=re.compile("炎陵县 · .* 概览")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("炎陵县 · .* 概览"))).to_be_visible()
 
     title = _open_certifiable_pending_product(page)
     page.get_by_label("同时认定为扶贫产品").check()
     page.get_by_label("认定证书编号").fill("YL-FP-2026-0815")
     page.get_by_role("button", name="通过并上架").click()
-    assert page.get_by_text(f"商品「{title}」已审核通过并认定为扶贫产品").is_visible()
-    assert page.get_by_text("扶贫产品 YL-FP-2026-0815").is_visible()
+    expect(page.get_by_text(f"商品「{title}」已审核通过并认定为扶贫产品")).to_be_visible()
+    expect(page.get_by_text("扶贫产品 YL-FP-2026-0815")).to_be_visible()
 
     page.get_by_role("link", name="概览").click()
     page.locator("a[href*='target=station']").click()  # the poverty villages still without a station
@@ -49,26 +50,26 @@ def test_county_admin_certifies_a_product_opens_a_station_and_submits_a_report(o
     page.get_by_label("初始密码").fill("xinzhan-2026")
     page.get_by_label("站长姓名").fill("肖站长")
     page.get_by_role("button", name="开设服务站").click()
-    assert page.get_by_text(f"服务站「{village}新服务站」已开设").is_visible()
-    assert page.get_by_text("肖站长（xinzhan）").is_visible()
+    expect(page.get_by_text(f"服务站「{village}新服务站」已开设")).to_be_visible()
+    expect(page.get_by_text("肖站长（xinzhan）")).to_be_visible()
 
     page.get_by_role("link", name="月报").click()
     page.get_by_label("月份").fill(THIS_MONTH)  # the demo's orders are this month's
     page.get_by_role("button", name="生成").click()
-    assert page.get_by_text(f"{THIS_MONTH} 月报已生成（草稿）").is_visible()
+    expect(page.get_by_text(f"{THIS_MONTH} 月报已生成（草稿）")).to_be_visible()
     digest = page.locator("[data-digest]").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
     page.get_by_role("button", name="提交扶贫办").click()
-    assert page.get_by_text("月报已提交扶贫办审核").is_visible()
-    assert page.get_by_text("待审核", exact=True).is_visible()
+    expect(page.get_by_text("月报已提交扶贫办审核")).to_be_visible()
+    expect(page.get_by_text("待审核", exact=True)).to_be_visible()
 
 
 def test_station_manager_on_a_phone_prints_the_pick_list_and_ships_an_order(open_console):
     console = open_console(PHONE, is_mobile=True, has_touch=True)
     page = console.page
     console.sign_in("liu")
-    assert page.get_by_role("heading", name=re.compile("今日工作")).is_visible()
-    assert page.get_by_role("button", name="菜单").is_visible()  # the menu folds away on a phone
+    expect(page.get_by_role("heading", name=re.compile("今日工作"))).to_be_visible()
+    expect(page.get_by_role("button", name="菜单")).to_be_visible()  # the menu folds away on a phone
 
     page.get_by_role("link", name=re.compile("拣货单")).click()
     page.evaluate("window.print = () => { window.__printed = (window.__printed || 0) + 1; }")
@@ -84,8 +85,8 @@ def test_station_manager_on_a_phone_prints_the_pick_list_and_ships_an_order(open
     order.get_by_label("快递公司").fill("顺丰速运")
     order.get_by_label("运单号").fill("SF2026081512")
     order.get_by_role("button", name="发货").click()
-    assert page.get_by_text(re.compile(r"订单 \d+ 已发货（顺丰速运 SF2026081512）")).is_visible()
-    assert page.locator(f"article[aria-label='{order_name}']").count() == 0
+    expect(page.get_by_text(re.compile(r"订单 \d+ 已发货（顺丰速运 SF2026081512）"))).to_be_visible()
+    expect(page.locator(f"article[aria-label='{order_name}']")).to_have_count(0)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the page scrolls sideways on a phone"
 
@@ -97,6 +98,7 @@ def test_poverty_office_approves_a_county_report_and_downloads_the_xlsx(open_con
     county.page.get_by_label("月份").fill(THIS_MONTH)
     county.page.get_by_role("button", name="生成").click()
     county.page.get_by_role("button", name="提交扶贫办").click()
+    expect(county.page.get_by_text("月报已提交扶贫办审核")).to_be_visible()
     report_url = county.page.url
 
     office = open_console(DESKTOP)
@@ -104,12 +106,12 @@ def test_poverty_office_approves_a_county_report_and_downloads_the_xlsx(open_con
     office.sign_in("fupin")
     page.get_by_role("link", name="月报").click()
     page.locator(f"a[href='{report_url.removeprefix(office.base)}']").click()
-    assert page.get_by_text("摘要一致：冻结数据未被改动").is_visible()
-    assert page.get_by_role("heading", name="本月数据与上月对照").is_visible()
+    expect(page.get_by_text("摘要一致：冻结数据未被改动")).to_be_visible()
+    expect(page.get_by_role("heading", name="本月数据与上月对照")).to_be_visible()
     page.get_by_label("审核意见").fill("数据与台账一致，同意。")
     page.get_by_role("button", name="审核通过").click()
-    assert page.get_by_text("月报已审核通过").is_visible()
-    assert page.get_by_text("已审核通过", exact=True).first.is_visible()
+    expect(page.get_by_text("月报已审核通过")).to_be_visible()
+    expect(page.get_by_text("已审核通过", exact=True).first).to_be_visible()
     with page.expect_download() as download_info:
         page.get_by_role("link", name="下载 XLSX").click()
     download = download_info.value
@@ -127,7 +129,8 @@ def test_scope_and_csrf_are_enforced_in_the_browser(open_console):
     page = county.page
     county.sign_in("yanling")
     response = page.goto(county.url("/console/dashboard?region=430224"))  # 茶陵县
-    assert response.status == 403 and page.get_by_role("heading", name=re.compile("没有权限")).is_visible()
+    assert response.status == 403
+    expect(page.get_by_role("heading", name=re.compile("没有权限"))).to_be_visible()
     response = page.goto(county.url("/console/stations/villages/430224100201"))
     assert response.status in (403, 404)
 
@@ -136,7 +139,7 @@ def test_scope_and_csrf_are_enforced_in_the_browser(open_console):
     with page.expect_response(lambda r: r.url.endswith("/console/reports/") and r.request.method == "POST") as posted:
         page.get_by_role("button", name="生成").click()
     assert posted.value.status == 400
-    assert page.get_by_role("heading", name=re.compile("表单已失效")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("表单已失效"))).to_be_visible()
 
     station = open_console(PHONE)
     station.expected_statuses |= {403}
@@ -144,7 +147,8 @@ def test_scope_and_csrf_are_enforced_in_the_browser(open_console):
     response = station.page.goto(station.url("/console/stations/"))
     assert response.status == 403
     response = station.page.goto(station.url("/console/reports/"))
-    assert response.status == 403 and station.page.get_by_text("没有权限").first.is_visible()
+    assert response.status == 403
+    expect(station.page.get_by_text("没有权限").first).to_be_visible()
 
 
 def test_every_menu_page_loads_cleanly_for_every_role(open_console, live_server):
@@ -169,9 +173,9 @@ def test_a_payout_batchs_status_refreshes_itself(open_console):
     page = console.page
     console.sign_in("yanling")
     page.get_by_role("link", name="结算").click()
-    assert page.get_by_role("heading", name="各方余额（卖家、服务站、县域电商中心）").is_visible()
+    expect(page.get_by_role("heading", name="各方余额（卖家、服务站、县域电商中心）")).to_be_visible()
     page.get_by_role("link", name=re.compile(r"^批次 \d+$")).first.click()  # the demo's batch, not yet sent
-    assert page.get_by_text("转账进行中，本页自动刷新").is_visible()
+    expect(page.get_by_text("转账进行中，本页自动刷新")).to_be_visible()
     with page.expect_response(lambda r: r.url.endswith("/status") and r.status == 200):
         pass  # htmx asks for the status part every 2 s
     with page.expect_response(lambda r: r.url.endswith("/status") and r.status == 200):

@@ -9,6 +9,7 @@ from tests import factories
 from tests.console.conftest import csrf_token
 
 PUBLIC = {
+    "console.not_found",
     "console.static",
     "console.auth.login_page",
     "console.auth.login",
@@ -101,3 +102,9 @@ def test_no_console_page_has_inline_script_or_style(staff, as_user):
         html = client.get(path).text
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"\s(on[a-z]+|style)\s*=", html), path
+
+
+def test_an_unknown_console_address_is_the_consoles_404_page(client, db):
+    response = client.get("/console/no-such-page")
+    assert response.status_code == 404 and "页面或记录不存在" in response.text
+    assert response.headers["Content-Type"].startswith("text/html")
