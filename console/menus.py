@@ -4,18 +4,18 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from core.models import User
+from core.models import Role, User
 from reports.snapshots import READERS as REPORT_READERS
 from shop.access import REVIEWERS
 from villages.access import COUNTY_MANAGERS
 
-DASHBOARD_ROLES = ("platform_admin", "poverty_office", "county_admin")
+DASHBOARD_ROLES = (Role.PLATFORM_ADMIN, Role.POVERTY_OFFICE, Role.COUNTY_ADMIN)
 COUNTY_ROLES = COUNTY_MANAGERS
 REVIEW_ROLES = REVIEWERS
-STATION_ROLES = ("station_manager",)
-ORDER_ROLES = ("platform_admin", "poverty_office", "county_admin")
+STATION_ROLES = (Role.STATION_MANAGER,)
+ORDER_ROLES = (Role.PLATFORM_ADMIN, Role.POVERTY_OFFICE, Role.COUNTY_ADMIN)
 REPORT_ROLES = REPORT_READERS
-ADMIN_ROLES = ("platform_admin",)
+ADMIN_ROLES = (Role.PLATFORM_ADMIN,)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,22 @@
 """Application factory: config, extensions, blueprints, error handlers, commands."""
 
+import importlib
 import logging
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import Config, config_from_env
 from core.db import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import api, db, limiter, migrate
+from core.logs import configure_logging, register_request_id
+from core.metrics import register_request_metrics
 from core.request_guards import register_request_guards
 
 log = logging.getLogger(__name__)
+# Modules declaring background tasks, periodic jobs and database metrics (core.tasks, core.metrics).
+TASK_MODULES = ("shop.orders.tasks", "payments.tasks", "payments.ledger.tasks")
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -26,12 +32,20 @@ def create_app(config: Config | None = None) -> Flask:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "info": {"description": "株洲农村电商与消费扶贫小程序后端（API.md v1）"},
     }
+    configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    register_request_id(app)  # first, so every later hook and log line of the request has the id
+    register_request_metrics(app)
     register_extensions(app)
     register_request_guards(app)
     register_request_transaction(app)
     register_blueprints(app)
+    register_receivers()
     register_error_handlers(app)
     register_commands(app)
+    register_tasks(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 
@@ -71,8 +85,9 @@ def register_request_transaction(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from console import register_console
+    from core.metrics import metrics_bp
     from core.views import auth_blp, system_bp
-    from payments import receivers
+    from institutions.views import units_blp
     from payments.ledger.views import ledger_blp
     from payments.views import payments_blp
     from reports.views import reports_blp
@@ -82,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from villages.views import regions_blp, villages_blp
 
     app.register_blueprint(system_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(media_bp)
     register_console(app)
     for blueprint in (
@@ -93,15 +109,27 @@ def register_blueprints(app: Flask) -> None:
         orders_blp,
         payments_blp,
         ledger_blp,
+        units_blp,
         reports_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
-    receivers.connect()
+
+
+def register_receivers() -> None:
+    """Each package subscribes to the signals of the packages below it, here and nowhere else."""
+    from institutions import receivers as institution_receivers
+    from payments import receivers as payments_receivers
+    from shop import receivers as shop_receivers
+
+    shop_receivers.connect()
+    institution_receivers.connect()
+    payments_receivers.connect()
 
 
 def register_commands(app: Flask) -> None:
     from core.pii_cli import pii_cli
     from demo.cli import demo_cli
+    from institutions.cli import units_cli
     from payments.cli import payments_cli
     from payments.ledger.cli import ledger_cli, settlements_cli
     from reports.cli import reports_cli
@@ -117,8 +145,19 @@ def register_commands(app: Flask) -> None:
         payments_cli,
         ledger_cli,
         settlements_cli,
+        units_cli,
         reports_cli,
         demo_cli,
         sandbox_cli,
     ):
         app.cli.add_command(group)
+
+
+def register_tasks(app: Flask) -> None:
+    """Declare every package's background tasks and periodic jobs, then bind them to Celery (or run them here)."""
+    from core.tasks import init_celery, register_in_process_scheduler
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    init_celery(app)
+    register_in_process_scheduler(app)

@@ -27,6 +27,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def pem_or_path(value: str | None) -> str:
+    """A key given as its PEM text (or bare base64), or as the path of a file holding it."""
+    value = (value or "").strip()
+    if not value or "-----BEGIN" in value:
+        return value
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path.read_text(encoding="ascii").strip() + "\n"
+    return value
+
+
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
@@ -66,6 +77,21 @@ def _pii_key_problems(config: "Config") -> list[str]:
     return problems
 
 
+# What each WECHAT_PAY_VERSION needs in production.
+WECHAT_PAY_SETTINGS = {
+    "v3": (
+        "WECHAT_APPID",
+        "WECHAT_PAY_MCH_ID",
+        "WECHAT_PAY_V3_PRIVATE_KEY",
+        "WECHAT_PAY_V3_SERIAL_NO",
+        "WECHAT_PAY_V3_KEY",
+        "WECHAT_PAY_V3_PUBLIC_KEY",
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID",
+    ),
+    "v2": ("WECHAT_APPID", "WECHAT_PAY_MCH_ID", "WECHAT_PAY_API_KEY"),
+}
+
+
 class Config:
     """Defaults for development: SQLite, in-process stores, payment sandbox."""
 
@@ -93,7 +119,15 @@ class Config:
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
-        self.WECHAT_PAY_VERSION = env("WECHAT_PAY_VERSION") or "v2"
+        # v3 (wechatpayv3, public-key mode: what a new merchant gets) or v2 (wechatpy, an API v2 key).
+        self.WECHAT_PAY_VERSION = (env("WECHAT_PAY_VERSION") or "v3").strip().lower()
+        # API v3: the merchant's API key (PEM or a path) and its serial, the APIv3 key, and the
+        # WeChat Pay public key (PEM or a path) with its id PUB_KEY_ID_… (sent as Wechatpay-Serial).
+        self.WECHAT_PAY_V3_PRIVATE_KEY = pem_or_path(env("WECHAT_PAY_V3_PRIVATE_KEY"))
+        self.WECHAT_PAY_V3_SERIAL_NO = env("WECHAT_PAY_V3_SERIAL_NO", "").strip()
+        self.WECHAT_PAY_V3_KEY = env("WECHAT_PAY_V3_KEY", "")
+        self.WECHAT_PAY_V3_PUBLIC_KEY = pem_or_path(env("WECHAT_PAY_V3_PUBLIC_KEY"))
+        self.WECHAT_PAY_V3_PUBLIC_KEY_ID = env("WECHAT_PAY_V3_PUBLIC_KEY_ID", "").strip()
         self.ALIPAY_APP_ID = env("ALIPAY_APP_ID", "")
         self.ALIPAY_APP_PRIVATE_KEY = env("ALIPAY_APP_PRIVATE_KEY", "")
         self.ALIPAY_PUBLIC_KEY = env("ALIPAY_PUBLIC_KEY", "")
@@ -114,6 +148,11 @@ class Config:
         self.UNPAID_UNITS_PER_SKU = _int("UNPAID_UNITS_PER_SKU", 30)
         self.UNPAID_ORDERS_PER_BUYER = _int("UNPAID_ORDERS_PER_BUYER", 5)
         self.SETTLEMENT_HOLD_DAYS = _int("SETTLEMENT_HOLD_DAYS", 7)
+        # 对公转账 for unit orders: days to pay, and the account the 对账单 tells units to pay into.
+        self.UNIT_TRANSFER_DUE_DAYS = _int("UNIT_TRANSFER_DUE_DAYS", 15)
+        self.BANK_TRANSFER_PAYEE_NAME = env("BANK_TRANSFER_PAYEE_NAME") or ""
+        self.BANK_TRANSFER_PAYEE_BANK = env("BANK_TRANSFER_PAYEE_BANK") or ""
+        self.BANK_TRANSFER_PAYEE_ACCOUNT = env("BANK_TRANSFER_PAYEE_ACCOUNT") or ""
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         # First wait after too many failed logins or bind codes; it doubles with each further failure.
@@ -146,8 +185,33 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.JSON_SORT_KEYS = False
-        # Run background tasks inline (tests); the default is an in-process thread pool.
+        # Background work (core/tasks.py): Celery on this broker (RabbitMQ or Redis), else REDIS_URL,
+        # else in this process. TASKS_EAGER runs it inline (tests).
+        self.CELERY_BROKER_URL = env("CELERY_BROKER_URL") or None
         self.TASKS_EAGER = _bool("TASKS_EAGER", False)
+        # Seconds before Redis hands an unacknowledged task (its worker died) to another worker;
+        # longer than any task runs or waits for a retry.
+        self.CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", 3600)
+        self.CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 300)
+        self.CELERY_QUEUE = env("CELERY_QUEUE") or "zhuzhou"
+        # Without a broker, a development server runs the periodic jobs in a thread (see core/tasks.py).
+        self.IN_PROCESS_SCHEDULER = _bool("IN_PROCESS_SCHEDULER", True)
+        # Logs: one JSON object per line (production default) or text; LOG_LEVEL as in logging.
+        self.LOG_FORMAT = (env("LOG_FORMAT") or ("json" if self.ENV_NAME == "production" else "text")).lower()
+        self.LOG_LEVEL = (env("LOG_LEVEL") or "INFO").upper()
+        # GET /metrics: bearer token (unset: loopback clients only); database figures are re-read after N seconds.
+        self.METRICS_TOKEN = env("METRICS_TOKEN") or None
+        self.METRICS_DATABASE_CACHE_SECONDS = _int("METRICS_DATABASE_CACHE_SECONDS", 30)
+        # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx: 1); 0 trusts no such header.
+        self.TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+        # Stored files (product photos, report exports): local directory or an S3-compatible store.
+        self.STORAGE_BACKEND = (env("STORAGE_BACKEND") or "local").lower()
+        self.S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
+        self.S3_BUCKET = env("S3_BUCKET") or None
+        self.S3_REGION = env("S3_REGION") or None
+        self.S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY") or None
+        self.S3_PUBLIC_BASE_URL = env("S3_PUBLIC_BASE_URL") or None
         if self.PAYMENT_SANDBOX:
             self.apply_sandbox_defaults()
 
@@ -162,6 +226,11 @@ class Config:
             "WECHAT_SECRET": sandbox_credentials.WECHAT_SECRET,
             "WECHAT_PAY_MCH_ID": sandbox_credentials.WECHAT_PAY_MCH_ID,
             "WECHAT_PAY_API_KEY": sandbox_credentials.WECHAT_PAY_API_KEY,
+            "WECHAT_PAY_V3_PRIVATE_KEY": sandbox_credentials.WECHAT_PAY_V3_PRIVATE_KEY,
+            "WECHAT_PAY_V3_SERIAL_NO": sandbox_credentials.WECHAT_PAY_V3_SERIAL_NO,
+            "WECHAT_PAY_V3_KEY": sandbox_credentials.WECHAT_PAY_V3_KEY,
+            "WECHAT_PAY_V3_PUBLIC_KEY": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY,
+            "WECHAT_PAY_V3_PUBLIC_KEY_ID": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY_ID,
             "ALIPAY_APP_ID": sandbox_credentials.ALIPAY_APP_ID,
             "ALIPAY_APP_PRIVATE_KEY": sandbox_credentials.ALIPAY_APP_PRIVATE_KEY,
             "ALIPAY_PUBLIC_KEY": sandbox_credentials.ALIPAY_PUBLIC_KEY,
@@ -177,9 +246,29 @@ class Config:
 
     def validate(self) -> None:
         """Refuse settings that would fail later anyway; production adds its own checks."""
-        problems = _pii_key_problems(self)
+        problems = _pii_key_problems(self) + self._setting_problems()
         if problems:
             raise RuntimeError("; ".join(problems))
+
+    def _setting_problems(self) -> list[str]:
+        """Storage and log settings that cannot work (checked in every mode)."""
+        if self.LOG_FORMAT not in ("json", "text"):
+            return ["LOG_FORMAT must be json or text", *self._storage_backend_problems()]
+        return self._storage_backend_problems()
+
+    def _storage_backend_problems(self) -> list[str]:
+        if self.STORAGE_BACKEND == "local":
+            return []
+        if self.STORAGE_BACKEND != "s3":
+            return [f"STORAGE_BACKEND must be local or s3, not {self.STORAGE_BACKEND!r}"]
+        missing = [
+            name
+            for name in ("S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_PUBLIC_BASE_URL")
+            if not getattr(self, name)
+        ]
+        if missing:
+            return [f"STORAGE_BACKEND=s3 needs {', '.join(missing)}"]
+        return []
 
 
 class TestConfig(Config):
@@ -197,6 +286,7 @@ class TestConfig(Config):
         super().__init__()
         self.SECRET_KEY = secrets.token_hex(32)
         self.TASKS_EAGER = True
+        self.IN_PROCESS_SCHEDULER = False  # a test that wants the scheduler starts one
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.PAYMENT_SANDBOX = True
         # Nothing listens here: tests that want a gateway start their own simulator,
@@ -211,12 +301,16 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SANDBOX_BY_DEFAULT = False
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.IN_PROCESS_SCHEDULER = False  # production runs Celery beat
+
     @staticmethod
     def default_secret_key() -> str:
         return ""  # validate() refuses to start without one
 
     def validate(self) -> None:
-        problems = []
+        problems = self._setting_problems()
         if not os.environ.get("SECRET_KEY"):
             problems.append("SECRET_KEY is required in production")
         elif len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
@@ -228,12 +322,48 @@ class ProductionConfig(Config):
         if not os.environ.get("DATABASE_URL"):
             problems.append("DATABASE_URL is required in production")
         if not self.REDIS_URL:
-            problems.append("REDIS_URL is required in production: login limits and caches are shared by workers")
+            problems.append(
+                "REDIS_URL is required in production: login limits and caches are shared by workers, "
+                "and it is the task broker unless CELERY_BROKER_URL is set"
+            )
         if _bool("FLASK_DEBUG", False):
             problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
+        problems.extend(self.wechat_pay_problems())
         problems.extend(self._sandbox_problems())
+        problems.extend(self._scale_problems())
         if problems:
             raise RuntimeError("; ".join(problems))
+
+    def _scale_problems(self) -> list[str]:
+        """What breaks once more than one process serves, or background work runs in the web process."""
+        problems = []
+        if self.TASKS_EAGER:
+            problems.append("TASKS_EAGER must be off in production (it runs gateway calls inside requests)")
+        workers = _int("WEB_CONCURRENCY", 1)
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            problems.append(
+                "production needs PostgreSQL (DATABASE_URL): several processes "
+                f"({workers} gunicorn workers and the Celery worker) write at once"
+            )
+        return problems
+
+    def wechat_pay_problems(self) -> list[str]:
+        """The selected WeChat Pay version's settings, each named when missing or unusable."""
+        version = self.WECHAT_PAY_VERSION
+        if version not in WECHAT_PAY_SETTINGS:
+            return [f"WECHAT_PAY_VERSION must be v3 or v2, not {version!r}"]
+        missing = [name for name in WECHAT_PAY_SETTINGS[version] if not getattr(self, name)]
+        problems = [f"WECHAT_PAY_VERSION={version} needs {', '.join(missing)}"] if missing else []
+        if version == "v3":
+            if self.WECHAT_PAY_V3_KEY and len(self.WECHAT_PAY_V3_KEY.encode("utf-8")) != 32:
+                problems.append("WECHAT_PAY_V3_KEY must be the 32-byte APIv3 key")
+            for name in ("WECHAT_PAY_V3_PRIVATE_KEY", "WECHAT_PAY_V3_PUBLIC_KEY"):
+                value = getattr(self, name)
+                if value and sandbox_credentials.rsa_modulus(value) is None:
+                    problems.append(f"{name} is neither an RSA key in PEM nor a readable file holding one")
+            if self.WECHAT_PAY_V3_PUBLIC_KEY_ID and not self.WECHAT_PAY_V3_PUBLIC_KEY_ID.startswith("PUB_KEY_ID_"):
+                problems.append("WECHAT_PAY_V3_PUBLIC_KEY_ID is the public key id (PUB_KEY_ID_…)")
+        return problems
 
     def _sandbox_problems(self) -> list[str]:
         """The payment simulator and its public credentials have no place in production."""

@@ -1,6 +1,7 @@
 """Declarative base, column types and transaction helpers shared by all models."""
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -115,6 +116,10 @@ def include_object_for(dialect_name: str):
     return include_object
 
 
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """SQL for a CHECK constraint that ``column`` holds one of ``values``."""
-    return f"{column} IN ({','.join(repr(v) for v in values)})"
+def one_of(column: str, values: Iterable[str]) -> str:
+    """SQL for a CHECK constraint that ``column`` holds one of ``values`` (a StrEnum or its members).
+
+    The text is the same as for the plain strings, so a model built from an
+    enum still matches the migration that spelled the values out.
+    """
+    return f"{column} IN ({','.join(repr(str(v)) for v in values)})"

@@ -4,6 +4,8 @@ Users of the mini-program read Chinese, so marshmallow's default validation
 messages are replaced with zh-CN ones once, at import (see ``use_chinese_messages``).
 """
 
+from enum import StrEnum
+
 from marshmallow import Schema, fields, validate
 
 from core.clock import BEIJING
@@ -48,3 +50,13 @@ def use_chinese_messages() -> None:
     validate.Range.message_all = "应{min_op} {{min}} 且{max_op} {{max}}"
     validate.OneOf.default_message = "应为以下之一：{choices}"
     validate.Regexp.default_message = "格式不正确"
+
+
+def one_of(vocabulary: type[StrEnum]) -> validate.OneOf:
+    """A validator accepting the values of a StrEnum; the loaded value stays the plain string."""
+    return validate.OneOf([member.value for member in vocabulary])
+
+
+def enum_string(vocabulary: type[StrEnum], **kwargs) -> fields.String:
+    """An output string field whose OpenAPI schema lists the vocabulary's values."""
+    return fields.String(metadata={"enum": [member.value for member in vocabulary]}, **kwargs)

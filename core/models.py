@@ -1,15 +1,28 @@
 """Users and their role grants."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 
-ROLES = ("buyer", "seller", "station_manager", "county_admin", "poverty_office", "platform_admin")
-STAFF_ROLES = ("platform_admin", "county_admin", "poverty_office", "station_manager")
+
+class Role(StrEnum):
+    """What a grant lets its user do (see README "Roles")."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    STATION_MANAGER = "station_manager"
+    COUNTY_ADMIN = "county_admin"
+    POVERTY_OFFICE = "poverty_office"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+# The roles of staff accounts (password login); every staff member may read their part of the city.
+STAFF_ROLES = (Role.PLATFORM_ADMIN, Role.COUNTY_ADMIN, Role.POVERTY_OFFICE, Role.STATION_MANAGER)
 
 
 class User(db.Model):
@@ -47,10 +60,7 @@ class RoleGrant(db.Model):
     __tablename__ = "role_grants"
     __table_args__ = (
         sa.UniqueConstraint("user_id", "role", "region_code", "station_id"),
-        sa.CheckConstraint(
-            "role IN ('buyer','seller','station_manager','county_admin','poverty_office','platform_admin')",
-            name="known_role",
-        ),
+        sa.CheckConstraint(one_of("role", Role), name="known_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

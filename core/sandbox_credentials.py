@@ -112,23 +112,123 @@ owIDAQAB
 -----END PUBLIC KEY-----
 """
 
+# WeChat Pay API v3 in public-key mode (SANDBOX ONLY): the merchant's API key pair
+# and its serial, the APIv3 key, and the simulated WeChat Pay's own key pair with
+# its public key id (what a merchant downloads as 微信支付公钥 and PUB_KEY_ID_…).
+WECHAT_PAY_V3_SERIAL_NO = "5A5B5C5D5E5F0000000000000000000000000001"
+WECHAT_PAY_V3_KEY = "sandboxapiv3keysandboxapiv3only1"  # 32 bytes, like a real APIv3 key
+WECHAT_PAY_V3_PUBLIC_KEY_ID = "PUB_KEY_ID_0199990000012026113000000000000001"
+
+WECHAT_PAY_V3_PRIVATE_KEY = """\
+-----BEGIN PRIVATE KEY-----
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDLSr5X8csRD7iM
+Y9QGHW1KdHLL1ke1OE6b4l5b+KX21bXaVJ4Fn0oQQ2q/V9wR0hVpGEbH8k8zVCTu
+lowHWlOHbwg8yNcypMVt/Jo3+tbo4n1GGZc1y43nRdM0fN/Trq+YXdxm6zN0TUcn
+J/LuGmlr5k0fIUARKExOecThWIaUNUmnYXREQ4CYRKuOvggPd8bWQFN/pzP9kwB2
+PwYdpQAGP7ixKSZWSa1T5Od4NObmzMVXH7I/TSNDGz1Jr4CIebsM0WCOx5KIy55v
+BDzOGHmplYl1YW0SKG/np+/MizqtKYTCDAWFP685p829uuAjc6mb/yVsjH0BYItH
+t++bN8rrAgMBAAECggEAUzwCHR3px82JASoqeGp6Af8VtXHBoGgyf0661atDwIGV
+2JPGs4SZnXkM7tT5TO6YR5Rh/qGuXdS43lsTcDtCcfQ7CjAtNBYUo8jGF9+DOIzr
+P9VgfO0f565GIHp0ZkZirN7ZS+ZHBfpSBK0toOF9gmkj8Hf7tEqsm4Dt5FoLmAhS
+Wp3zygu8hUHHHTTSUHxgGlNeDwcaOUMhQtR250Sb1f6QVVf/1ozamKZR61d8qgZ8
+n4k67PZMwMeKkUFDwhe4sqdOZ4So2zdZPwMjd1I+1oV67iReeK7Zy2WUeRNok/31
+sY+tjryTlaz8BGn3+wXcKVmobVM503v44Gf+poqeOQKBgQDvvJhOredhahoJSE6t
+S8/ho/HIip16GQ8hdqwGPfCPtQtZH1l4NqVyjbWLL99mllSk8MzhBNOVKMkm4/2N
+eZ6luRdaL8NMqd0xtgi9cFoePsTleBLDXGfvMfebKXqbldpLXKyJP4NuY7zZUGql
+5HPVRW9831Nf/MB2FWpiS1aiLwKBgQDZFTp75nJ/lknijyJWt1ePCggrIPOKxzjx
+0nW455l3ftU7f3PBfE087O4DIUCUMRuznmnX+MH9PT7eoB9oScX2cN9xMCwZ1UZA
+AyzWHQ1hJM3InnjRBp01O4ddb8RPc+eDNK8vgXKxaTexH+R2wvIjF8bj828GdSNl
+CYmjMVtgBQKBgC/8cggdqxjGohuFi6oIaL3jkPvxMwBDj9HE7T36m/JH7NOUANad
+KZS6ZMJNfMwN/zdcs8W+r5NFrK3KKPBujaDiYZg9wzvPLGVM6IbyvDcdnU/JLwhH
+sM4iFEvMi6wk3KMFE8wNGIO6FwzwmchG6CCiW2SFVyz5bJS2SKsQJXElAoGAcn38
+w34uY1Zbj49YWA4IsxtiZYTSjh42zWvnxOb5jQmq4t98qM6rWffILIRsL/yalKh3
+QH4lqi+UKgyfo/xM2YZ8gpEaoWFX1MkX67GU7ehgVHAoXm4zmfDUmxYonpMNxqiR
+wOdwG1vYEKY2c+CrnpCayH0K0IgVa+OU4SpV/BUCgYBEfQbJSHVr/Y1d6LOvMUw4
+n4FcjJ9qMwH84awJ0t3huWk4G7uid62eXHFdoEm/np95YirVXOwbBWvxAmM3SbEq
+lB4pGmoE5TUW5ssfWuKt45XO/EuNuZfWEUQX1lMp3qtRHX5igOxFbjkvqwNJXcoa
+BeuGBWqXJj8k4bob0VSLow==
+-----END PRIVATE KEY-----
+"""
+
+WECHAT_PAY_V3_MERCHANT_PUBLIC_KEY = """\
+-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAy0q+V/HLEQ+4jGPUBh1t
+SnRyy9ZHtThOm+JeW/il9tW12lSeBZ9KEENqv1fcEdIVaRhGx/JPM1Qk7paMB1pT
+h28IPMjXMqTFbfyaN/rW6OJ9RhmXNcuN50XTNHzf066vmF3cZuszdE1HJyfy7hpp
+a+ZNHyFAEShMTnnE4ViGlDVJp2F0REOAmESrjr4ID3fG1kBTf6cz/ZMAdj8GHaUA
+Bj+4sSkmVkmtU+TneDTm5szFVx+yP00jQxs9Sa+AiHm7DNFgjseSiMuebwQ8zhh5
+qZWJdWFtEihv56fvzIs6rSmEwgwFhT+vOafNvbrgI3Opm/8lbIx9AWCLR7fvmzfK
+6wIDAQAB
+-----END PUBLIC KEY-----
+"""
+
+# The simulated WeChat Pay's private key: it signs answers and notifications.
+WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY = """\
+-----BEGIN PRIVATE KEY-----
+MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQCa/2lktXs4bAIx
+ntnCOaGcePULrRxkZhNhOFQ0GZ9LmzvCGMzyipiCn/qzcTocEhRsURlG2OjW41X0
+XGZvZZvJbWCX/7OW6V4zBnkp7oxWuySuTTZx/RCd1oI+yMxZc+oknfH0c36qL9df
+dsVsWeO+ejgL1uw7bATkRIEj+hsSQU+vQyzVM5IN1bluCxh0etUaKRrLfkjiHNHT
+yvIUKdSnRjYPFP1HS+Ptu87LadK3F/uifmCaRPxT2E89i4pJSDiGxEHMq4L8CXjn
+V3AHZPDbG62Yd1NlKOBDm3xBTgc5Ge+K40i8sQKUb1+JWFvnw2JUBvwIkS5Ko61Y
+HCdGPjeTAgMBAAECggEAFsVHGoB+5b8YY2nO2/XThEVQ2rJH5YgJeNLpq+3HtTfN
+A6rZERjDZw1Rq2MLAmy1i2QurnXXXxpu2kNo2Ry4UlM7SZlLLPSD3kMpMbvV6jf8
+H49AXGatNkL5R3gAbXPWBiMeFKeTCDWXEnNEdbKO/sC90x9z/RbVcSOPRVXM/FVZ
+L5Op2dVKLB7k4LF1dFsCCeXnLbrGn+C3fXHsFGGUlqs4CoT59SKxz8qwNAMDcrVG
+WgsjwsdADo0NFX77rmtyPkCqvEjGmYz26nCAhkOvd2v3rfxk+oVW3ZKX++VCA6xo
+uSbCWdt6yAgRF4wK1Q8+ReQtDldsRRchPkoC1mrxAQKBgQDbMf02Yp43AwmDUfKq
+eJX8PMqmUpSL+K4i8X6Pm65g27w9eU/0uszwMvhRhJJ4BfMVuOXr8MraNEJpoib8
+b4HchdLWe0jOnXq5/+2TrjMnRsRTwD2ckDLAPR3H7UaqWBYKuY6g+ZN2H2ixsYl0
+hqY7LXggWI4uk05Qu0yzSwzh8wKBgQC1Besz4b+vc6MGXd4yDpmyIHs/urIapc6i
+K4pZlPEOiX8oL78rzZGXqkPcm08gQanQxAMVUM1Vw8U8OERL+o5KupBlVi9B+WyX
+x9dUPrTFxjzJJd0a8TDMCF3cyKs1E67MUHC/JOopWI2dlKrJJRLapnCTFeNyrIBE
+icrZik0b4QKBgQDHnNR9TH3Ml0V4g4471CiyViIuKRICDet3AvlAioPYzQK18N3x
+fpPXQnOEuPgxuSlP5Nvta5Ev+VtpmzNpu5pFWtFQZWE+V4dGD10pmgAXioiLxIvX
+IjI1gvK1+Mzbn/AiwCy1R9MURTIwb/8/UMfdKGE3A64nmBo/xvHobTZEJQKBgQCd
+GOzckp6Sui0Ruma5VFhn8K5lSTWF0L05mcWwJoTok8TJcF5cukMOtxG7owERQksI
+RQNT/VKliodh0oba1S+lhLEJcLkEbVyjgCfMEbs6I+bevcBbwFMTznL+xxtlrZY1
+891U1MluZk5IIhvxAf6RyH3L9+PywedzE436Kn7uoQKBgQCUKOnz7+EuOkwDnQVO
+x+KAS/bzvVu4FTAPOaztXAuyo65eIHI1ac+BXGdSeX2m/srKDbYCRbqiuSyMOF0g
+1EhwPB/xDaSuqr1kkHeBMThM5SwX/TvRRs0je1k4XGZ4Gy6TP3TjNGMUpHMyoZ55
+bzczv5H0rfvRSJPmTZsy0KclvQ==
+-----END PRIVATE KEY-----
+"""
+
+# What the app configures as WECHAT_PAY_V3_PUBLIC_KEY: the simulated WeChat Pay's public key.
+WECHAT_PAY_V3_PUBLIC_KEY = """\
+-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAmv9pZLV7OGwCMZ7Zwjmh
+nHj1C60cZGYTYThUNBmfS5s7whjM8oqYgp/6s3E6HBIUbFEZRtjo1uNV9Fxmb2Wb
+yW1gl/+zluleMwZ5Ke6MVrskrk02cf0QndaCPsjMWXPqJJ3x9HN+qi/XX3bFbFnj
+vno4C9bsO2wE5ESBI/obEkFPr0Ms1TOSDdW5bgsYdHrVGikay35I4hzR08ryFCnU
+p0Y2DxT9R0vj7bvOy2nStxf7on5gmkT8U9hPPYuKSUg4hsRBzKuC/Al451dwB2Tw
+2xutmHdTZSjgQ5t8QU4HORnviuNIvLEClG9fiVhb58NiVAb8CJEuSqOtWBwnRj43
+kwIDAQAB
+-----END PUBLIC KEY-----
+"""
+
 # Settings whose sandbox value production must never run with.
 SANDBOX_SETTINGS = {
     "WECHAT_APPID": WECHAT_APPID,
     "WECHAT_SECRET": WECHAT_SECRET,
     "WECHAT_PAY_MCH_ID": WECHAT_PAY_MCH_ID,
     "WECHAT_PAY_API_KEY": WECHAT_PAY_API_KEY,
+    "WECHAT_PAY_V3_SERIAL_NO": WECHAT_PAY_V3_SERIAL_NO,
+    "WECHAT_PAY_V3_KEY": WECHAT_PAY_V3_KEY,
+    "WECHAT_PAY_V3_PUBLIC_KEY_ID": WECHAT_PAY_V3_PUBLIC_KEY_ID,
     "ALIPAY_APP_ID": ALIPAY_APP_ID,
 }
 SANDBOX_KEYS = {
     "ALIPAY_APP_PRIVATE_KEY": ALIPAY_APP_PUBLIC_KEY,
     "ALIPAY_PUBLIC_KEY": ALIPAY_PUBLIC_KEY,
+    "WECHAT_PAY_V3_PRIVATE_KEY": WECHAT_PAY_V3_MERCHANT_PUBLIC_KEY,
+    "WECHAT_PAY_V3_PUBLIC_KEY": WECHAT_PAY_V3_PUBLIC_KEY,
 }
 
 _PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
 
 
-def _modulus(text: str) -> int | None:
+def rsa_modulus(text: str) -> int | None:
     """The RSA modulus of a public or private key in PEM or bare base64 DER, if it parses."""
     body = _PEM_ARMOUR.sub("", text or "")
     try:
@@ -153,5 +253,5 @@ def _modulus(text: str) -> int | None:
 
 def is_sandbox_key(text: str, sandbox_public_pem: str) -> bool:
     """True when ``text`` is (either half of) the sandbox key pair whose public key is given."""
-    modulus = _modulus(text)
-    return modulus is not None and modulus == _modulus(sandbox_public_pem)
+    modulus = rsa_modulus(text)
+    return modulus is not None and modulus == rsa_modulus(sandbox_public_pem)

@@ -11,7 +11,7 @@ from core.auth import issue_tokens, user_from_refresh_token
 from core.db import utcnow
 from core.errors import Unauthorized, UpstreamUnavailable
 from core.extensions import db
-from core.models import RoleGrant, User
+from core.models import Role, RoleGrant, User
 from core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS
 from core.wechat import wechat_client
 
@@ -74,7 +74,7 @@ def login_with_wechat(code: str) -> dict:
         user.wechat_unionid = session["unionid"]
     if not user.is_active:
         raise Unauthorized("账号已停用")
-    grant_role(user, "buyer")
+    grant_role(user, Role.BUYER)
     return start_session(user)
 
 

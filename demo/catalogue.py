@@ -18,11 +18,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core.db import utcnow
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from shop.images import ProcessedImage, store_image
 from shop.listing import record_review_event
-from shop.models import Product, Sku
-from villages.models import Seller, Station, Village
+from shop.models import Product, ProductStatus, ReviewAction, Sku
+from villages.models import Seller, Station, StationStatus, Village
 
 TARGET_PRODUCTS = 200
 
@@ -258,21 +258,21 @@ def _reviewers() -> tuple[dict[str, User], User | None]:
     by_county = {}
     for user in admins:
         for grant in user.grants:
-            if grant.role == "county_admin" and grant.region_code:
+            if grant.role == Role.COUNTY_ADMIN and grant.region_code:
                 by_county.setdefault(grant.region_code, user)
-    platform = next((u for u in admins if u.has_role("platform_admin")), None)
+    platform = next((u for u in admins if u.has_role(Role.PLATFORM_ADMIN)), None)
     return by_county, platform
 
 
 def _status(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.80:
-        return "on_sale"
+        return ProductStatus.ON_SALE
     if roll < 0.88:
-        return "pending_review"
+        return ProductStatus.PENDING_REVIEW
     if roll < 0.94:
-        return "rejected"
-    return "off_shelf"
+        return ProductStatus.REJECTED
+    return ProductStatus.OFF_SHELF
 
 
 def _add_product(station: Station, seller: Seller, template: Template, rng: random.Random, number: int):
@@ -286,12 +286,12 @@ def _add_product(station: Station, seller: Seller, template: Template, rng: rand
         title=f"{name}·{village}"[:60],
         description=description,
         unit=unit,
-        status="pending_review",
+        status=ProductStatus.PENDING_REVIEW,
         skus=[
             # Prices vary a little between villages; whole yuan minus 10 fen, as shops price.
             Sku(
                 name=sku,
-                price_fen=max(100, round(price * rng.uniform(0.9, 1.1), -2) - 10),
+                price_fen=max(100, int(round(price * rng.uniform(0.9, 1.1), -2)) - 10),
                 stock=rng.choice((0, 8, 20, 50, 120, 300)),
                 position=position,
             )
@@ -310,32 +310,44 @@ def _review(product: Product, status: str, reviewer: User | None, rng: random.Ra
     when = utcnow() - timedelta(days=rng.randint(1, 120), minutes=rng.randint(0, 1440))
     decided = when + timedelta(hours=rng.randint(2, 48))
     product.submitted_at = product.created_at = when
-    record_review_event(product, "submitted", None, created_at=when)
-    if status == "pending_review":
+    record_review_event(product, ReviewAction.SUBMITTED, None, created_at=when)
+    if status == ProductStatus.PENDING_REVIEW:
         return
-    if status == "rejected":
-        product.status, product.rejection_reason = "rejected", rng.choice(REJECTION_REASONS)
-        record_review_event(product, "rejected", reviewer, reason=product.rejection_reason, created_at=decided)
+    if status == ProductStatus.REJECTED:
+        product.status, product.rejection_reason = ProductStatus.REJECTED, rng.choice(REJECTION_REASONS)
+        record_review_event(
+            product, ReviewAction.REJECTED, reviewer, reason=product.rejection_reason, created_at=decided
+        )
         return
-    product.status, product.published_at = "on_sale", decided
+    product.status, product.published_at = ProductStatus.ON_SALE, decided
     product.sales_count = rng.choice((0, 3, 12, 35, 80, 160, 420))
-    record_review_event(product, "approved", reviewer, created_at=decided)
+    record_review_event(product, ReviewAction.APPROVED, reviewer, created_at=decided)
     if certify:
         product.poverty_certified = True
         product.certificate_no = f"ZZFP-{product.station.village_code[:6]}-{number:04d}"
         product.certified_on = decided.date()
         product.certified_by_id = reviewer.id if reviewer else None
-        record_review_event(product, "certified", reviewer, certificate_no=product.certificate_no, created_at=decided)
-    if status == "off_shelf":
-        product.status = "off_shelf"
-        record_review_event(product, "taken_off_shelf", None, reason="当季已售完", created_at=utcnow())
+        record_review_event(
+            product, ReviewAction.CERTIFIED, reviewer, certificate_no=product.certificate_no, created_at=decided
+        )
+    if status == ProductStatus.OFF_SHELF:
+        product.status = ProductStatus.OFF_SHELF
+        record_review_event(product, ReviewAction.TAKEN_OFF_SHELF, None, reason="当季已售完", created_at=utcnow())
 
 
 def _plan(stations: list[Station], manager_station: Station | None) -> list[tuple[Station, str | None]]:
     """Which station lists each product; the demo manager's station shows every status first."""
     plan: list[tuple[Station, str | None]] = []
     if manager_station is not None and manager_station in stations:
-        plan = [(manager_station, status) for status in ("on_sale", "on_sale", "rejected", "pending_review")]
+        plan = [
+            (manager_station, status)
+            for status in (
+                ProductStatus.ON_SALE,
+                ProductStatus.ON_SALE,
+                ProductStatus.REJECTED,
+                ProductStatus.PENDING_REVIEW,
+            )
+        ]
     while len(plan) < TARGET_PRODUCTS:
         plan.extend((station, None) for station in stations[: TARGET_PRODUCTS - len(plan)])
     return plan
@@ -350,7 +362,9 @@ def seed_catalogue(manager_station: Station | None = None) -> dict:
         sellers.setdefault(seller.station_id, []).append(seller)
     stations = [
         station
-        for station in db.session.scalars(sa.select(Station).where(Station.status == "active").order_by(Station.id))
+        for station in db.session.scalars(
+            sa.select(Station).where(Station.status == StationStatus.ACTIVE).order_by(Station.id)
+        )
         if sellers.get(station.id)
     ]
     if not stations:
@@ -367,7 +381,7 @@ def seed_catalogue(manager_station: Station | None = None) -> dict:
         product = _add_product(station, seller, rng.choice(templates), rng, number)
         status = forced or _status(rng)
         eligible = seller.poor_household or station.village_code in poverty
-        certify = status in ("on_sale", "off_shelf") and eligible and rng.random() < 0.6
+        certify = status in (ProductStatus.ON_SALE, ProductStatus.OFF_SHELF) and eligible and rng.random() < 0.6
         _review(
             product,
             status,
@@ -377,7 +391,7 @@ def seed_catalogue(manager_station: Station | None = None) -> dict:
             number,
         )
         counts["products"] += 1
-        counts["on_sale"] += product.status == "on_sale"
+        counts["on_sale"] += product.status == ProductStatus.ON_SALE
         counts["certified"] += product.poverty_certified
     db.session.flush()
     return counts

@@ -40,6 +40,13 @@ def seed_command(if_empty: bool) -> None:
     if result.get("orders"):
         states = sorted(set(result["orders"].values()) - {result["orders"]["refund_requests"]}, key=str)
         click.echo(f"demo: orders in every state ({', '.join(map(str, states))}); their payments are marked DEMO")
+    if result.get("units"):
+        counts = result["units"]
+        click.echo(
+            f"demo: {counts['units']} units (a county bureau, 株洲市中心医院, a school, its union) with targets, "
+            f"{counts['transfer_orders']} canteen orders by bank transfer, a union gift to "
+            f"{counts['welfare_recipients']} employees ({counts['welfare_shipped']} shipped)"
+        )
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

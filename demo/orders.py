@@ -13,17 +13,18 @@ import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db
-from core.models import RoleGrant, User
+from core.models import Role, RoleGrant, User
 from core.services import grant_role
 from payments.applying import apply_success, lock_payment
 from payments.models import GatewayRefund, Payment
 from payments.opening import new_out_trade_no
-from payments.providers import RefundResult
+from payments.providers import Channel, RefundResult
+from payments.providers.base import RefundStatus
 from payments.refunds import apply_refund_result
-from shop.models import Product, Sku
+from shop.models import Product, ProductStatus, ReviewDecision, Sku
 from shop.orders.after_sales import decide_refund, request_refund
 from shop.orders.fulfilment import cancel_order, confirm_receipt, expire_overdue_orders, ship_station_lines
-from shop.orders.models import Order, RefundRequest
+from shop.orders.models import Order, OrderStatus, RefundRequest
 from shop.orders.placement import place_order
 from villages.models import Station
 
@@ -44,12 +45,12 @@ def _buyers() -> list[User]:
             user = User(wechat_openid=openid, display_name=name)
             db.session.add(user)
             db.session.flush()
-            grant_role(user, "buyer")
+            grant_role(user, Role.BUYER)
         buyers.append(user)
     return buyers
 
 
-def record_demo_payment(order: Order, channel: str = "wechat_jsapi") -> Payment:
+def record_demo_payment(order: Order, channel: str = Channel.WECHAT_JSAPI) -> Payment:
     """A payment applied as a verified notification would, marked DEMO."""
     payment = Payment(
         order_id=order.id,
@@ -70,7 +71,9 @@ def _skus(station: Station, count: int) -> list[Sku]:
         db.session.scalars(
             sa.select(Sku)
             .join(Product)
-            .where(Product.station_id == station.id, Product.status == "on_sale", Sku.is_active, Sku.stock >= 5)
+            .where(
+                Product.station_id == station.id, Product.status == ProductStatus.ON_SALE, Sku.is_active, Sku.stock >= 5
+            )
             .order_by(Sku.id)
             .limit(count)
         )
@@ -83,7 +86,7 @@ def _managers(station: Station) -> User:
     if grant is not None:
         return grant.user
     return db.session.scalar(
-        sa.select(User).join(RoleGrant).where(RoleGrant.role == "platform_admin").order_by(User.id)
+        sa.select(User).join(RoleGrant).where(RoleGrant.role == Role.PLATFORM_ADMIN).order_by(User.id)
     )
 
 
@@ -97,7 +100,7 @@ def seed_orders(manager_station: Station | None) -> dict:
         db.session.scalars(
             sa.select(Station)
             .join(Product, Product.station_id == Station.id)
-            .where(Product.status == "on_sale")
+            .where(Product.status == ProductStatus.ON_SALE)
             .distinct()
             .order_by(Station.id)
             .limit(4)
@@ -111,22 +114,22 @@ def seed_orders(manager_station: Station | None) -> dict:
         return place_order(buyer, [{"sku_id": sku.id, "quantity": qty} for sku, qty in picks], ADDRESS)
 
     made = {}
-    made["pending_payment"] = order(zhang, (skus[0], 1))
+    made[OrderStatus.PENDING_PAYMENT] = order(zhang, (skus[0], 1))
     expired = order(wang, (skus[1], 1))
     expired.expires_at = utcnow() - timedelta(minutes=1)
     expire_overdue_orders()
     made["cancelled_expired"] = expired
     made["cancelled_by_buyer"] = cancel_order(zhang, order(zhang, (skus[2], 1)).id)
-    for label, picks in (("paid", [(skus[0], 2)]), ("paid_two_stations", [(skus[0], 1), (skus[-1], 1)])):
+    for label, picks in ((OrderStatus.PAID, [(skus[0], 2)]), ("paid_two_stations", [(skus[0], 1), (skus[-1], 1)])):
         made[label] = order(zhang, *picks)
         record_demo_payment(made[label])
     shipped = order(wang, (skus[1], 1))
-    record_demo_payment(shipped, "alipay_wap")
+    record_demo_payment(shipped, Channel.ALIPAY_WAP)
     station_id = shipped.lines[0].station_id
     ship_station_lines(
         _managers(db.session.get(Station, station_id)), shipped.id, station_id, "中国邮政", "EMS0000000001"
     )
-    made["shipped"] = shipped
+    made[OrderStatus.SHIPPED] = shipped
     completed = order(zhang, (skus[2], 1))
     record_demo_payment(completed)
     station_id = completed.lines[0].station_id
@@ -134,18 +137,20 @@ def seed_orders(manager_station: Station | None) -> dict:
         _managers(db.session.get(Station, station_id)), completed.id, station_id, "顺丰速运", "SF0000000001"
     )
     confirm_receipt(zhang, completed.id)
-    made["completed"] = completed
+    made[OrderStatus.COMPLETED] = completed
     refunding = order(wang, (skus[3], 1))
     record_demo_payment(refunding)
     request_refund(wang, refunding.id, [refunding.lines[0].id], "收到时有破损（演示）")
-    made["refunding"] = refunding
+    made[OrderStatus.REFUNDING] = refunding
     refunded = order(zhang, (skus[3], 1))
     record_demo_payment(refunded)
     request = request_refund(zhang, refunded.id, [refunded.lines[0].id], "不想要了（演示）")
-    decide_refund(_managers(db.session.get(Station, refunded.lines[0].station_id)), request.id, "approve", None)
+    decide_refund(
+        _managers(db.session.get(Station, refunded.lines[0].station_id)), request.id, ReviewDecision.APPROVE, None
+    )
     sent = db.session.scalar(sa.select(GatewayRefund).where(GatewayRefund.refund_request_id == request.id))
-    apply_refund_result(sent, RefundResult(sent.out_refund_no, "success", refund_id=f"DEMO{sent.id:012d}"))
-    made["refunded"] = refunded
+    apply_refund_result(sent, RefundResult(sent.out_refund_no, RefundStatus.SUCCESS, refund_id=f"DEMO{sent.id:012d}"))
+    made[OrderStatus.REFUNDED] = refunded
     db.session.flush()
     return {label: o.status for label, o in made.items()} | {"refund_requests": _count(RefundRequest)}
 

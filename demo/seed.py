@@ -6,13 +6,14 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from demo.catalogue import seed_catalogue
 from demo.orders import seed_orders
 from demo.settlement import seed_settlement
+from demo.units import seed_units
 from demo.villages import DEMO_STATION_MANAGER, seed_village_data
 from villages.cli import create_staff
-from villages.models import Region, Village
+from villages.models import Region, RegionLevel, Village
 from villages.regions import import_regions
 
 DIVISIONS_CSV = Path(__file__).resolve().parent / "data" / "zhuzhou_divisions.csv"
@@ -21,10 +22,10 @@ _VILLAGE_WORDS = "东南西北上下新和平安兴福寿丰乐青山石竹桃�
 
 # Demo staff accounts: username, password, role, region.
 DEMO_STAFF = (
-    ("admin", "demo-admin-2026", "platform_admin", None),
-    ("fupin", "demo-fupin-2026", "poverty_office", CITY),
-    ("yanling", "demo-yanling-2026", "county_admin", "430225"),
-    ("chaling", "demo-chaling-2026", "county_admin", "430224"),
+    ("admin", "demo-admin-2026", Role.PLATFORM_ADMIN, None),
+    ("fupin", "demo-fupin-2026", Role.POVERTY_OFFICE, CITY),
+    ("yanling", "demo-yanling-2026", Role.COUNTY_ADMIN, "430225"),
+    ("chaling", "demo-chaling-2026", Role.COUNTY_ADMIN, "430224"),
 )
 
 
@@ -50,12 +51,12 @@ def demo_villages(townships: list[Region]) -> list[tuple[str, str, str]]:
 def seed_regions() -> int:
     """The real divisions plus the demo villages; returns the number of villages."""
     import_regions(DIVISIONS_CSV.read_text(encoding="utf-8"))
-    townships = list(db.session.scalars(sa.select(Region).where(Region.level == "township")))
-    existing = set(db.session.scalars(sa.select(Region.code).where(Region.level == "village")))
+    townships = list(db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.TOWNSHIP)))
+    existing = set(db.session.scalars(sa.select(Region.code).where(Region.level == RegionLevel.VILLAGE)))
     villages = demo_villages(townships)
     for code, name, township in villages:
         if code not in existing:
-            db.session.add(Region(code=code, name=name, level="village", parent_code=township))
+            db.session.add(Region(code=code, name=name, level=RegionLevel.VILLAGE, parent_code=township))
             db.session.add(Village(code=code))
     db.session.flush()
     return len(villages)
@@ -83,10 +84,11 @@ def seed_demo_city() -> dict:
     village_data = seed_village_data()
     if village_data:
         username, password = DEMO_STATION_MANAGER
-        staff.append((username, password, "station_manager", True))
+        staff.append((username, password, Role.STATION_MANAGER, True))
     catalogue = seed_catalogue(village_data.get("manager_station"))
     orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
     settlement = seed_settlement()
+    units = seed_units()
     return {
         "villages": villages,
         "staff": staff,
@@ -94,4 +96,5 @@ def seed_demo_city() -> dict:
         "catalogue": catalogue,
         "settlement": settlement,
         "orders": orders,
+        "units": units,
     }

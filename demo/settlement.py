@@ -16,14 +16,15 @@ from flask import current_app
 
 from core.db import utcnow
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.services import grant_role
 from payments.applying import apply_success, lock_payment
 from payments.ledger.payouts import run_settlement
 from payments.ledger.settlement import release_held_funds
 from payments.models import Payment
 from payments.opening import new_out_trade_no
-from shop.models import Product
+from payments.providers import Channel
+from shop.models import Product, ProductStatus
 from shop.orders.fulfilment import confirm_receipt, ship_station_lines
 from shop.orders.placement import place_order
 from villages.models import Centre, Station
@@ -63,7 +64,7 @@ def seed_settlement() -> dict:
     products = db.session.scalars(
         sa.select(Product)
         .join(Station, Station.id == Product.station_id)
-        .where(Product.status == "on_sale", Station.village_code.like(f"{COUNTY}%"))
+        .where(Product.status == ProductStatus.ON_SALE, Station.village_code.like(f"{COUNTY}%"))
         .order_by(Product.id)
     ).all()
     offers = [(p, sku) for p in products for sku in p.skus[:1] if sku.stock >= 2][:ORDERS]
@@ -72,12 +73,12 @@ def seed_settlement() -> dict:
     buyer = User(display_name="王女士（演示买家）", wechat_openid=DEMO_BUYER_OPENID)
     db.session.add(buyer)
     db.session.flush()
-    grant_role(buyer, "buyer")
+    grant_role(buyer, Role.BUYER)
     hold = timedelta(days=current_app.config["SETTLEMENT_HOLD_DAYS"])
     received_long_ago = utcnow() - hold - timedelta(days=3)
     for number, (product, sku) in enumerate(offers):
         order = place_order(buyer, [{"sku_id": sku.id, "quantity": 1 + number % 2}], ADDRESS)
-        _pay(order, "wechat_jsapi" if number % 2 == 0 else "alipay_mini")
+        _pay(order, Channel.WECHAT_JSAPI if number % 2 == 0 else Channel.ALIPAY_MINI)
         if number >= 7:
             continue
         ship_station_lines(admin, order.id, product.station_id, "中国邮政", f"DEMO{order.id:010d}")

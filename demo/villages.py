@@ -11,10 +11,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pii import digest
 from core.services import grant_role, hash_password
-from villages.models import Centre, Region, Seller, Station, Village, VillageWorker
+from villages.models import Centre, Region, RegionLevel, Seller, Station, Village, VillageWorker, WorkerKind
 
 POVERTY_COUNTIES = ("430225", "430224", "430223")
 DEMO_STATION_MANAGER = ("liu", "demo-liu-2026")
@@ -80,7 +80,7 @@ def _add_sellers(station: Station, rng: random.Random, poverty: bool) -> None:
 
 def _centres() -> dict[str, Centre]:
     centres = {}
-    for county in db.session.scalars(sa.select(Region).where(Region.level == "county").order_by(Region.code)):
+    for county in db.session.scalars(sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)):
         centre = Centre(county_code=county.code, name=f"{county.name}县域电商服务中心", commission_bps=300)
         db.session.add(centre)
         centres[county.code] = centre
@@ -93,7 +93,7 @@ def _station_manager(station: Station) -> None:
     user = User(username=username, display_name="刘站长", password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
-    grant_role(user, "station_manager", region_code=station.village_code, station_id=station.id)
+    grant_role(user, Role.STATION_MANAGER, region_code=station.village_code, station_id=station.id)
 
 
 def seed_village_data() -> dict:
@@ -107,9 +107,9 @@ def seed_village_data() -> dict:
         rng = random.Random(int(village.code))
         _village_facts(village, rng)
         if rng.random() < 0.85:
-            _add_worker(village, "info_officer", rng)
+            _add_worker(village, WorkerKind.INFO_OFFICER, rng)
         if rng.random() < 0.7:
-            _add_worker(village, "ecommerce_talent", rng)
+            _add_worker(village, WorkerKind.ECOMMERCE_TALENT, rng)
         wants_station = rng.random() < (0.8 if village.is_poverty_village else 0.15)
         if wants_station:
             station = Station(

@@ -11,7 +11,10 @@ import uuid
 
 import requests
 
-CHANNELS = ("wechat_jsapi", "alipay_wap", "alipay_mini")
+from payments.providers.base import Channel
+from shop.orders.models import OrderStatus
+
+CHANNELS = (Channel.WECHAT_JSAPI, Channel.ALIPAY_WAP, Channel.ALIPAY_MINI)
 ADDRESS = {"name": "演示买家", "phone": "13800000002", "region_code": "4302", "detail": "株洲市天元区演示路2号"}
 
 
@@ -27,7 +30,7 @@ def _call(method: str, url: str, expected: int, **kwargs) -> dict:
 
 
 def _login(api: str, channel: str) -> dict:
-    if channel == "alipay_mini":
+    if channel == Channel.ALIPAY_MINI:
         tokens = _call("POST", f"{api}/auth/alipay-login", 200, json={"auth_code": "demo-walk-alipay"})
     else:
         tokens = _call("POST", f"{api}/auth/wechat-login", 200, json={"code": "demo-walk-wechat"})
@@ -47,8 +50,8 @@ def _wait_until_paid(api: str, headers: dict, order_id: int, payment_id: int, se
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         status = _call("GET", f"{api}/orders/{order_id}", 200, headers=headers)["status"]
-        if status == "paid":
-            return "paid (notification)"
+        if status == OrderStatus.PAID:
+            return f"{OrderStatus.PAID} (notification)"
         time.sleep(0.2)
     # No notification in time: ask the gateway, as the app does for a pending payment.
     status = _call("GET", f"{api}/payments/{payment_id}", 200, headers=headers)["status"]
@@ -73,11 +76,14 @@ def walk(app_base: str, sandbox_base: str, echo=print, wait_seconds: float = 5.0
             json={"items": [{"sku_id": sku["id"], "quantity": 1}], "address": ADDRESS},
         )
         payment = _call("POST", f"{api}/orders/{order['id']}/payments", 201, headers=headers, json={"channel": channel})
-        if channel == "alipay_wap":
+        if channel == Channel.ALIPAY_WAP:
             requests.get(payment["params"]["url"], timeout=15)  # the buyer opens the payment page
-        _call("POST", f"{sandbox}/sandbox/pay", 200, json={"out_trade_no": payment["out_trade_no"], "channel": channel})
+        paying = {"out_trade_no": payment["out_trade_no"], "channel": channel}
+        if channel == "wechat_jsapi":  # the sandbox checks paySign as wx.requestPayment would (v3: RSA, v2: MD5)
+            paying["request_payment"] = payment["params"]
+        _call("POST", f"{sandbox}/sandbox/pay", 200, json=paying)
         outcome = _wait_until_paid(api, headers, order["id"], payment["id"], wait_seconds)
-        if not outcome.startswith("paid"):
+        if not outcome.startswith(OrderStatus.PAID):
             raise WalkFailed(f"{channel}: order {order['id']} is {outcome}")
         price = f"¥{order['total_fen'] // 100}.{order['total_fen'] % 100:02d}"
         echo(f"{channel:13} order {order['id']:>5}  {sku['product']} {sku['name']}  {price}  → {outcome}")

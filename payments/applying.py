@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.tasks import run_later
-from payments.ledger.postings import post_unapplied_payment
-from payments.models import GatewayRefund, Payment, PaymentEvent
-from payments.providers import GatewayTrade, Notification
-from payments.signals import payment_succeeded
+from payments.ledger.postings import post_payment, post_unapplied_payment
+from payments.models import EventSource, GatewayRefund, Payment, PaymentEvent, PaymentStatus
+from payments.providers import Channel, GatewayTrade, Notification, TradeStatus
 from shop.orders.fulfilment import lock_order, mark_paid
+from shop.orders.models import CancelReason
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +88,15 @@ def _refund_unwanted(payment: Payment, why: str) -> None:
 
 def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetime | None) -> str:
     """Mark a locked pending payment paid and the order with it; returns the outcome."""
-    if payment.status == "paid":
+    if payment.status == PaymentStatus.PAID:
         return "duplicate"
-    payment.status, payment.transaction_id = "paid", transaction_id
+    payment.status, payment.transaction_id = PaymentStatus.PAID, transaction_id
     payment.paid_at = paid_at or utcnow()
     order = lock_order(payment.order_id)
     if mark_paid(order, payment.channel, payment.paid_at):
-        payment_succeeded.send(payment, order=order)
+        post_payment(payment, order)  # split into the parties' pending buckets, same transaction
         return "applied"
-    why = "paid_after_expiry" if order.cancel_reason == "expired" else f"order_{order.status}"
+    why = "paid_after_expiry" if order.cancel_reason == CancelReason.EXPIRED else f"order_{order.status}"
     post_unapplied_payment(payment)  # the money is ours to return: hold it in suspense
     _refund_unwanted(payment, why)
     log.info("payment %s arrived for order %s in state %s: refunding", payment.id, order.id, order.status)
@@ -107,41 +107,47 @@ def apply_notification(channel: str, note: Notification, raw) -> bool:
     """Judge and apply one verified-or-not payment notification; True to acknowledge."""
     if not note.valid:
         store_gateway_message(
-            channel, "notification", claimed_out_trade_no(note, raw), raw, False, f"rejected: {note.reason}"
+            channel, EventSource.NOTIFICATION, claimed_out_trade_no(note, raw), raw, False, f"rejected: {note.reason}"
         )
         return False
     payment = lock_payment(note.out_trade_no) if note.out_trade_no else None
     if payment is None:
-        store_gateway_message(channel, "notification", note.out_trade_no, raw, True, "rejected: unknown out_trade_no")
+        store_gateway_message(
+            channel, EventSource.NOTIFICATION, note.out_trade_no, raw, True, "rejected: unknown out_trade_no"
+        )
         return False
-    if payment.channel.split("_")[0] != channel:
-        store_gateway_message(channel, "notification", note.out_trade_no, raw, True, "rejected: wrong gateway", payment)
+    if Channel(payment.channel).gateway != channel:
+        store_gateway_message(
+            channel, EventSource.NOTIFICATION, note.out_trade_no, raw, True, "rejected: wrong gateway", payment
+        )
         return False
     if note.amount_fen != payment.amount_fen:
         store_gateway_message(
-            channel, "notification", note.out_trade_no, raw, True, "rejected: amount mismatch", payment
+            channel, EventSource.NOTIFICATION, note.out_trade_no, raw, True, "rejected: amount mismatch", payment
         )
         return False
     if not note.paid:
-        store_gateway_message(channel, "notification", note.out_trade_no, raw, True, "ignored: not a success", payment)
+        store_gateway_message(
+            channel, EventSource.NOTIFICATION, note.out_trade_no, raw, True, "ignored: not a success", payment
+        )
         return True
     outcome = apply_success(payment, note.transaction_id, None)
-    store_gateway_message(channel, "notification", note.out_trade_no, raw, True, outcome, payment)
+    store_gateway_message(channel, EventSource.NOTIFICATION, note.out_trade_no, raw, True, outcome, payment)
     return True
 
 
 def apply_query(payment: Payment, trade: GatewayTrade) -> None:
     """Bring a locked payment in line with the gateway's answer to a query."""
     payment.last_checked_at = utcnow()
-    if trade.status == "paid" and trade.amount_fen == payment.amount_fen:
+    if trade.status == TradeStatus.PAID and trade.amount_fen == payment.amount_fen:
         outcome = apply_success(payment, trade.transaction_id, trade.paid_at)
-    elif trade.status == "paid":
+    elif trade.status == TradeStatus.PAID:
         outcome = "rejected: amount mismatch"
-    elif trade.status == "closed" and payment.status == "pending":
-        payment.status, payment.closed_at = "closed", utcnow()
+    elif trade.status == TradeStatus.CLOSED and payment.status == PaymentStatus.PENDING:
+        payment.status, payment.closed_at = PaymentStatus.CLOSED, utcnow()
         outcome = "closed"
     else:
         outcome = f"unchanged: {trade.status}"
     store_gateway_message(
-        payment.channel.split("_")[0], "query", payment.out_trade_no, trade.raw, True, outcome, payment
+        Channel(payment.channel).gateway, EventSource.QUERY, payment.out_trade_no, trade.raw, True, outcome, payment
     )

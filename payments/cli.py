@@ -4,40 +4,31 @@ import click
 from flask.cli import AppGroup
 
 from core.extensions import db
-from payments.closing import sync_pending_payments
 from payments.ledger.reconcile import reconcile_day
-from payments.refunds import check_refund, unfinished_refunds
-from payments.shipping_info import pending_uploads, upload_shipping_info
+from payments.order_centre import DEFAULT_PATH, OrderDetailPathRefused, update_order_detail_path
+from payments.tasks import retry_refunds, retry_uploads, sync_payments
 
-payments_cli = AppGroup("payments", help="Payment housekeeping (run from cron or a scheduler).")
+payments_cli = AppGroup("payments", help="Payment housekeeping (Celery beat runs them; these run them now).")
 
 
 @payments_cli.command("sync")
 @click.option("--older-than", "older_than", default=5, show_default=True, help="Minutes a payment has been pending.")
 def sync_command(older_than: int) -> None:
     """Query every payment pending longer than N minutes and apply the gateway's answer."""
-    counts = sync_pending_payments(older_than)
+    counts = sync_payments(older_than)
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
 @payments_cli.command("retry-refunds")
 def retry_refunds_command() -> None:
     """Send or re-check refunds the gateway has not confirmed yet."""
-    ids = unfinished_refunds()
-    db.session.rollback()
-    for refund_id in ids:
-        check_refund(refund_id)
-    click.echo(f"refunds checked: {len(ids)}")
+    click.echo(f"refunds checked: {retry_refunds()}")
 
 
 @payments_cli.command("retry-uploads")
 def retry_uploads_command() -> None:
     """Upload shipping information that WeChat has not accepted yet."""
-    ids = pending_uploads()
-    db.session.rollback()
-    for upload_id in ids:
-        upload_shipping_info(upload_id)
-    click.echo(f"shipping uploads tried: {len(ids)}")
+    click.echo(f"shipping uploads tried: {retry_uploads()}")
 
 
 @payments_cli.command("reconcile")
@@ -57,3 +48,14 @@ def reconcile_command(day) -> None:
         differences += len(report.differences)
     if differences:
         raise SystemExit(1)
+
+
+@payments_cli.command("order-detail-path")
+@click.option("--path", default=DEFAULT_PATH, show_default=True, help="Mini-program page; must contain ${商品订单号}.")
+def order_detail_path_command(path: str) -> None:
+    """Tell WeChat which mini-program page shows an order from 小程序购物订单 (run once per mini-program)."""
+    try:
+        update_order_detail_path(path)
+    except (OrderDetailPathRefused, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"order detail path set: {path}")

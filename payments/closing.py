@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from payments.applying import apply_query, lock_payment
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 from payments.opening import stale_pending_payments
 from payments.providers import PaymentGatewayError, get_provider
-from shop.orders.models import Order
+from payments.providers.base import CloseOutcome
+from shop.orders.models import Order, OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -19,21 +20,21 @@ log = logging.getLogger(__name__)
 def close_open_payments(order_id: int) -> None:
     """Close every pending payment of an expired or cancelled order at its gateway."""
     numbers = db.session.scalars(
-        sa.select(Payment.out_trade_no).where(Payment.order_id == order_id, Payment.status == "pending")
+        sa.select(Payment.out_trade_no).where(Payment.order_id == order_id, Payment.status == PaymentStatus.PENDING)
     ).all()
     db.session.rollback()
     for out_trade_no in numbers:
         payment = lock_payment(out_trade_no)
-        if payment is None or payment.status != "pending":
+        if payment is None or payment.status != PaymentStatus.PENDING:
             db.session.rollback()
             continue
         provider = get_provider(payment.channel)
         try:
             outcome = provider.close(out_trade_no)
-            if outcome == "already_paid":  # paid just before closing: apply it, which refunds
+            if outcome == CloseOutcome.ALREADY_PAID:  # paid just before closing: apply it, which refunds
                 apply_query(payment, provider.query(out_trade_no))
             else:
-                payment.status, payment.closed_at = "closed", utcnow()
+                payment.status, payment.closed_at = PaymentStatus.CLOSED, utcnow()
         except PaymentGatewayError:
             log.warning("closing payment %s failed; `flask payments sync` will retry", payment.id)
             db.session.rollback()
@@ -43,10 +44,10 @@ def close_open_payments(order_id: int) -> None:
 
 def refresh_payment(payment: Payment) -> Payment:
     """Ask the gateway about a pending payment (the caller holds no lock yet)."""
-    if payment.status != "pending":
+    if payment.status != PaymentStatus.PENDING:
         return payment
     locked = lock_payment(payment.out_trade_no)
-    if locked.status == "pending":
+    if locked.status == PaymentStatus.PENDING:
         apply_query(locked, get_provider(locked.channel).query(locked.out_trade_no))
     return locked
 
@@ -59,15 +60,15 @@ def sync_pending_payments(older_than_minutes: int) -> dict[str, int]:
         try:
             locked = refresh_payment(payment)
             counts["checked"] += 1
-            counts["paid"] += locked.status == "paid"
+            counts["paid"] += locked.status == PaymentStatus.PAID
             db.session.commit()
         except PaymentGatewayError:
             counts["errors"] += 1
             db.session.rollback()
             continue
-        if locked.status == "pending":
+        if locked.status == PaymentStatus.PENDING:
             order = db.session.get(Order, locked.order_id)
-            if order.status == "cancelled" or order.is_past_deadline(utcnow()):
+            if order.status == OrderStatus.CANCELLED or order.is_past_deadline(utcnow()):
                 close_open_payments(order.id)
                 counts["closed"] += 1
     return counts

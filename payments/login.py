@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from core.errors import Unauthorized
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.services import grant_role, start_session
 from payments.providers import PaymentGatewayError, PaymentRejected, get_alipay
 
@@ -27,5 +27,5 @@ def login_with_alipay(auth_code: str) -> dict:
         db.session.flush()
     if not user.is_active:
         raise Unauthorized("账号已停用")
-    grant_role(user, "buyer")
+    grant_role(user, Role.BUYER)
     return start_session(user)

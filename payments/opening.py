@@ -10,9 +10,10 @@ from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
-from payments.models import Payment
-from payments.providers import PaymentRequest, get_provider, notify_url
+from payments.models import Payment, PaymentStatus
+from payments.providers import Channel, PaymentRequest, get_provider, notify_url
 from shop.orders.fulfilment import buyers_order
+from shop.orders.models import OrderStatus
 from shop.orders.states import InvalidState
 
 
@@ -27,11 +28,11 @@ def _description(order) -> str:
 
 
 def _payer(buyer: User, channel: str) -> dict:
-    if channel == "wechat_jsapi":
+    if channel == Channel.WECHAT_JSAPI:
         if not buyer.wechat_openid:
             raise ValidationFailed.field("channel", "微信支付需要使用微信登录")
         return {"payer_openid": buyer.wechat_openid}
-    if channel == "alipay_mini":
+    if channel == Channel.ALIPAY_MINI:
         if not buyer.alipay_user_id:
             raise ValidationFailed.field("channel", "支付宝小程序支付需要使用支付宝登录")
         return {"payer_alipay_user_id": buyer.alipay_user_id}
@@ -42,14 +43,14 @@ def open_payment(buyer: User, order_id: int, channel: str) -> Payment:
     """A payment attempt at the gateway for an unpaid order (reused while still open)."""
     order = buyers_order(buyer, order_id, lock=True)
     now = utcnow()
-    if order.status != "pending_payment" or order.is_past_deadline(now):
+    if order.status != OrderStatus.PENDING_PAYMENT or order.is_past_deadline(now):
         raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
     payer = _payer(buyer, channel)
     reusable = db.session.scalar(
         sa.select(Payment).where(
             Payment.order_id == order.id,
             Payment.channel == channel,
-            Payment.status == "pending",
+            Payment.status == PaymentStatus.PENDING,
             Payment.amount_fen == order.total_fen,
         )
     )
@@ -90,7 +91,7 @@ def stale_pending_payments(older_than: datetime, limit: int = 200) -> list[int]:
     return list(
         db.session.scalars(
             sa.select(Payment.id)
-            .where(Payment.status == "pending", Payment.created_at <= older_than)
+            .where(Payment.status == PaymentStatus.PENDING, Payment.created_at <= older_than)
             .order_by(Payment.id)
             .limit(limit)
         )

@@ -1,22 +1,23 @@
 """Payment request and response schemas."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from core.fields import LocalDateTime
-from payments.providers import CHANNELS
+from core.fields import LocalDateTime, enum_string, one_of
+from payments.models import PaymentStatus
+from payments.providers import Channel
 
 
 class PaymentArgs(Schema):
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    channel = fields.String(required=True, validate=one_of(Channel))
 
 
 class PaymentSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
-    channel = fields.String()
+    channel = enum_string(Channel)
     out_trade_no = fields.String()
     amount_fen = fields.Integer()
-    status = fields.String()
+    status = enum_string(PaymentStatus)
     params = fields.Dict()
     created_at = LocalDateTime()
     paid_at = LocalDateTime(allow_none=True)

@@ -5,6 +5,11 @@ the merchant says what was shipped. wechatpy has no wrapper for
 ``wxa/sec/order/upload_shipping_info``; the pinned client's authenticated
 ``_post`` calls it against WECHAT_API_BASE_URL. Each attempt is recorded;
 failures never block shipping and are retried by ``flask payments retry-uploads``.
+
+The order is identified by WeChat Pay's ``transaction_id`` (v2 and v3 give the
+same number), else by merchant number + ``out_trade_no``. A parcel the buyer
+collects at a station is uploaded as ``logistics_type`` 4 (用户自提), without a
+carrier or tracking number.
 """
 
 import logging
@@ -20,8 +25,9 @@ from core.models import User
 from core.pii import mask_phone
 from core.tasks import run_later
 from core.wechat import wechat_client
-from payments.models import Payment, ShippingUpload
-from shop.orders.models import Order, OrderLine, Shipment
+from payments.models import LogisticsType, Payment, PaymentStatus, ShippingUpload, ShippingUploadStatus
+from payments.providers import Channel
+from shop.orders.models import LineStatus, Order, OrderLine, Shipment
 
 log = logging.getLogger(__name__)
 # WeChat's express company codes for the carriers stations use.
@@ -44,16 +50,20 @@ def express_code(carrier: str) -> str:
     return next((code for name, code in EXPRESS_CODES.items() if name in carrier), carrier[:20])
 
 
-def queue_upload(order: Order, shipment: Shipment) -> None:
+def queue_upload(order: Order, shipment: Shipment, logistics_type: LogisticsType = LogisticsType.EXPRESS) -> None:
     """Record the upload for a WeChat-paid order's shipment and send it after commit."""
-    if order.paid_channel != "wechat_jsapi":
+    if order.paid_channel != Channel.WECHAT_JSAPI:
         return
     payment = db.session.scalar(
-        sa.select(Payment).where(Payment.order_id == order.id, Payment.status == "paid").order_by(Payment.paid_at)
+        sa.select(Payment)
+        .where(Payment.order_id == order.id, Payment.status == PaymentStatus.PAID)
+        .order_by(Payment.paid_at)
     )
-    if payment is None or payment.channel != "wechat_jsapi":
+    if payment is None or payment.channel != Channel.WECHAT_JSAPI:
         return
-    upload = ShippingUpload(shipment_id=shipment.id, payment_id=payment.id)
+    upload = ShippingUpload(
+        shipment_id=shipment.id, payment_id=payment.id, logistics_type=LogisticsType(logistics_type)
+    )
     db.session.add(upload)
     db.session.flush()
     run_later(upload_shipping_info, upload.id)
@@ -65,7 +75,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
     shipment = db.session.get(Shipment, upload.shipment_id)
     order = db.session.get(Order, shipment.order_id)
     lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.shipment_id == shipment.id)).all()
-    all_shipped = all(line.status not in ("paid", "pending_payment") for line in order.lines)
+    all_shipped = all(line.status not in (LineStatus.PAID, LineStatus.PENDING_PAYMENT) for line in order.lines)
     several_parcels = len({line.station_id for line in order.lines}) > 1
     order_key = (
         {"order_number_type": 2, "transaction_id": payment.transaction_id}
@@ -76,18 +86,18 @@ def shipping_payload(upload: ShippingUpload) -> dict:
             "out_trade_no": payment.out_trade_no,
         }
     )
+    parcel = {"item_desc": "、".join(f"{line.product_title}×{line.quantity}" for line in lines)[:120]}
+    if upload.logistics_type == LogisticsType.EXPRESS:
+        parcel |= {
+            "tracking_no": shipment.tracking_no,
+            "express_company": express_code(shipment.carrier),
+            "contact": {"receiver_contact": mask_phone(order.address_phone)},
+        }
     payload = {
         "order_key": order_key,
-        "logistics_type": 1,
+        "logistics_type": int(upload.logistics_type),
         "delivery_mode": 2 if several_parcels else 1,
-        "shipping_list": [
-            {
-                "tracking_no": shipment.tracking_no,
-                "express_company": express_code(shipment.carrier),
-                "item_desc": "、".join(f"{line.product_title}×{line.quantity}" for line in lines)[:120],
-                "contact": {"receiver_contact": mask_phone(order.address_phone)},
-            }
-        ],
+        "shipping_list": [parcel],
         "upload_time": utcnow().astimezone(BEIJING).isoformat(timespec="milliseconds"),
         "payer": {"openid": db.session.get(User, order.buyer_id).wechat_openid},
     }
@@ -99,7 +109,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
 def upload_shipping_info(upload_id: int) -> None:
     """One attempt to upload; the outcome is recorded either way."""
     upload = db.session.scalar(sa.select(ShippingUpload).where(ShippingUpload.id == upload_id).with_for_update())
-    if upload is None or upload.status == "uploaded":
+    if upload is None or upload.status == ShippingUploadStatus.UPLOADED:
         db.session.rollback()
         return
     upload.attempts += 1
@@ -108,12 +118,14 @@ def upload_shipping_info(upload_id: int) -> None:
         client.post("wxa/sec/order/upload_shipping_info", data=shipping_payload(upload), api_base_url=client.base_url)
     except (WeChatClientException, OSError) as exc:
         upload.last_error = str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
-        upload.status = "failed" if upload.attempts >= MAX_ATTEMPTS else "pending"
+        upload.status = ShippingUploadStatus.FAILED if upload.attempts >= MAX_ATTEMPTS else ShippingUploadStatus.PENDING
         log.warning("shipping upload %s failed (attempt %s)", upload.id, upload.attempts)
     else:
-        upload.status, upload.uploaded_at, upload.last_error = "uploaded", utcnow(), None
+        upload.status, upload.uploaded_at, upload.last_error = ShippingUploadStatus.UPLOADED, utcnow(), None
     db.session.commit()
 
 
 def pending_uploads() -> list[int]:
-    return list(db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == "pending")))
+    return list(
+        db.session.scalars(sa.select(ShippingUpload.id).where(ShippingUpload.status == ShippingUploadStatus.PENDING))
+    )

@@ -5,18 +5,23 @@ The notification endpoints commit before they answer: a gateway is told
 still kept in the event log.
 """
 
+import json
+import logging
+
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from core.auth import login_required, require_user
+from core.auth import authenticated
 from core.extensions import db
 from core.idempotency import idempotent
 from core.schemas import AlipayLoginArgs, TokenSchema
 from payments import applying, closing, opening, refunds
 from payments.login import login_with_alipay
-from payments.providers import RefundResult, get_provider
+from payments.models import EventSource
+from payments.providers import Channel, Gateway, RefundNotification, RefundResult, get_provider, get_wechat_pay
 from payments.schemas import PaymentArgs, PaymentSchema
 
+log = logging.getLogger(__name__)
 payments_blp = Blueprint("payments", __name__, description="支付与支付通知")
 
 
@@ -27,50 +32,55 @@ def _ack(provider, ok: bool) -> Response:
 
 
 @payments_blp.post("/orders/<int:order_id>/payments")
+@authenticated
 @idempotent
 @payments_blp.arguments(PaymentArgs)
 @payments_blp.response(201, PaymentSchema)
-@login_required
-def open_payment(args, order_id):
+def open_payment(args, order_id, actor):
     """Open (or reuse) a payment for an unpaid order; params are what the client pays with."""
-    return opening.open_payment(require_user(), order_id, args["channel"])
+    return opening.open_payment(actor, order_id, args["channel"])
 
 
 @payments_blp.get("/payments/<int:payment_id>")
+@authenticated
 @payments_blp.response(200, PaymentSchema)
-@login_required
-def get_payment(payment_id):
+def get_payment(payment_id, actor):
     """A payment's status; a pending one is refreshed by querying the gateway."""
-    return closing.refresh_payment(opening.own_payment(require_user(), payment_id))
+    return closing.refresh_payment(opening.own_payment(actor, payment_id))
 
 
 @payments_blp.post("/payments/notify/wechat")
 @payments_blp.doc(security=[])
 def wechat_notification():
     """WeChat Pay v2 payment notification (XML, MD5-signed)."""
-    provider = get_provider("wechat_jsapi")
+    provider = get_wechat_pay(version="v2")
     body = request.get_data()
     note = provider.parse_notification(body, request.content_type, None)
-    return _ack(provider, applying.apply_notification("wechat", note, body.decode("utf-8", "replace")))
+    return _ack(provider, applying.apply_notification(Gateway.WECHAT, note, body.decode("utf-8", "replace")))
 
 
 @payments_blp.post("/payments/notify/alipay")
 @payments_blp.doc(security=[])
 def alipay_notification():
     """Alipay asynchronous notification (form post, RSA2-signed)."""
-    provider = get_provider("alipay_wap")
+    provider = get_provider(Channel.ALIPAY_WAP)
     form = request.form.to_dict()
     note = provider.parse_notification(request.get_data(), request.content_type, form)
-    return _ack(provider, applying.apply_notification("alipay", note, form))
+    return _ack(provider, applying.apply_notification(Gateway.ALIPAY, note, form))
 
 
 @payments_blp.post("/payments/notify/wechat-refund")
 @payments_blp.doc(security=[])
 def wechat_refund_notification():
     """WeChat Pay v2 refund result (encrypted req_info)."""
-    provider = get_provider("wechat_jsapi")
+    provider = get_wechat_pay(version="v2")
     body = request.get_data()
     note = provider.parse_refund_notification(body)
+    return _ack(provider, _apply_refund_notification(note, body.decode("utf-8", "replace")))
+
+
+def _apply_refund_notification(note: RefundNotification, raw: str) -> bool:
+    """Record a verified refund result on its locked refund; every message is kept in the event log."""
     refund = refunds.lock_refund_by_number(note.out_refund_no) if note.valid else None
     outcome = "applied" if refund else f"rejected: {note.reason or 'unknown out_refund_no'}"
     if refund is not None:
@@ -85,15 +95,41 @@ def wechat_refund_notification():
             ),
         )
     applying.store_gateway_message(
-        "wechat",
-        "refund_notification",
+        Gateway.WECHAT,
+        EventSource.REFUND_NOTIFICATION,
         note.out_trade_no,
-        dict(note.raw) or body.decode("utf-8", "replace"),
+        dict(note.raw) or raw,
         note.valid,
         outcome,
         refund.payment if refund else None,
     )
-    return _ack(provider, refund is not None)
+    return refund is not None
+
+
+@payments_blp.post("/payments/notify/wechat-v3")
+@payments_blp.doc(security=[])
+@payments_blp.response(204)
+@payments_blp.alt_response(400, description='{"code": "FAIL", "message": …}: WeChat retries')
+def wechat_v3_notification():
+    """WeChat Pay v3 notification (payment or refund): signed with the WeChat Pay public key, AES-GCM encrypted."""
+    body = request.get_data()
+    try:
+        provider = get_wechat_pay(version="v3")
+        note = provider.parse_event(request.headers, body)
+        # The decrypted resource (for a refused one: what it claims, when the APIv3 key opens it).
+        raw = dict(note.raw) if note.raw else body.decode("utf-8", "replace")
+        if isinstance(note, RefundNotification):
+            ok = _apply_refund_notification(note, raw)
+        else:
+            ok = applying.apply_notification(Gateway.WECHAT, note, raw)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("wechat pay v3 notification could not be applied")
+        message = json.dumps({"code": "FAIL", "message": "处理失败，请稍后重试"}, ensure_ascii=False)
+        return Response(message, status=500, content_type="application/json; charset=utf-8")
+    reply, status, content_type = provider.ack(ok, "" if ok else (note.reason or "通知被拒绝"))
+    return Response(reply or None, status=status, content_type=content_type)
 
 
 @payments_blp.post("/auth/alipay-login")

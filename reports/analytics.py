@@ -8,15 +8,25 @@ sellers for those lines, net of reversals.
 """
 
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 
 from core.clock import BEIJING
 from core.extensions import db
-from shop.orders.models import Order, OrderLine
-from villages.models import CODE_LENGTHS, Region
+from shop.orders.models import LineStatus, Order, OrderLine
+from villages.models import CODE_LENGTHS, Region, RegionLevel
 
-GROUPS = ("region", "village", "category", "month")
+
+class SalesGrouping(StrEnum):
+    """``group_by`` of the sales figures."""
+
+    REGION = "region"  # the next level down
+    VILLAGE = "village"
+    CATEGORY = "category"
+    MONTH = "month"  # Beijing calendar month of payment
+
+
 FIGURES = (
     "gmv_fen",
     "orders",
@@ -52,11 +62,12 @@ def _month_expression(column):
 
 
 def _group_column(group_by: str, region_code: str):
-    if group_by == "region":
-        return sa.func.substr(OrderLine.village_code, 1, _CHILD_LENGTH.get(len(region_code), CODE_LENGTHS["village"]))
-    if group_by == "village":
+    if group_by == SalesGrouping.REGION:
+        child_length = _CHILD_LENGTH.get(len(region_code), CODE_LENGTHS[RegionLevel.VILLAGE])
+        return sa.func.substr(OrderLine.village_code, 1, child_length)
+    if group_by == SalesGrouping.VILLAGE:
         return OrderLine.village_code
-    if group_by == "category":
+    if group_by == SalesGrouping.CATEGORY:
         return OrderLine.category_slug
     return _month_expression(Order.paid_at)
 
@@ -68,7 +79,7 @@ def counted_lines(region_code: str, first: date, last: date):
         Order.paid_at >= start,
         Order.paid_at < end,
         OrderLine.village_code.startswith(region_code, autoescape=True),
-        OrderLine.status != "cancelled",
+        OrderLine.status != LineStatus.CANCELLED,
     )
 
 
@@ -122,9 +133,9 @@ def sales_figures(region_code: str, first: date, last: date, group_by: str | Non
 
 
 def _names(group_by: str, keys: list[str]) -> dict[str, str]:
-    if group_by in ("region", "village") and keys:
+    if group_by in (SalesGrouping.REGION, SalesGrouping.VILLAGE) and keys:
         return dict(db.session.execute(sa.select(Region.code, Region.name).where(Region.code.in_(keys))).all())
-    if group_by == "category" and keys:
+    if group_by == SalesGrouping.CATEGORY and keys:
         from shop.models import Category
 
         return dict(db.session.execute(sa.select(Category.slug, Category.name).where(Category.slug.in_(keys))).all())

@@ -7,7 +7,7 @@ browser's own fonts (a server-side PNG would need CJK fonts installed).
 from datetime import date
 from xml.sax.saxutils import escape
 
-from reports.analytics import month_bounds, sales_figures
+from reports.analytics import SalesGrouping, month_bounds, sales_figures
 from villages.models import Region
 
 WIDTH, HEIGHT, MARGIN = 760, 320, 48
@@ -27,7 +27,7 @@ def monthly_series(region: Region, until: str, count: int) -> dict:
     months = last_months(until, count)
     first, _ = month_bounds(months[0])
     _, last = month_bounds(months[-1])
-    rows = {row["key"]: row for row in sales_figures(region.code, first, last, "month")["rows"]}
+    rows = {row["key"]: row for row in sales_figures(region.code, first, last, SalesGrouping.MONTH)["rows"]}
     return {
         "region": {"code": region.code, "name": region.name},
         "months": months,

@@ -9,10 +9,15 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
-from reports.models import SalesReport
+from reports.models import ReportStatus, SalesReport
 
 YUAN = "#,##0.00"
-STATUS_ZH = {"draft": "草稿", "submitted": "已提交", "approved": "已审核通过", "rejected": "已退回"}
+STATUS_ZH = {
+    ReportStatus.DRAFT: "草稿",
+    ReportStatus.SUBMITTED: "已提交",
+    ReportStatus.APPROVED: "已审核通过",
+    ReportStatus.REJECTED: "已退回",
+}
 HEADERS = (
     ("gmv_fen", "销售额（元）", True),
     ("orders", "订单数", False),
@@ -49,6 +54,50 @@ def _figure_rows(sheet, first_column: str, rows: list[dict]) -> None:
         for (_, _, money), cell in zip(HEADERS, sheet[sheet.max_row][2:], strict=True):
             if money:
                 cell.number_format = YUAN
+
+
+UNIT_HEADERS = (
+    ("purchases_fen", "采购总额（元）"),
+    ("poverty_purchases_fen", "帮扶产品采购（元）"),
+    ("canteen_poverty_fen", "其中食堂采购（元）"),
+    ("union_welfare_fen", "工会福利采购（元）"),
+    ("union_welfare_poverty_fen", "其中帮扶产品（元）"),
+)
+
+
+def _unit_rows(sheet, rows: list[dict]) -> None:
+    """The 通报 table: rank, unit, credit code, figures, the year's target and the share reached."""
+    sheet.append(
+        [
+            "排名",
+            "单位",
+            "统一社会信用代码",
+            "订单数",
+            *(title for _, title in UNIT_HEADERS),
+            *("年度目标（元）", "年内累计计入（元）", "完成比例", "主要产地县"),
+        ]
+    )
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        target = row.get("target")
+        share = target["share_bps"] if target and target["share_bps"] is not None else None
+        counties = "、".join(item["name"] for item in row["by_county"])
+        sheet.append(
+            [row["rank"], row["name"], row["credit_code"], row["orders"]]
+            + [_yuan(row[key]) for key, _ in UNIT_HEADERS]
+            + [
+                _yuan(target["target_fen"]) if target else None,
+                _yuan(target["counted_fen"]) if target else None,
+                Decimal(share) / 10000 if share is not None else None,
+                counties,
+            ]
+        )
+        for cell in sheet[sheet.max_row][4:11]:
+            cell.number_format = YUAN
+        sheet.cell(sheet.max_row, 12).number_format = "0.00%"
+    sheet.column_dimensions["B"].width = 30
+    sheet.column_dimensions["C"].width = 22
 
 
 def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
@@ -93,6 +142,8 @@ def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=sheet.max_row))
         sheet.add_chart(chart, "E2")
+    if "units" in snapshot:  # snapshots made before the unit table have none
+        _unit_rows(book.create_sheet("单位消费帮扶"), snapshot["units"])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

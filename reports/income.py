@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from payments.ledger.models import LedgerAccount, LedgerEntry
+from payments.ledger.models import LedgerAccount, LedgerEntry, OwnerType
 
 
 def poor_household_income_by_line():
@@ -16,7 +16,7 @@ def poor_household_income_by_line():
     return (
         sa.select(LedgerEntry.order_line_id, sa.func.sum(LedgerEntry.amount_fen).label("income_fen"))
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerAccount.owner_type == "seller", LedgerEntry.order_line_id.is_not(None))
+        .where(LedgerAccount.owner_type == OwnerType.SELLER, LedgerEntry.order_line_id.is_not(None))
         .group_by(LedgerEntry.order_line_id)
         .subquery()
     )

@@ -1,6 +1,7 @@
 """Frozen monthly sales reports and their audit trail."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,8 +9,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 
-REPORT_STATUSES = ("draft", "submitted", "approved", "rejected")
-REPORT_ACTIONS = ("generated", "regenerated", "submitted", "approved", "rejected")
+
+class ReportStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"  # frozen for good
+    REJECTED = "rejected"  # may be regenerated
+
+
+class ReportAction(StrEnum):
+    """What an entry of a report's trail records."""
+
+    GENERATED = "generated"
+    REGENERATED = "regenerated"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class SalesReport(db.Model):
@@ -17,14 +32,14 @@ class SalesReport(db.Model):
 
     __tablename__ = "sales_reports"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", REPORT_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", ReportStatus), name="known_status"),
         sa.UniqueConstraint("region_code", "period"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     period: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM, Asia/Shanghai
-    status: Mapped[str] = mapped_column(sa.String(16), default="draft")
+    status: Mapped[str] = mapped_column(sa.String(16), default=ReportStatus.DRAFT)
     # Bumped each time a rejected report is regenerated.
     version: Mapped[int] = mapped_column(default=1)
     # The frozen figures as canonical JSON (sorted keys, no spaces); never edited in place once approved.
@@ -44,7 +59,7 @@ class ReportEvent(db.Model):
     """Who generated, submitted, approved or rejected a report, when, with which digest (append-only)."""
 
     __tablename__ = "report_events"
-    __table_args__ = (sa.CheckConstraint(one_of("action", REPORT_ACTIONS), name="known_action"),)
+    __table_args__ = (sa.CheckConstraint(one_of("action", ReportAction), name="known_action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(sa.ForeignKey("sales_reports.id"), index=True)

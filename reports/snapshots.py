@@ -4,19 +4,24 @@ import json
 
 import sqlalchemy as sa
 
-from core.auth import ensure_in_scope, scope_for
+from core.auth import Scope, ensure_in_scope, scope_for
 from core.clock import beijing_today
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pii import sm3_hex
-from reports.analytics import month_bounds, sales_figures
-from reports.models import ReportEvent, SalesReport
+from reports.analytics import SalesGrouping, month_bounds, sales_figures
+from reports.models import ReportAction, ReportEvent, ReportStatus, SalesReport
+from reports.units import units_in, units_report
+from shop.models import ReviewDecision
 from villages.metrics import compute_village_metrics
-from villages.models import Region
+from villages.models import Region, RegionLevel
 
-READERS = ("county_admin", "poverty_office", "platform_admin")
+READERS = (Role.COUNTY_ADMIN, Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
+REVIEWERS = (Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
+# Trail entries of whoever prepared a report (they may not review it).
+PREPARED = (ReportAction.GENERATED, ReportAction.REGENERATED, ReportAction.SUBMITTED)
 
 
 def canonical_json(data: dict) -> str:
@@ -27,8 +32,8 @@ def build_snapshot(region_code: str, period: str) -> dict:
     """Everything a report freezes: totals, per village, per category, and the policy metrics."""
     first, last = month_bounds(period)
     region = db.session.get(Region, region_code)
-    by_village = sales_figures(region_code, first, last, "village")
-    by_category = sales_figures(region_code, first, last, "category")
+    by_village = sales_figures(region_code, first, last, SalesGrouping.VILLAGE)
+    by_category = sales_figures(region_code, first, last, SalesGrouping.CATEGORY)
     metrics = compute_village_metrics(region_code)
     return {
         "region": {"code": region.code, "name": region.name, "level": region.level},
@@ -37,7 +42,14 @@ def build_snapshot(region_code: str, period: str) -> dict:
         "villages": by_village["rows"],
         "categories": by_category["rows"],
         "policy": {key: value for key, value in metrics.items() if key not in ("children",)},
+        "units": units_snapshot(region_code, period),
     }
+
+
+def units_snapshot(region_code: str, period: str) -> list[dict]:
+    """The month's unit table (units located in the region), each row keyed by unit id."""
+    rows = units_report(units_in(Scope(prefixes=None), region_code), None, period)["rows"]
+    return [{"key": str(row["unit_id"]), **row} for row in rows]
 
 
 def _event(report: SalesReport, action: str, actor: User | None, comment: str | None = None) -> None:
@@ -62,42 +74,42 @@ def _check_period(period: str) -> None:
 
 def _ensure_preparer(actor: User, region: Region) -> None:
     """A county's report is prepared (generated, submitted) by that county; the city's by the office."""
-    roles = ("county_admin",) if region.level == "county" else ("poverty_office", "platform_admin")
+    roles = (Role.COUNTY_ADMIN,) if region.level == RegionLevel.COUNTY else REVIEWERS
     ensure_in_scope(scope_for(actor, *roles), region.code)
 
 
 def _ensure_second_pair_of_eyes(actor: User, report: SalesReport) -> None:
     """Four eyes: nobody reviews a report they generated or submitted (in any of its versions)."""
-    preparers = {event.actor_id for event in report.events if event.action in ("generated", "regenerated", "submitted")}
+    preparers = {event.actor_id for event in report.events if event.action in PREPARED}
     if actor.id in preparers:
         raise Forbidden("不能审核自己生成或提交的报表，请由另一位工作人员审核")
 
 
 def generate_report(actor: User, region_code: str, period: str) -> SalesReport:
     """Freeze a month for a county (its admin) or the city (the poverty office)."""
-    ensure_in_scope(scope_for(actor, "county_admin", "poverty_office", "platform_admin"), region_code)
+    ensure_in_scope(scope_for(actor, *READERS), region_code)
     region = db.session.get(Region, region_code)
-    if region is None or region.level not in ("city", "county"):
+    if region is None or region.level not in (RegionLevel.CITY, RegionLevel.COUNTY):
         raise ValidationFailed.field("region", "报表地区应为市或县级代码")
     _ensure_preparer(actor, region)
     _check_period(period)
     existing = db.session.scalar(
         sa.select(SalesReport).where(SalesReport.region_code == region_code, SalesReport.period == period)
     )
-    if existing is not None and existing.status != "rejected":
+    if existing is not None and existing.status != ReportStatus.REJECTED:
         raise Conflict("该地区本月报表已存在", details={"report_id": existing.id})
     if existing is not None:  # a rejected report is regenerated in place, its history kept
-        existing.status, existing.version = "draft", existing.version + 1
+        existing.status, existing.version = ReportStatus.DRAFT, existing.version + 1
         existing.created_by_id, existing.created_at = actor.id, utcnow()
         existing.reviewed_by_id = existing.reviewed_at = existing.review_comment = existing.submitted_at = None
         _freeze(existing)
-        _event(existing, "regenerated", actor)
+        _event(existing, ReportAction.REGENERATED, actor)
         db.session.flush()
         return existing
     report = SalesReport(region_code=region_code, period=period, created_by_id=actor.id)
     _freeze(report)
     db.session.add(report)
-    _event(report, "generated", actor)
+    _event(report, ReportAction.GENERATED, actor)
     db.session.flush()
     return report
 
@@ -114,10 +126,10 @@ def submit_report(actor: User, report_id: int) -> SalesReport:
     """The county sends its draft to the city."""
     report = report_for(actor, report_id)
     _ensure_preparer(actor, db.session.get(Region, report.region_code))
-    if report.status != "draft":
+    if report.status != ReportStatus.DRAFT:
         raise Conflict("只有草稿状态的报表可以提交")
-    report.status, report.submitted_at = "submitted", utcnow()
-    _event(report, "submitted", actor)
+    report.status, report.submitted_at = ReportStatus.SUBMITTED, utcnow()
+    _event(report, ReportAction.SUBMITTED, actor)
     db.session.flush()
     return report
 
@@ -125,15 +137,16 @@ def submit_report(actor: User, report_id: int) -> SalesReport:
 def review_report(actor: User, report_id: int, decision: str, comment: str | None) -> SalesReport:
     """The poverty office approves, or sends back with a comment."""
     report = report_for(actor, report_id)
-    scope_for(actor, "poverty_office", "platform_admin")
-    if report.status != "submitted":
+    scope_for(actor, *REVIEWERS)
+    if report.status != ReportStatus.SUBMITTED:
         raise Conflict("只有已提交的报表可以审核")
     _ensure_second_pair_of_eyes(actor, report)
-    if decision == "reject" and not comment:
+    if decision == ReviewDecision.REJECT and not comment:
         raise ValidationFailed.field("comment", "退回报表须填写意见")
-    report.status = "approved" if decision == "approve" else "rejected"
+    approved = decision == ReviewDecision.APPROVE
+    report.status = ReportStatus.APPROVED if approved else ReportStatus.REJECTED
     report.reviewed_by_id, report.reviewed_at, report.review_comment = actor.id, utcnow(), comment
-    _event(report, "approved" if decision == "approve" else "rejected", actor, comment)
+    _event(report, ReportAction.APPROVED if approved else ReportAction.REJECTED, actor, comment)
     db.session.flush()
     return report
 
@@ -156,4 +169,6 @@ def verify_report(report: SalesReport) -> dict:
     digest_ok = sm3_hex(report.snapshot.encode()) == report.digest
     frozen = json.loads(report.snapshot)
     live = build_snapshot(report.region_code, report.period)
+    for section in set(live) - set(frozen):  # made before the section existed: not drift
+        del live[section]
     return {"report_id": report.id, "digest_ok": digest_ok, "drift": _diff(frozen, live)}

@@ -4,11 +4,12 @@ import sqlalchemy as sa
 from flask import Response
 from flask_smorest import Blueprint
 
-from core.auth import ensure_in_scope, ensure_overlaps, login_required, require_user, scope_for
+from core.auth import authenticated, ensure_in_scope, ensure_overlaps, scope_for
 from core.errors import NotFound
 from core.extensions import db
 from core.pagination import page_schema, paginate
 from reports import charts, exports, snapshots
+from reports import units as unit_reports
 from reports.analytics import sales_figures
 from reports.models import SalesReport
 from reports.schemas import (
@@ -21,6 +22,8 @@ from reports.schemas import (
     ReportSummarySchema,
     SalesQueryArgs,
     SalesSchema,
+    UnitReportArgs,
+    UnitReportSchema,
     VerifySchema,
 )
 from villages.models import Region
@@ -29,31 +32,45 @@ reports_blp = Blueprint("reports", __name__, description="销售分析与扶贫�
 
 
 @reports_blp.get("/reports/sales")
-@login_required
+@authenticated
 @reports_blp.arguments(SalesQueryArgs, location="query")
 @reports_blp.response(200, SalesSchema)
-def sales(args):
+def sales(args, actor):
     """Live figures for a region and date range, optionally grouped (paid orders, net of refunds)."""
-    ensure_in_scope(scope_for(require_user(), *snapshots.READERS), args["region"])
+    ensure_in_scope(scope_for(actor, *snapshots.READERS), args["region"])
     return sales_figures(args["region"], args["date_from"], args["date_to"], args.get("group_by"))
 
 
+@reports_blp.get("/reports/units")
+@authenticated
+@reports_blp.arguments(UnitReportArgs, location="query")
+@reports_blp.response(200, UnitReportSchema)
+def units_report(args, actor):
+    """消费帮扶 by units for a year or month: per unit purchases from poverty-affected areas (total, by
+    county of origin, by category), share of the reserved target, union welfare; ranked (通报 table).
+
+    The office (and county admins, platform admins) get the table of units in their region;
+    a unit's own members ask with ``unit_id`` and get their row with its rank in the city.
+    """
+    return unit_reports.report_for(actor, args)
+
+
 @reports_blp.post("/reports")
-@login_required
+@authenticated
 @reports_blp.arguments(ReportArgs)
 @reports_blp.response(201, ReportSchema)
-def generate(args):
+def generate(args, actor):
     """Freeze a month's figures for a county (county admin) or the city (poverty office)."""
-    return snapshots.generate_report(require_user(), args["region"], args["period"])
+    return snapshots.generate_report(actor, args["region"], args["period"])
 
 
 @reports_blp.get("/reports")
-@login_required
+@authenticated
 @reports_blp.arguments(ReportListArgs, location="query")
 @reports_blp.response(200, page_schema(ReportSummarySchema, "ReportPage"))
-def list_reports(args):
+def list_reports(args, actor):
     """Reports in the caller's region, newest first."""
-    scope = scope_for(require_user(), *snapshots.READERS)
+    scope = scope_for(actor, *snapshots.READERS)
     statement = sa.select(SalesReport).where(scope.filter(SalesReport.region_code)).order_by(SalesReport.id.desc())
     if args.get("status"):
         statement = statement.where(SalesReport.status == args["status"])
@@ -63,45 +80,45 @@ def list_reports(args):
 
 
 @reports_blp.get("/reports/<int:report_id>")
-@login_required
+@authenticated
 @reports_blp.response(200, ReportSchema)
-def get_report(report_id):
+def get_report(report_id, actor):
     """One report with its frozen snapshot and audit trail."""
-    return snapshots.report_for(require_user(), report_id)
+    return snapshots.report_for(actor, report_id)
 
 
 @reports_blp.post("/reports/<int:report_id>/submit")
-@login_required
+@authenticated
 @reports_blp.response(200, ReportSchema)
-def submit(report_id):
+def submit(report_id, actor):
     """Send a draft to the city."""
-    return snapshots.submit_report(require_user(), report_id)
+    return snapshots.submit_report(actor, report_id)
 
 
 @reports_blp.post("/reports/<int:report_id>/review")
-@login_required
+@authenticated
 @reports_blp.arguments(ReportReviewArgs)
 @reports_blp.response(200, ReportSchema)
-def review(args, report_id):
+def review(args, report_id, actor):
     """Approve, or send back with a comment (poverty office)."""
-    return snapshots.review_report(require_user(), report_id, args["decision"], args.get("comment"))
+    return snapshots.review_report(actor, report_id, args["decision"], args.get("comment"))
 
 
 @reports_blp.get("/reports/<int:report_id>/verify")
-@login_required
+@authenticated
 @reports_blp.response(200, VerifySchema)
-def verify(report_id):
+def verify(report_id, actor):
     """Digest check and drift of the live figures since the report was frozen."""
-    return snapshots.verify_report(snapshots.report_for(require_user(), report_id))
+    return snapshots.verify_report(snapshots.report_for(actor, report_id))
 
 
 @reports_blp.get("/reports/<int:report_id>/export")
-@login_required
+@authenticated
 @reports_blp.arguments(ExportArgs, location="query")
 @reports_blp.response(200, content_type="application/octet-stream")
-def export(args, report_id):
+def export(args, report_id, actor):
     """XLSX (summary, per village, per category, monthly trend chart) or CSV (UTF-8 with BOM)."""
-    report = snapshots.report_for(require_user(), report_id)
+    report = snapshots.report_for(actor, report_id)
     name = f"report-{report.region_code}-{report.period}-v{report.version}"
     if args["format"] == "csv":
         body, mimetype = exports.to_csv(report), "text/csv; charset=utf-8"
@@ -114,13 +131,13 @@ def export(args, report_id):
 
 
 @reports_blp.get("/reports/charts/monthly.svg")
-@login_required
+@authenticated
 @reports_blp.arguments(ChartArgs, location="query")
 @reports_blp.response(200, content_type="image/svg+xml")
-def monthly_chart(args):
+def monthly_chart(args, actor):
     """Monthly GMV and poor-household income of a region, as SVG for the console."""
-    ensure_overlaps(scope_for(require_user(), *snapshots.READERS), args["region"])
-    ensure_in_scope(scope_for(require_user(), *snapshots.READERS), args["region"])
+    ensure_overlaps(scope_for(actor, *snapshots.READERS), args["region"])
+    ensure_in_scope(scope_for(actor, *snapshots.READERS), args["region"])
     region = db.session.get(Region, args["region"])
     if region is None:
         raise NotFound("地区不存在")

@@ -1,4 +1,4 @@
-"""A protocol-faithful simulator of WeChat Pay v2, Alipay and the WeChat API pieces the app uses."""
+"""A protocol-faithful simulator of WeChat Pay (API v2 and v3), Alipay and the WeChat API pieces the app uses."""
 
 from sandbox.app import Sandbox, create_sandbox_app
 from sandbox.state import SandboxError

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, abort, current_app, redirect, render_template_string, request, url_for
 
 from core.clock import BEIJING, beijing_now
+from payments.providers.base import Channel, Gateway
 from sandbox import alipay_methods
 from sandbox.signing import alipay_sign_content, rsa2_sign, rsa2_valid
 
@@ -71,7 +72,7 @@ def gateway():
     params = {**request.args.to_dict(), **request.form.to_dict()}
     box = _box()
     method = params.get("method", "")
-    box.state.record("alipay", request.path, request.method, {k: v for k, v in params.items() if k != "sign"})
+    box.state.record(Gateway.ALIPAY, request.path, request.method, {k: v for k, v in params.items() if k != "sign"})
     key = method.replace(".", "_") + "_response" if method else "error_response"
     if not method:
         return signed_json(
@@ -105,7 +106,7 @@ def _wap_pay_page(problem: dict | None, biz: dict, params: dict[str, str]):
         problem = alipay_methods.open_wap_trade(_box(), biz, params)
     if problem is not None:
         return render_template_string(_ERROR_PAGE, **problem), 400
-    return redirect(url_for("sandbox_cashier.cashier", out_trade_no=biz["out_trade_no"], channel="alipay_wap"))
+    return redirect(url_for("sandbox_cashier.cashier", out_trade_no=biz["out_trade_no"], channel=Channel.ALIPAY_WAP))
 
 
 @bp.get("/bill/download")

@@ -11,6 +11,7 @@ from flask import request, url_for
 
 from core.clock import BEIJING, beijing_now
 from payments.money import fen_to_yuan, yuan_to_fen
+from payments.providers.base import Channel
 from sandbox.bills import alipay_bill_zip
 from sandbox.state import AlipayRefund, AlipayTrade, Transfer, alipay_trade_no, digits
 
@@ -78,7 +79,7 @@ def _open_trade(
     if biz.get("product_code", product_code) != product_code:
         return business_fail("ACQ.INVALID_PARAMETER", f"参数无效：product_code应为{product_code}"), None
     buyer_id, buyer_open_id = biz.get("buyer_id"), biz.get("buyer_open_id")
-    if channel == "alipay_mini" and not (buyer_id or buyer_open_id):
+    if channel == Channel.ALIPAY_MINI and not (buyer_id or buyer_open_id):
         return business_fail("ACQ.INVALID_PARAMETER", "参数无效：buyer_id和buyer_open_id不能同时为空"), None
     time_expire = None
     if biz.get("time_expire"):
@@ -116,13 +117,13 @@ def _open_trade(
 @handles("alipay.trade.create")
 def trade_create(box, biz: dict, params: dict) -> dict:
     """JSAPI_PAY for the Alipay mini-program: a trade_no for my.tradePay."""
-    problem, trade = _open_trade(box, biz, params, "alipay_mini", "JSAPI_PAY")
+    problem, trade = _open_trade(box, biz, params, Channel.ALIPAY_MINI, "JSAPI_PAY")
     return problem or ok(out_trade_no=trade.out_trade_no, trade_no=trade.trade_no)
 
 
 def open_wap_trade(box, biz: dict, params: dict) -> dict | None:
     """alipay.trade.wap.pay opened in a browser: the trade exists from now on."""
-    problem, _ = _open_trade(box, biz, params, "alipay_wap", "QUICK_WAP_WAY")
+    problem, _ = _open_trade(box, biz, params, Channel.ALIPAY_WAP, "QUICK_WAP_WAY")
     return problem
 
 

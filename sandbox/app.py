@@ -7,18 +7,24 @@ from typing import Any
 from flask import Flask, jsonify
 
 from core.clock import beijing_now
-from sandbox import alipay_gateway, cashier, wechat_api, wechat_pay
+from payments.providers.base import Channel, Gateway, TradeStatus
+from sandbox import alipay_gateway, cashier, wechat_api, wechat_pay, wechat_pay_v3
 from sandbox.notifications import (
     ALIPAY_CONTENT_TYPE,
+    V3_VARIANTS,
     VARIANTS,
     WECHAT_CONTENT_TYPE,
+    WECHAT_V3_CONTENT_TYPE,
     alipay_payment_body,
     wechat_payment_body,
     wechat_refund_body,
+    wechat_v3_headers,
+    wechat_v3_payment_body,
+    wechat_v3_refund_body,
 )
-from sandbox.notifier import Delivery, Notifier
+from sandbox.notifier import WECHAT_V3, Delivery, Notifier
 from sandbox.settings import SandboxSettings
-from sandbox.signing import wechat_sign
+from sandbox.signing import v3_signature_valid, wechat_sign
 from sandbox.state import (
     AlipayTrade,
     SandboxError,
@@ -39,6 +45,8 @@ class Sandbox:
         self.settings = settings
         self.state = SandboxState()
         self.notifier = Notifier(settings.time_factor, clock)
+        # v3 notifications are signed again at every sending (a fresh Wechatpay-Timestamp).
+        self.notifier.signers[WECHAT_V3] = lambda body: wechat_v3_headers(settings, body)
         self.base_url: str | None = None  # where it is served, when someone knows (tests, the CLI)
 
     # -- paying ------------------------------------------------------------------------------
@@ -47,9 +55,9 @@ class Sandbox:
         with self.state.lock:
             wechat = self.state.wechat_trades.get(out_trade_no)
             alipay = self.state.alipay_trade(out_trade_no, None) or self.state.alipay_trade(None, out_trade_no)
-        if channel == "wechat_jsapi" or (channel is None and wechat is not None):
+        if channel == Channel.WECHAT_JSAPI or (channel is None and wechat is not None):
             trade = wechat
-        elif channel in ("alipay_mini", "alipay_wap", None):
+        elif channel in (Channel.ALIPAY_MINI, Channel.ALIPAY_WAP, None):
             trade = alipay
         else:
             raise SandboxError(400, f"未知的支付渠道：{channel}")
@@ -77,8 +85,8 @@ class Sandbox:
                 self._check_wechat_payable(trade, now, ignore_expiry, request_payment)
                 trade.state, trade.time_end = "SUCCESS", now
                 trade.transaction_id = wechat_transaction_id()
-                body, url = wechat_payment_body(self.settings, trade), trade.notify_url
-                gateway, content_type, transaction_id = "wechat", WECHAT_CONTENT_TYPE, trade.transaction_id
+                gateway, content_type, body = self._wechat_payment(trade, "genuine")
+                url, transaction_id = trade.notify_url, trade.transaction_id
             else:
                 expired = trade.time_expire is not None and now > trade.time_expire
                 if trade.status != "WAIT_BUYER_PAY" or (expired and not ignore_expiry):
@@ -87,13 +95,13 @@ class Sandbox:
                 if not (trade.buyer_id or trade.buyer_open_id):  # a wap buyer logs in at the cashier
                     trade.buyer_id = "2088" + digits(12)
                 body, url = alipay_payment_body(self.settings, trade), trade.notify_url
-                gateway, content_type, transaction_id = "alipay", ALIPAY_CONTENT_TYPE, trade.trade_no
+                gateway, content_type, transaction_id = Gateway.ALIPAY, ALIPAY_CONTENT_TYPE, trade.trade_no
         delivery = None
         if url:
             delivery = self.notifier.enqueue(gateway, "payment", trade.out_trade_no, url, body, content_type)
         return {
             "out_trade_no": trade.out_trade_no,
-            "status": "paid",
+            "status": TradeStatus.PAID,
             "transaction_id": transaction_id,
             "delivery_id": delivery.id if delivery else None,
         }
@@ -112,35 +120,59 @@ class Sandbox:
             "package": request_payment.get("package"),
             "signType": request_payment.get("signType"),
         }
-        if signed["package"] != f"prepay_id={trade.prepay_id}" or signed["signType"] != "MD5":
+        sign_type = "RSA" if trade.api_version == "v3" else "MD5"
+        if signed["package"] != f"prepay_id={trade.prepay_id}" or signed["signType"] != sign_type:
             raise SandboxError(400, "package 或 signType 与预支付交易不符")
-        if request_payment.get("paySign") != wechat_sign(signed, self.settings.mch_key):
+        if trade.api_version == "v3":  # RSA-SHA256 with the merchant's API key over appId, timeStamp, nonceStr, package
+            parts = [str(signed[name]) for name in ("appId", "timeStamp", "nonceStr", "package")]
+            pay_sign = str(request_payment.get("paySign") or "")
+            if not v3_signature_valid(self.settings.v3_merchant_public_key, pay_sign, *parts):
+                raise SandboxError(400, "支付验证签名失败（paySign）")
+        elif request_payment.get("paySign") != wechat_sign(signed, self.settings.mch_key):
             raise SandboxError(400, "支付验证签名失败（paySign）")
 
+    def _wechat_payment(self, trade: WeChatTrade, variant: str) -> tuple[str, str, bytes]:
+        """(gateway, content type, body) of a payment notification in the API the trade was opened with."""
+        if trade.api_version == "v3":
+            return WECHAT_V3, WECHAT_V3_CONTENT_TYPE, wechat_v3_payment_body(self.settings, trade, variant)
+        return Gateway.WECHAT, WECHAT_CONTENT_TYPE, wechat_payment_body(self.settings, trade, variant)
+
     def notify_wechat_refund(self, refund: WeChatRefund) -> Delivery:
-        """Queue the encrypted refund notification."""
-        body = wechat_refund_body(self.settings, refund)
+        """Queue the encrypted refund notification (v3: REFUND.SUCCESS / ABNORMAL / CLOSED)."""
+        if refund.api_version == "v3":
+            body = wechat_v3_refund_body(self.settings, refund)
+            gateway, content_type = WECHAT_V3, WECHAT_V3_CONTENT_TYPE
+        else:
+            body, gateway, content_type = wechat_refund_body(self.settings, refund), Gateway.WECHAT, WECHAT_CONTENT_TYPE
         return self.notifier.enqueue(
-            "wechat", "refund", refund.out_trade_no, refund.notify_url or "", body, WECHAT_CONTENT_TYPE
+            gateway, "refund", refund.out_trade_no, refund.notify_url or "", body, content_type
         )
 
     # -- test hooks --------------------------------------------------------------------------
 
     def send_variant(self, out_trade_no: str, kind: str, channel: str | None = None) -> Delivery:
-        """Post one extra notification for a paid trade at once: duplicate, forged, tampered_amount, …"""
-        if kind not in VARIANTS:
-            raise SandboxError(400, f"未知的通知类型：{kind}（可选 {', '.join(VARIANTS)}）")
+        """Post one extra notification for a paid trade at once: duplicate, forged, tampered_amount, …
+
+        v3 trades take ``V3_VARIANTS`` (forged, unknown_serial, stale_timestamp, tampered_ciphertext, …).
+        """
         trade = self._locate(out_trade_no, channel)
+        v3 = isinstance(trade, WeChatTrade) and trade.api_version == "v3"
+        allowed = V3_VARIANTS if v3 else VARIANTS
+        if kind not in allowed:
+            raise SandboxError(400, f"未知的通知类型：{kind}（可选 {', '.join(allowed)}）")
+        headers = None
         with self.state.lock:
             if isinstance(trade, WeChatTrade):
                 if trade.transaction_id is None:
                     raise SandboxError(409, "交易尚未支付")
-                gateway, content_type = "wechat", WECHAT_CONTENT_TYPE
-                body = wechat_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
+                body_variant = kind if kind in ("wrong_amount", "wrong_appid", "tampered_ciphertext") else "genuine"
+                if not v3:
+                    body_variant = kind if kind != "duplicate" else "genuine"
+                gateway, content_type, body = self._wechat_payment(trade, body_variant)
             else:
                 if trade.paid_at is None:
                     raise SandboxError(409, "交易尚未支付")
-                gateway, content_type = "alipay", ALIPAY_CONTENT_TYPE
+                gateway, content_type = Gateway.ALIPAY, ALIPAY_CONTENT_TYPE
                 body = alipay_payment_body(self.settings, trade, kind if kind != "duplicate" else "genuine")
         if kind == "duplicate":
             original = next(
@@ -150,7 +182,11 @@ class Sandbox:
             body = original.body if original else body
         if not trade.notify_url:
             raise SandboxError(409, "该交易没有 notify_url")
-        return self.notifier.send_once(gateway, kind, trade.out_trade_no, trade.notify_url, body, content_type)
+        if v3:  # signed now; the header variants are signed wrongly on purpose
+            headers = wechat_v3_headers(self.settings, body, kind)
+        return self.notifier.send_once(
+            gateway, kind, trade.out_trade_no, trade.notify_url, body, content_type, headers=headers
+        )
 
     def deliver_due(self, now: float | None = None) -> list[Delivery]:
         """Send the notifications due at ``now`` (default: the clock)."""
@@ -168,7 +204,7 @@ def create_sandbox_app(config: Mapping[str, Any] | None = None, *, start_dispatc
     app.json.ensure_ascii = False
     sandbox = Sandbox(SandboxSettings.from_config(config))
     app.extensions["sandbox"] = sandbox
-    for blueprint in (wechat_pay.bp, alipay_gateway.bp, wechat_api.bp, cashier.bp):
+    for blueprint in (wechat_pay.bp, wechat_pay_v3.bp, alipay_gateway.bp, wechat_api.bp, cashier.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

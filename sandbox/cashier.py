@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from payments.money import fen_to_yuan
+from payments.providers.base import Channel
 from sandbox.state import SandboxError, WeChatTrade
 
 bp = Blueprint("sandbox_cashier", __name__)
@@ -42,12 +43,12 @@ def _render(out_trade_no: str, channel: str | None, message: str = "", status: i
     trade = _box()._locate(out_trade_no, channel)
     if isinstance(trade, WeChatTrade):
         values = {
-            "gateway": "微信支付",
+            "gateway": "微信支付 API v3" if trade.api_version == "v3" else "微信支付",
             "subject": trade.body,
             "amount": fen_to_yuan(trade.total_fee),
             "status": trade.state,
             "payable": trade.state == "NOTPAY",
-            "channel": "wechat_jsapi",
+            "channel": Channel.WECHAT_JSAPI,
         }
     else:
         values = {
@@ -109,7 +110,10 @@ def flush_notifications():
 
 @bp.post("/sandbox/notifications/send")
 def send_notification():
-    """{"out_trade_no", "kind": duplicate|forged|tampered_amount|wrong_amount|wrong_appid, "channel"?}."""
+    """{"out_trade_no", "kind", "channel"?}: duplicate|forged|tampered_amount|wrong_amount|wrong_appid.
+
+    A WeChat Pay v3 trade: duplicate|forged|unknown_serial|stale_timestamp|tampered_ciphertext|wrong_amount|wrong_appid.
+    """
     body = request.get_json(silent=True) or {}
     if not body.get("out_trade_no") or not body.get("kind"):
         raise SandboxError(400, "缺少 out_trade_no 或 kind")
@@ -129,9 +133,21 @@ def set_balances():
         return jsonify(wechat_balance_fen=state.wechat_balance_fen, alipay_balance_fen=state.alipay_balance_fen)
 
 
+@bp.post("/sandbox/wechat-refund-outcome")
+def set_wechat_refund_outcome():
+    """{"outcome": "SUCCESS"|"ABNORMAL"|"CLOSED"}: how later WeChat Pay v3 refunds end (and are notified)."""
+    outcome = str((request.get_json(silent=True) or {}).get("outcome", ""))
+    if outcome not in ("SUCCESS", "ABNORMAL", "CLOSED"):
+        raise SandboxError(400, "outcome 须为 SUCCESS、ABNORMAL 或 CLOSED")
+    state = _box().state
+    with state.lock:
+        state.wechat_refund_outcome = outcome
+    return jsonify(outcome=outcome)
+
+
 @bp.get("/sandbox/requests")
 def list_requests():
-    """Every call the simulated gateways received (optionally ?service=wechat_pay|alipay|wechat_api)."""
+    """Every call the simulated gateways received (optionally ?service=wechat_pay|wechat_pay_v3|alipay|wechat_api)."""
     rows = _box().recorded(request.args.get("service"))
     return jsonify(
         items=[{"service": r.service, "path": r.path, "method": r.method, "at": r.at.isoformat()} for r in rows]

@@ -22,7 +22,7 @@ sandbox_cli = AppGroup("sandbox", help="The payment and WeChat gateway simulator
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5001, show_default=True, type=int, help="Port to listen on.")
 def serve_command(host: str, port: int) -> None:
-    """Serve WeChat Pay v2, Alipay and WeChat API simulators with the app's (sandbox) credentials."""
+    """Serve WeChat Pay (API v2 and v3), Alipay and WeChat API simulators with the app's (sandbox) credentials."""
     config = current_app.config
     if config["APP_ENV"] == "production":
         raise click.ClickException("refusing to run the payment sandbox in production")

@@ -2,7 +2,10 @@
 
 import base64
 import hashlib
+import json
 import secrets
+import time
+import uuid
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import padding as symmetric_padding
@@ -12,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from core.clock import beijing_now
 from payments.money import fen_to_yuan
 from sandbox.settings import SandboxSettings
-from sandbox.signing import alipay_sign_content, rsa2_sign, to_xml, wechat_sign
+from sandbox.signing import V3_SIGNATURE_TYPE, alipay_sign_content, rsa2_sign, to_xml, v3_encrypt, v3_sign, wechat_sign
 from sandbox.state import AlipayTrade, WeChatRefund, WeChatTrade
 
 WECHAT_CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -143,3 +146,120 @@ def alipay_payment_body(settings: SandboxSettings, trade: AlipayTrade, variant: 
     if variant == "tampered_amount":
         fields["total_amount"] = fen_to_yuan(trade.total_fen + 1)
     return urlencode(fields).encode("ascii")
+
+
+# -- WeChat Pay API v3 -------------------------------------------------------------------------------
+
+WECHAT_V3_CONTENT_TYPE = "application/json"
+# v3 variants: forged (signed with another key), unknown_serial (signed, another public key id),
+# stale_timestamp (signed ten minutes ago), tampered_ciphertext (the ciphertext altered, then signed:
+# only the AES-GCM tag can tell), wrong_amount and wrong_appid (validly signed and encrypted).
+V3_VARIANTS = (
+    "genuine",
+    "duplicate",
+    "forged",
+    "unknown_serial",
+    "stale_timestamp",
+    "tampered_ciphertext",
+    "wrong_amount",
+    "wrong_appid",
+)
+
+
+def wechat_v3_headers(settings: SandboxSettings, body: bytes, variant: str = "genuine") -> dict[str, str]:
+    """Wechatpay-* headers for one sending: a fresh timestamp and nonce, signed with the platform key."""
+    timestamp = int(time.time()) - (600 if variant == "stale_timestamp" else 0)
+    nonce = secrets.token_hex(16)
+    key = settings.v3_platform_private_key
+    if variant == "forged":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    serial = "PUB_KEY_ID_0000000000000000000000000000000000" if variant == "unknown_serial" else None
+    return {
+        "Wechatpay-Timestamp": str(timestamp),
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Signature": v3_sign(key, str(timestamp), nonce, body.decode("utf-8")),
+        "Wechatpay-Serial": serial or settings.v3_public_key_id,
+        "Wechatpay-Signature-Type": V3_SIGNATURE_TYPE,
+    }
+
+
+def _v3_event(settings: SandboxSettings, event_type: str, summary: str, original_type: str, resource: dict) -> dict:
+    plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "id": str(uuid.uuid4()),
+        "create_time": beijing_now().isoformat(timespec="seconds"),
+        "resource_type": "encrypt-resource",
+        "event_type": event_type,
+        "summary": summary,
+        "resource": {"original_type": original_type, **v3_encrypt(settings.apiv3_key, plaintext, original_type)},
+    }
+
+
+def wechat_v3_transaction(settings: SandboxSettings, trade: WeChatTrade) -> dict:
+    """A trade as v3 answers a query and as a TRANSACTION.SUCCESS notification carries it."""
+    fields = {
+        "appid": settings.wechat_appid,
+        "mchid": settings.mch_id,
+        "out_trade_no": trade.out_trade_no,
+        "trade_type": trade.trade_type,
+        "trade_state": trade.state,
+        "trade_state_desc": {"NOTPAY": "未支付", "SUCCESS": "支付成功", "REFUND": "转入退款", "CLOSED": "已关闭"}[
+            trade.state
+        ],
+        "payer": {"openid": trade.openid},
+        "amount": {"total": trade.total_fee, "currency": "CNY"},
+    }
+    if trade.transaction_id:
+        fields |= {
+            "transaction_id": trade.transaction_id,
+            "bank_type": "OTHERS",
+            "attach": "",
+            "success_time": (trade.time_end or beijing_now()).isoformat(timespec="seconds"),
+        }
+        fields["amount"] |= {"payer_total": trade.total_fee, "payer_currency": "CNY"}
+    return fields
+
+
+def wechat_v3_payment_body(settings: SandboxSettings, trade: WeChatTrade, variant: str = "genuine") -> bytes:
+    """TRANSACTION.SUCCESS: the trade encrypted with the APIv3 key; headers are signed when sent."""
+    resource = wechat_v3_transaction(settings, trade)
+    resource["trade_state"], resource["trade_state_desc"] = "SUCCESS", "支付成功"
+    if variant == "wrong_amount":
+        resource["amount"]["total"] = resource["amount"]["payer_total"] = trade.total_fee + 1
+    elif variant == "wrong_appid":
+        resource["appid"] = "wx" + "0" * 16
+    event = _v3_event(settings, "TRANSACTION.SUCCESS", "支付成功", "transaction", resource)
+    if variant == "tampered_ciphertext":
+        sealed = bytearray(base64.b64decode(event["resource"]["ciphertext"]))
+        sealed[0] ^= 0x01
+        event["resource"]["ciphertext"] = base64.b64encode(bytes(sealed)).decode("ascii")
+    return json.dumps(event, ensure_ascii=False).encode("utf-8")
+
+
+def wechat_v3_refund_fields(settings: SandboxSettings, refund: WeChatRefund) -> dict:
+    fields = {
+        "mchid": settings.mch_id,
+        "out_trade_no": refund.out_trade_no,
+        "transaction_id": refund.transaction_id,
+        "out_refund_no": refund.out_refund_no,
+        "refund_id": refund.refund_id,
+        "refund_status": refund.status,
+        "user_received_account": "支付用户零钱",
+        "amount": {
+            "total": refund.total_fee,
+            "refund": refund.refund_fee,
+            "payer_total": refund.total_fee,
+            "payer_refund": refund.refund_fee,
+        },
+    }
+    if refund.success_time is not None:
+        fields["success_time"] = refund.success_time.isoformat(timespec="seconds")
+    return fields
+
+
+def wechat_v3_refund_body(settings: SandboxSettings, refund: WeChatRefund) -> bytes:
+    """REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED, encrypted like every v3 notification."""
+    summary = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}[refund.status]
+    resource = wechat_v3_refund_fields(settings, refund)
+    event = _v3_event(settings, f"REFUND.{refund.status}", summary, "refund", resource)
+    return json.dumps(event, ensure_ascii=False).encode("utf-8")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from payments.providers.base import Gateway
 from sandbox.signing import parse_xml
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,13 @@ log = logging.getLogger(__name__)
 # Intervals between attempts, in seconds (WeChat Pay v2 and Alipay documentation).
 WECHAT_SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
 ALIPAY_SCHEDULE = (240, 600, 600, 3600, 7200, 21600, 54000)
-SCHEDULES = {"wechat": WECHAT_SCHEDULE, "alipay": ALIPAY_SCHEDULE}
+# WeChat Pay API v3's notifications: signed headers, acknowledged by any 200/204. Its documented
+# schedule is v2's: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24h4m in all).
+WECHAT_V3 = "wechat_v3"
+WECHAT_V3_SCHEDULE = WECHAT_SCHEDULE
+SCHEDULES = {Gateway.WECHAT: WECHAT_SCHEDULE, WECHAT_V3: WECHAT_V3_SCHEDULE, Gateway.ALIPAY: ALIPAY_SCHEDULE}
+# Signs each sending of a gateway's notification anew (v3: a fresh Wechatpay-Timestamp every retry).
+HeaderSigner = Callable[[bytes], dict[str, str]]
 SEND_TIMEOUT = 5
 
 
@@ -37,7 +44,7 @@ class Delivery:
     """One notification and its attempts."""
 
     id: int
-    gateway: str  # wechat or alipay
+    gateway: str  # wechat, wechat_v3 or alipay
     kind: str  # payment, refund, or a test variant (duplicate, forged, …)
     out_trade_no: str
     url: str
@@ -48,6 +55,7 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     acked: bool = False
     in_flight: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # fixed headers (test variants); else signed per send
 
     @property
     def given_up(self) -> bool:
@@ -68,10 +76,12 @@ class Delivery:
 
 
 def acknowledged(gateway: str, status: int | None, body: str) -> bool:
-    """WeChat wants return_code SUCCESS in XML; Alipay the exact text "success"."""
+    """WeChat v2 wants return_code SUCCESS in XML, v3 a 200 or 204; Alipay the exact text "success"."""
+    if gateway == WECHAT_V3:
+        return status in (200, 204)
     if status != 200:
         return False
-    if gateway == "alipay":
+    if gateway == Gateway.ALIPAY:
         return body.strip() == "success"
     reply = parse_xml(body.encode("utf-8"))
     return bool(reply) and reply.get("return_code") == "SUCCESS"
@@ -87,6 +97,7 @@ class Notifier:
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.signers: dict[str, HeaderSigner] = {}
 
     def enqueue(
         self,
@@ -98,6 +109,7 @@ class Notifier:
         content_type: str,
         retry: bool = True,
         now: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Queue a notification, due at once."""
         with self._lock:
@@ -111,13 +123,21 @@ class Notifier:
                 content_type=content_type,
                 retry=retry,
                 next_at=self.clock() if now is None else now,
+                headers=dict(headers or {}),
             )
             self.deliveries.append(delivery)
             self._lock.notify_all()
         return delivery
 
     def send_once(
-        self, gateway: str, kind: str, out_trade_no: str, url: str, body: bytes, content_type: str
+        self,
+        gateway: str,
+        kind: str,
+        out_trade_no: str,
+        url: str,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         """Post one notification now and never again (test variants); the dispatcher never sees it."""
         with self._lock:
@@ -132,6 +152,7 @@ class Notifier:
                 retry=False,
                 next_at=None,
                 in_flight=True,
+                headers=dict(headers or {}),
             )
             self.deliveries.append(delivery)
         attempt = self._send(delivery, self.clock())
@@ -176,11 +197,13 @@ class Notifier:
             self.deliver_due(due)
 
     def _send(self, delivery: Delivery, now: float) -> Attempt:
+        signer = self.signers.get(delivery.gateway)
+        headers = delivery.headers or (signer(delivery.body) if signer else {})
         try:
             response = requests.post(
                 delivery.url,
                 data=delivery.body,
-                headers={"Content-Type": delivery.content_type},
+                headers={"Content-Type": delivery.content_type, **headers},
                 timeout=SEND_TIMEOUT,
             )
         except requests.RequestException as exc:

@@ -1,4 +1,4 @@
-"""Who the simulator believes the merchant is, and its own "Alipay" key (SANDBOX-ONLY by default)."""
+"""Who the simulator believes the merchant is, and its own "Alipay" and "WeChat Pay" keys (SANDBOX-ONLY by default)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import sandbox_credentials
 from payments.providers.alipay_adapter import pkcs1_private_key, spki_public_key
+from payments.providers.wechat_v3 import pkcs8_private_key
 from sandbox.signing import load_private_key, load_public_key
 
 
@@ -22,6 +23,13 @@ class SandboxSettings:
     app_public_key: rsa.RSAPublicKey  # verifies the app's Alipay requests
     alipay_private_key: rsa.RSAPrivateKey  # signs the simulated Alipay's answers and notifications
     time_factor: float = 1.0
+    # WeChat Pay API v3: the merchant's API key (verifies its requests) and serial, the APIv3 key,
+    # and the simulated platform's key pair that signs answers and notifications, with its public key id.
+    v3_merchant_public_key: rsa.RSAPublicKey | None = None
+    v3_serial_no: str = sandbox_credentials.WECHAT_PAY_V3_SERIAL_NO
+    apiv3_key: str = sandbox_credentials.WECHAT_PAY_V3_KEY
+    v3_platform_private_key: rsa.RSAPrivateKey | None = None
+    v3_public_key_id: str = sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY_ID
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> "SandboxSettings":
@@ -47,4 +55,15 @@ class SandboxSettings:
             app_public_key=app_public,
             alipay_private_key=load_private_key(get("SANDBOX_ALIPAY_PRIVATE_KEY", creds.ALIPAY_GATEWAY_PRIVATE_KEY)),
             time_factor=float(config.get("SANDBOX_TIME_FACTOR", 1.0)),
+            v3_merchant_public_key=load_private_key(
+                pkcs8_private_key(get("WECHAT_PAY_V3_PRIVATE_KEY", creds.WECHAT_PAY_V3_PRIVATE_KEY))
+            ).public_key(),
+            v3_serial_no=get("WECHAT_PAY_V3_SERIAL_NO", creds.WECHAT_PAY_V3_SERIAL_NO),
+            apiv3_key=get("WECHAT_PAY_V3_KEY", creds.WECHAT_PAY_V3_KEY),
+            v3_platform_private_key=load_private_key(
+                pkcs8_private_key(
+                    get("SANDBOX_WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY", creds.WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY)
+                )
+            ),
+            v3_public_key_id=get("WECHAT_PAY_V3_PUBLIC_KEY_ID", creds.WECHAT_PAY_V3_PUBLIC_KEY_ID),
         )

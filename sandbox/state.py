@@ -52,6 +52,7 @@ class WeChatTrade:
     time_end: datetime | None = None
     refunded_fee: int = 0
     shipping_uploads: int = 0
+    api_version: str = "v2"  # the API it was opened with: its notifications speak the same
 
 
 @dataclass
@@ -62,10 +63,11 @@ class WeChatRefund:
     refund_id: str
     total_fee: int
     refund_fee: int
-    status: str  # PROCESSING, SUCCESS
+    status: str  # PROCESSING, SUCCESS (v3 also ABNORMAL, CLOSED)
     created_at: datetime
     success_time: datetime | None = None
     notify_url: str | None = None
+    api_version: str = "v2"
 
 
 @dataclass
@@ -132,7 +134,12 @@ class SandboxState:
     requests: list[RecordedRequest] = field(default_factory=list)
     subscribe_messages: list[dict] = field(default_factory=list)
     shipping_uploads: list[dict] = field(default_factory=list)
+    order_detail_path: str | None = None  # set by wxa/sec/order/update_order_detail_path
     bill_tokens: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    # WeChat Pay v3 bill download tokens: token → (day, bill_type, expires at).
+    wechat_bill_tokens: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    # Test knob: how WeChat Pay v3 refunds end (SUCCESS, ABNORMAL or CLOSED).
+    wechat_refund_outcome: str = "SUCCESS"
     # Test knobs: balances below which refunds (WeChat NOTENOUGH) and transfers fail; None = unlimited.
     wechat_balance_fen: int | None = None
     alipay_balance_fen: int | None = None

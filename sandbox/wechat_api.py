@@ -193,6 +193,20 @@ def _shipping_problem(body: dict) -> tuple[int, str] | None:
     return None
 
 
+@bp.post("/wxa/sec/order/update_order_detail_path")
+def update_order_detail_path():
+    """Record the order-centre detail path; it must be a relative page path holding ${商品订单号}."""
+    if not _token_valid():
+        return _error(40001, "invalid credential, access_token is invalid or not latest")
+    path = (_json_body() or {}).get("path")
+    if not isinstance(path, str) or "${商品订单号}" not in path or path.startswith("/") or " " in path:
+        return _error(10060035, "无效的路径")
+    state = _box().state
+    with state.lock:
+        state.order_detail_path = path
+    return _error(0, "ok")
+
+
 @bp.post("/wxa/sec/order/upload_shipping_info")
 def upload_shipping_info():
     """Accept and record shipping for a paid WeChat Pay trade (by transaction_id or mchid + out_trade_no)."""

@@ -3,13 +3,13 @@
 from core.auth import Scope, ensure_in_scope, scope_for
 from core.errors import NotFound
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from shop.models import Product
 from villages.access import STAFF_READERS, ensure_station_access
 
 # Station managers list for their own station; county and platform admins may step in.
-LISTING_MANAGERS = ("platform_admin", "county_admin", "station_manager")
-REVIEWERS = ("platform_admin", "county_admin")
+LISTING_MANAGERS = (Role.PLATFORM_ADMIN, Role.COUNTY_ADMIN, Role.STATION_MANAGER)
+REVIEWERS = (Role.PLATFORM_ADMIN, Role.COUNTY_ADMIN)
 
 
 def listing_scope(user: User) -> Scope:

@@ -9,9 +9,9 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import User
 from shop.access import can_see_unpublished
-from shop.models import Product
+from shop.models import Product, ProductStatus
 from shop.storage import media_url
-from villages.models import Region, Station
+from villages.models import Region, Station, StationStatus
 
 SORTS = {
     "newest": (Product.published_at.desc(), Product.id.desc()),
@@ -66,7 +66,7 @@ def _public_statement() -> sa.Select:
         )
         .join(Station, Station.id == Product.station_id)
         .join(Region, Region.code == Product.origin_village_code)
-        .where(Product.status == "on_sale", Station.status == "active")
+        .where(Product.status == ProductStatus.ON_SALE, Station.status == StationStatus.ACTIVE)
     )
 
 

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from core.auth import scope_for
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pagination import paginate
 from shop.models import Category
 
@@ -34,7 +34,7 @@ def _ensure_unique_name(name: str, slug: str) -> None:
 
 def create_category(actor: User, data: dict) -> Category:
     """Add a category (platform admins)."""
-    scope_for(actor, "platform_admin")
+    scope_for(actor, Role.PLATFORM_ADMIN)
     if db.session.get(Category, data["slug"]) is not None:
         raise ValidationFailed.field("slug", "分类标识已存在")
     _ensure_unique_name(data["name"], data["slug"])
@@ -51,7 +51,7 @@ def create_category(actor: User, data: dict) -> Category:
 
 def update_category(actor: User, slug: str, changes: dict) -> Category:
     """Rename, reorder or (de)activate a category (platform admins); the slug stays."""
-    scope_for(actor, "platform_admin")
+    scope_for(actor, Role.PLATFORM_ADMIN)
     category = db.session.get(Category, slug)
     if category is None:
         raise NotFound("商品分类不存在")

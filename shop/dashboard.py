@@ -1,4 +1,4 @@
-"""The villager's own page (GET /sellers/me) gets their listings from here, by signal."""
+"""The villager's own page (GET /sellers/me) gets their listings from here (connected in shop/receivers.py)."""
 
 import sqlalchemy as sa
 
@@ -6,12 +6,10 @@ from core.extensions import db
 from shop.models import Product
 from shop.storage import media_url
 from villages.models import Seller
-from villages.signals import seller_dashboard_requested
 
 MAX_LISTED = 100
 
 
-@seller_dashboard_requested.connect
 def seller_products(seller: Seller, **_) -> dict:
     """The seller's products, newest first, with status and any rejection reason."""
     products = db.session.scalars(

@@ -11,9 +11,9 @@ from core.pagination import paginate
 from shop.access import listing_scope, product_for_lister
 from shop.categories import active_category
 from shop.content_check import check_listing_text
-from shop.models import MAX_SKUS, Product, ProductReviewEvent, Sku
+from shop.models import MAX_SKUS, Product, ProductReviewEvent, ProductStatus, ReviewAction, Sku
 from villages.access import ensure_station_access, read_scope
-from villages.models import Region, Seller, Station
+from villages.models import Region, RegionLevel, Seller, Station
 from villages.stations import ensure_active, get_station
 
 # Changing any of these puts an on-sale product back into review; prices and stock do not.
@@ -34,10 +34,10 @@ def refresh_min_price(product: Product) -> None:
 
 def send_back_to_review(product: Product, actor: User, reason: str) -> None:
     """An on-sale product whose content changed waits for the county again."""
-    if product.status == "on_sale":
-        product.status = "pending_review"
+    if product.status == ProductStatus.ON_SALE:
+        product.status = ProductStatus.PENDING_REVIEW
         product.submitted_at = utcnow()
-        record_review_event(product, "submitted", actor, reason=reason)
+        record_review_event(product, ReviewAction.SUBMITTED, actor, reason=reason)
 
 
 def _station_for_listing(actor: User, station_id: int) -> Station:
@@ -58,7 +58,7 @@ def _seller_of(station: Station, seller_id: int) -> Seller:
 
 def _origin_village(station: Station, code: str) -> Region:
     village = db.session.get(Region, code)
-    if village is None or village.level != "village":
+    if village is None or village.level != RegionLevel.VILLAGE:
         raise ValidationFailed.field("origin_village_code", "产地村代码不存在")
     if village.code[:6] != station.village_code[:6]:
         raise ValidationFailed.field("origin_village_code", "产地须在服务站所在县（市、区）内")
@@ -90,7 +90,7 @@ def create_product(actor: User, data: dict) -> Product:
         title=data["title"],
         description=data.get("description") or "",
         unit=data["unit"],
-        status="pending_review",
+        status=ProductStatus.PENDING_REVIEW,
         content_flagged=flagged,
         created_by_id=actor.id,
         skus=[
@@ -100,7 +100,7 @@ def create_product(actor: User, data: dict) -> Product:
     )
     refresh_min_price(product)
     db.session.add(product)
-    record_review_event(product, "submitted", actor)
+    record_review_event(product, ReviewAction.SUBMITTED, actor)
     db.session.flush()
     return product
 
@@ -180,7 +180,9 @@ def update_sku(actor: User, product_id: int, sku_id: int, changes: dict) -> Prod
 
 def revoke(product: Product, actor: User, reason: str) -> None:
     """Withdraw the poverty-alleviation certification, keeping the trail."""
-    record_review_event(product, "certification_revoked", actor, reason=reason, certificate_no=product.certificate_no)
+    record_review_event(
+        product, ReviewAction.CERTIFICATION_REVOKED, actor, reason=reason, certificate_no=product.certificate_no
+    )
     product.poverty_certified = False
     product.certificate_no = product.certified_on = product.certified_by_id = None
 
@@ -188,10 +190,10 @@ def revoke(product: Product, actor: User, reason: str) -> None:
 def take_off_shelf(actor: User, product_id: int, reason: str | None) -> Product:
     """Take a product out of sale (or out of the review queue)."""
     product = product_for_lister(actor, product_id)
-    if product.status not in ("on_sale", "pending_review"):
+    if product.status not in (ProductStatus.ON_SALE, ProductStatus.PENDING_REVIEW):
         raise Conflict("只有在售或待审核的商品可以下架")
-    product.status = "off_shelf"
-    record_review_event(product, "taken_off_shelf", actor, reason=reason)
+    product.status = ProductStatus.OFF_SHELF
+    record_review_event(product, ReviewAction.TAKEN_OFF_SHELF, actor, reason=reason)
     db.session.flush()
     return product
 
@@ -200,11 +202,11 @@ def resubmit(actor: User, product_id: int) -> Product:
     """Put a rejected or off-shelf product back into the county's review queue."""
     product = product_for_lister(actor, product_id)
     ensure_active(product.station)
-    if product.status not in ("rejected", "off_shelf"):
+    if product.status not in (ProductStatus.REJECTED, ProductStatus.OFF_SHELF):
         raise Conflict("只有被驳回或已下架的商品可以重新提交审核")
-    product.status = "pending_review"
+    product.status = ProductStatus.PENDING_REVIEW
     product.submitted_at = utcnow()
-    record_review_event(product, "submitted", actor)
+    record_review_event(product, ReviewAction.SUBMITTED, actor)
     db.session.flush()
     return product
 

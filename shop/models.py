@@ -1,6 +1,7 @@
 """The catalogue: categories, products with SKUs and images, and their review trail."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,20 +9,36 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, postgresql_only_index, utcnow
 from core.extensions import db
 from core.models import User
-from villages.models import Region, Seller, Station
+from villages.models import Region, Seller, Station, StationStatus
 
-PRODUCT_STATUSES = ("pending_review", "on_sale", "rejected", "off_shelf")
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan
 MAX_SKUS = 20
 MAX_IMAGES = 9
-REVIEW_ACTIONS = (
-    "submitted",
-    "approved",
-    "rejected",
-    "certified",
-    "certification_revoked",
-    "taken_off_shelf",
-)
+
+
+class ProductStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"
+    ON_SALE = "on_sale"
+    REJECTED = "rejected"
+    OFF_SHELF = "off_shelf"
+
+
+class ReviewAction(StrEnum):
+    """What an entry of a listing's review trail records."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CERTIFIED = "certified"
+    CERTIFICATION_REVOKED = "certification_revoked"
+    TAKEN_OFF_SHELF = "taken_off_shelf"
+
+
+class ReviewDecision(StrEnum):
+    """A reviewer's answer (products, after-sales requests and reports use the same two words)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 class Category(db.Model):
@@ -41,7 +58,7 @@ class Product(db.Model):
 
     __tablename__ = "products"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", PRODUCT_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", ProductStatus), name="known_status"),
         sa.CheckConstraint(f"min_price_fen > 0 AND min_price_fen <= {MAX_PRICE_FEN}", name="min_price_range"),
         sa.CheckConstraint("sales_count >= 0", name="sales_count_non_negative"),
         sa.CheckConstraint(
@@ -77,7 +94,7 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     # Sales unit shown beside the price: 箱, 斤, 盒 …
     unit: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending_review")
+    status: Mapped[str] = mapped_column(sa.String(16), default=ProductStatus.PENDING_REVIEW)
     # Lowest active SKU price, kept in step with the SKUs so a list page needs no join to them.
     min_price_fen: Mapped[int]
     # Units sold, kept up to date by orders.
@@ -123,7 +140,7 @@ class Product(db.Model):
     @property
     def is_public(self) -> bool:
         """Buyers can see and order it."""
-        return self.status == "on_sale" and self.station.status == "active"
+        return self.status == ProductStatus.ON_SALE and self.station.status == StationStatus.ACTIVE
 
 
 class Sku(db.Model):
@@ -183,7 +200,7 @@ class ProductReviewEvent(db.Model):
     """Append-only trail of a listing: submissions, decisions, certification, take-downs."""
 
     __tablename__ = "product_review_events"
-    __table_args__ = (sa.CheckConstraint(one_of("action", REVIEW_ACTIONS), name="known_action"),)
+    __table_args__ = (sa.CheckConstraint(one_of("action", ReviewAction), name="known_action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)

@@ -14,7 +14,7 @@ from core.models import User
 from core.pagination import paginate
 from shop.access import can_see_unpublished, get_product, product_for_reviewer, review_scope
 from shop.listing import record_review_event, revoke
-from shop.models import Product, ProductReviewEvent
+from shop.models import Product, ProductReviewEvent, ProductStatus, ReviewAction, ReviewDecision
 from villages.models import Station, Village
 
 
@@ -35,26 +35,26 @@ def _certify(product: Product, actor: User, certificate_no: str | None, certifie
     product.certificate_no = certificate_no
     product.certified_on = certified_on or beijing_today()
     product.certified_by_id = actor.id
-    record_review_event(product, "certified", actor, certificate_no=certificate_no)
+    record_review_event(product, ReviewAction.CERTIFIED, actor, certificate_no=certificate_no)
 
 
 def review_product(actor: User, product_id: int, decision: dict) -> Product:
     """Approve (→ on_sale, optionally certified) or reject (→ rejected, with a reason)."""
     product = product_for_reviewer(actor, product_id)
-    if product.status != "pending_review":
+    if product.status != ProductStatus.PENDING_REVIEW:
         raise Conflict("该商品不在待审核状态")
     reason = (decision.get("reason") or "").strip() or None
-    if decision["decision"] == "reject":
+    if decision["decision"] == ReviewDecision.REJECT:
         if not reason:
             raise ValidationFailed.field("reason", "驳回时须填写原因，便于服务站修改")
         if decision.get("poverty_certified"):
             raise ValidationFailed.field("poverty_certified", "驳回的商品不能认定为扶贫产品")
-        product.status, product.rejection_reason = "rejected", reason
-        record_review_event(product, "rejected", actor, reason=reason)
+        product.status, product.rejection_reason = ProductStatus.REJECTED, reason
+        record_review_event(product, ReviewAction.REJECTED, actor, reason=reason)
     else:
-        product.status, product.rejection_reason = "on_sale", None
+        product.status, product.rejection_reason = ProductStatus.ON_SALE, None
         product.published_at = product.published_at or utcnow()
-        record_review_event(product, "approved", actor, reason=reason)
+        record_review_event(product, ReviewAction.APPROVED, actor, reason=reason)
         if decision.get("poverty_certified") and not product.poverty_certified:
             _certify(product, actor, decision.get("certificate_no"), decision.get("certified_on"))
     product.content_flagged = False
@@ -65,7 +65,7 @@ def review_product(actor: User, product_id: int, decision: dict) -> Product:
 def certify_product(actor: User, product_id: int, certificate_no: str, certified_on: date | None) -> Product:
     """Certify an on-sale or waiting product as a poverty-alleviation product."""
     product = product_for_reviewer(actor, product_id)
-    if product.status not in ("on_sale", "pending_review"):
+    if product.status not in (ProductStatus.ON_SALE, ProductStatus.PENDING_REVIEW):
         raise Conflict("只有在售或待审核的商品可以认定")
     if product.poverty_certified:
         raise Conflict("该商品已认定为扶贫产品")

@@ -3,9 +3,9 @@
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime
+from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
-from shop.models import MAX_PRICE_FEN, MAX_SKUS, PRODUCT_STATUSES, REVIEW_ACTIONS
+from shop.models import MAX_PRICE_FEN, MAX_SKUS, ProductStatus, ReviewAction, ReviewDecision
 from shop.storage import media_url
 
 SORTS = ("newest", "price_asc", "price_desc", "sales")
@@ -130,7 +130,7 @@ class ImageOrderArgs(Schema):
 
 
 class StationProductQueryArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(PRODUCT_STATUSES))
+    status = fields.String(validate=one_of(ProductStatus))
     seller_id = fields.Integer()
 
 
@@ -138,7 +138,7 @@ class StationProductQueryArgs(PageArgs):
 
 
 class ReviewArgs(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    decision = fields.String(required=True, validate=one_of(ReviewDecision))
     reason = Trimmed(validate=validate.Length(max=200))
     poverty_certified = fields.Boolean()
     certificate_no = Trimmed(validate=validate.Length(min=2, max=64))
@@ -155,13 +155,13 @@ class RevokeArgs(Schema):
 
 
 class ReviewQueueArgs(PageArgs):
-    status = fields.String(load_default="pending_review", validate=validate.OneOf(PRODUCT_STATUSES))
+    status = fields.String(load_default=ProductStatus.PENDING_REVIEW.value, validate=one_of(ProductStatus))
     region = fields.String(validate=validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字"))
 
 
 class ReviewEventSchema(Schema):
     id = fields.Integer()
-    action = fields.String(metadata={"enum": list(REVIEW_ACTIONS)})
+    action = enum_string(ReviewAction)
     actor = fields.Function(lambda event: event.actor.display_name if event.actor else None)
     actor_id = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
@@ -252,7 +252,7 @@ class ProductDetailSchema(Schema):
     village = fields.Nested(VillageRefSchema, attribute="origin_village")
     poverty_certified = fields.Boolean()
     sales_count = fields.Integer()
-    status = fields.String()
+    status = enum_string(ProductStatus)
     description = fields.String()
     unit = fields.String()
     category = fields.Nested(CategoryRefSchema)
@@ -285,7 +285,7 @@ class ManagedProductSchema(ProductDetailSchema):
 class ManagedProductListItemSchema(Schema):
     id = fields.Integer()
     title = fields.String()
-    status = fields.String()
+    status = enum_string(ProductStatus)
     rejection_reason = fields.String(allow_none=True)
     price_fen = fields.Integer(attribute="min_price_fen")
     stock = fields.Function(lambda product: sum(sku.stock for sku in product.active_skus))

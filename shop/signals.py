@@ -1,4 +1,4 @@
-"""Signals the shop sends; the payments package (above shop) subscribes to them.
+"""Signals the shop sends; the payments package (above shop) subscribes to them (payments/receivers.py).
 
 Each is sent inside the transaction of the change, with the Order (or
 RefundRequest) as sender, so receivers can record work in the same
@@ -11,6 +11,13 @@ _signals = Namespace()
 
 order_expired = _signals.signal("order-expired")  # close the payment at the gateway
 order_cancelled = _signals.signal("order-cancelled")  # likewise, cancelled by the buyer
-lines_shipped = _signals.signal("lines-shipped")  # kwargs: shipment — upload shipping info to WeChat
-order_completed = _signals.signal("order-completed")  # start the settlement hold
+lines_shipped = _signals.signal("lines-shipped")  # kwargs: shipment, logistics_type? (4: picked up) — upload to WeChat
 refund_approved = _signals.signal("refund-approved")  # sender: RefundRequest — send money back
+
+# Placing an order on behalf of a unit (institutions subscribes). Sender: the buyer
+# (User); kwargs: items, address, unit (the unit fields of the request). The one
+# receiver returns the placed Order, or raises a domain error.
+unit_order_requested = _signals.signal("unit-order-requested")
+# Sent before a station ships lines of an order with ``ship_station_lines``; kwargs:
+# station_id. A receiver refuses by raising (a union welfare order ships per recipient).
+lines_shipping = _signals.signal("lines-shipping")

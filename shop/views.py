@@ -6,11 +6,10 @@ from flask import Blueprint as FlaskBlueprint
 from flask import request
 from flask_smorest import Blueprint
 
-from core.auth import current_user, login_required, require_user
+from core.auth import authenticated, current_user
 from core.extensions import limiter
 from core.pagination import PageArgs, page_schema
 from shop import browse, categories, images, listing, review
-from shop import dashboard as _dashboard  # noqa: F401 - subscribes to the seller page signal
 from shop.http import CachedPage, json_response
 from shop.schemas import (
     CategoryArgs,
@@ -58,78 +57,78 @@ def list_categories(args):
 
 
 @products_blp.post("/categories")
-@login_required
+@authenticated
 @products_blp.arguments(CategoryArgs)
 @products_blp.response(201, CategorySchema)
-def create_category(args):
+def create_category(args, actor):
     """Add a category (platform admins)."""
-    return categories.create_category(require_user(), args)
+    return categories.create_category(actor, args)
 
 
 @products_blp.patch("/categories/<slug>")
-@login_required
+@authenticated
 @products_blp.arguments(CategoryPatchArgs)
 @products_blp.response(200, CategorySchema)
-def patch_category(changes, slug):
+def patch_category(changes, slug, actor):
     """Rename, reorder or (de)activate a category (platform admins)."""
-    return categories.update_category(require_user(), slug, changes)
+    return categories.update_category(actor, slug, changes)
 
 
 # Listing --------------------------------------------------------------------
 
 
 @products_blp.post("/products")
-@login_required
+@authenticated
 @products_blp.arguments(ProductArgs)
 @products_blp.response(201, ManagedProductSchema)
-def create_product(args):
+def create_product(args, actor):
     """List a product for one of the station's sellers; it waits for county review."""
-    return listing.create_product(require_user(), args)
+    return listing.create_product(actor, args)
 
 
 @products_blp.patch("/products/<int:product_id>")
-@login_required
+@authenticated
 @products_blp.arguments(ProductPatchArgs)
 @products_blp.response(200, ManagedProductSchema)
-def patch_product(changes, product_id):
+def patch_product(changes, product_id, actor):
     """Edit a listing; new text on an on-sale product sends it back to review, price and stock do not."""
-    return listing.update_product(require_user(), product_id, changes)
+    return listing.update_product(actor, product_id, changes)
 
 
 @products_blp.patch("/products/<int:product_id>/skus/<int:sku_id>")
-@login_required
+@authenticated
 @products_blp.arguments(SkuPatchArgs)
 @products_blp.response(200, ManagedProductSchema)
-def patch_sku(changes, product_id, sku_id):
+def patch_sku(changes, product_id, sku_id, actor):
     """Change one SKU's price or stock; the product stays on sale."""
-    return listing.update_sku(require_user(), product_id, sku_id, changes)
+    return listing.update_sku(actor, product_id, sku_id, changes)
 
 
 @products_blp.post("/products/<int:product_id>/off-shelf")
-@login_required
+@authenticated
 @products_blp.arguments(OffShelfArgs)
 @products_blp.response(200, ManagedProductSchema)
-def off_shelf(args, product_id):
+def off_shelf(args, product_id, actor):
     """Take a product out of sale."""
-    return listing.take_off_shelf(require_user(), product_id, args.get("reason"))
+    return listing.take_off_shelf(actor, product_id, args.get("reason"))
 
 
 @products_blp.post("/products/<int:product_id>/submit")
-@login_required
+@authenticated
 @products_blp.response(200, ManagedProductSchema)
-def resubmit(product_id):
+def resubmit(product_id, actor):
     """Send a rejected or off-shelf product back to county review."""
-    return listing.resubmit(require_user(), product_id)
+    return listing.resubmit(actor, product_id)
 
 
 @products_blp.get("/stations/<int:station_id>/products")
-@login_required
+@authenticated
 @products_blp.arguments(StationProductQueryArgs, location="query")
 @products_blp.response(200, page_schema(ManagedProductListItemSchema, "StationProductPage"))
-def station_products(args, station_id):
+def station_products(args, station_id, actor):
     """A station's products in every status, with rejection reasons."""
     return listing.list_station_products(
-        require_user(), station_id, args.get("status"), args.get("seller_id"), args["page"], args["per_page"]
+        actor, station_id, args.get("status"), args.get("seller_id"), args["page"], args["per_page"]
     )
 
 
@@ -137,29 +136,29 @@ def station_products(args, station_id):
 
 
 @products_blp.post("/products/<int:product_id>/images")
-@login_required
+@authenticated
 @products_blp.arguments(ImageUploadArgs, location="files")
 @products_blp.response(201, ImageSchema)
-def upload_image(args, product_id):
+def upload_image(args, product_id, actor):
     """Add a JPEG/PNG/WebP photo (≤ 5 MB; metadata stripped); the first one is the cover."""
-    return images.upload_image(require_user(), product_id, args["file"])
+    return images.upload_image(actor, product_id, args["file"])
 
 
 @products_blp.delete("/products/<int:product_id>/images/<int:image_id>")
-@login_required
+@authenticated
 @products_blp.response(204)
-def delete_image(product_id, image_id):
+def delete_image(product_id, image_id, actor):
     """Remove a photo."""
-    images.delete_image(require_user(), product_id, image_id)
+    images.delete_image(actor, product_id, image_id)
 
 
 @products_blp.put("/products/<int:product_id>/images/order")
-@login_required
+@authenticated
 @products_blp.arguments(ImageOrderArgs)
 @products_blp.response(200, ManagedProductSchema)
-def reorder_images(args, product_id):
+def reorder_images(args, product_id, actor):
     """Reorder the photos; the first becomes the cover."""
-    return images.reorder_images(require_user(), product_id, args["image_ids"])
+    return images.reorder_images(actor, product_id, args["image_ids"])
 
 
 @products_blp.before_request
@@ -172,47 +171,47 @@ def _limit_upload_size():
 
 
 @products_blp.post("/products/<int:product_id>/review")
-@login_required
+@authenticated
 @products_blp.arguments(ReviewArgs)
 @products_blp.response(200, ManagedProductSchema)
-def review_product(args, product_id):
+def review_product(args, product_id, actor):
     """Approve (optionally certifying it) or reject a listing (county admin of its county)."""
-    return review.review_product(require_user(), product_id, args)
+    return review.review_product(actor, product_id, args)
 
 
 @products_blp.post("/products/<int:product_id>/certification")
-@login_required
+@authenticated
 @products_blp.arguments(CertifyArgs)
 @products_blp.response(200, ManagedProductSchema)
-def certify_product(args, product_id):
+def certify_product(args, product_id, actor):
     """Certify a product as a poverty-alleviation product (扶贫产品认定)."""
-    return review.certify_product(require_user(), product_id, args["certificate_no"], args.get("certified_on"))
+    return review.certify_product(actor, product_id, args["certificate_no"], args.get("certified_on"))
 
 
 @products_blp.post("/products/<int:product_id>/certification/revoke")
-@login_required
+@authenticated
 @products_blp.arguments(RevokeArgs)
 @products_blp.response(200, ManagedProductSchema)
-def revoke_certification(args, product_id):
+def revoke_certification(args, product_id, actor):
     """Withdraw a product's poverty-alleviation certification, with a reason."""
-    return review.revoke_certification(require_user(), product_id, args["reason"])
+    return review.revoke_certification(actor, product_id, args["reason"])
 
 
 @products_blp.get("/products/review-queue")
-@login_required
+@authenticated
 @products_blp.arguments(ReviewQueueArgs, location="query")
 @products_blp.response(200, page_schema(ManagedProductListItemSchema, "ReviewQueuePage"))
-def review_queue(args):
+def review_queue(args, actor):
     """Listings of the caller's county waiting for review (or in another status)."""
-    return review.review_queue(require_user(), args["status"], args.get("region"), args["page"], args["per_page"])
+    return review.review_queue(actor, args["status"], args.get("region"), args["page"], args["per_page"])
 
 
 @products_blp.get("/products/<int:product_id>/reviews")
-@login_required
+@authenticated
 @products_blp.response(200, ReviewEventSchema(many=True))
-def review_history(product_id):
+def review_history(product_id, actor):
     """A product's trail: submissions, decisions with reasons, certification."""
-    return review.review_history(require_user(), product_id)
+    return review.review_history(actor, product_id)
 
 
 # Public catalogue -----------------------------------------------------------

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
@@ -49,6 +50,21 @@ def _cheap_password_hashing():
     core.services._hasher = original
 
 
+class ArrangedFirstClient(FlaskClient):
+    """A test client that commits what the test arranged before each request.
+
+    Factories only flush; a real request finds its data committed, and a
+    request that fails rolls back its own work only, never the test's records.
+    Inside a test, "commit" releases a savepoint of the transaction that the
+    ``db`` fixture rolls back at the end.
+    """
+
+    def open(self, *args, **kwargs):
+        if _db.session.registry.has():
+            _db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     tmp_dir = tempfile.mkdtemp(prefix="zhuzhou-test-")
@@ -59,6 +75,7 @@ def app():
     config.SQLALCHEMY_DATABASE_URI = url
     config.INSTANCE_PATH = tmp_dir
     app = create_app(config)
+    app.test_client_class = ArrangedFirstClient
     with app.app_context():
         upgrade()
     yield app

@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask, request
+from wechatpy.session.memorystorage import MemoryStorage
 
+import core.wechat
 from core.config import TestConfig
-from payments.providers import PaymentRequest, get_alipay, get_provider, notify_url
+from payments.providers import PaymentRequest, get_alipay, get_wechat_pay, notify_url
 from sandbox import create_sandbox_app
 from tests.fakes import serve
 
@@ -28,8 +30,13 @@ def sandbox():
     box.notifier.stop()
 
 
-def settings_for(sandbox_base: str, public_base: str = "http://127.0.0.1:9") -> dict:
-    """TestConfig's settings (the SANDBOX-ONLY credentials) with every gateway base on ``sandbox_base``."""
+def settings_for(
+    sandbox_base: str, public_base: str = "http://127.0.0.1:9", wechat_pay_version: str | None = None
+) -> dict:
+    """TestConfig's settings (the SANDBOX-ONLY credentials) with every gateway base on ``sandbox_base``.
+
+    ``wechat_pay_version``: v2 or v3 (default: TestConfig's, i.e. v3 as in API.md).
+    """
     config = TestConfig()
     values = {name: getattr(config, name) for name in dir(config) if name.isupper()}
     values.update(
@@ -39,6 +46,8 @@ def settings_for(sandbox_base: str, public_base: str = "http://127.0.0.1:9") -> 
         PUBLIC_BASE_URL=public_base.rstrip("/"),
         PAYMENT_HTTP_TIMEOUT=5,
     )
+    if wechat_pay_version:
+        values["WECHAT_PAY_VERSION"] = wechat_pay_version
     return values
 
 
@@ -66,11 +75,14 @@ class Receiver:
         @app.post("/api/v1/payments/notify/<gateway>")
         def notify(gateway: str):
             body = request.get_data()
-            if gateway == "wechat-refund":
-                provider = get_provider("wechat_jsapi", self.config)
+            if gateway == "wechat-v3":
+                provider = get_wechat_pay(self.config, "v3")
+                verdict = provider.parse_event(request.headers, body)
+            elif gateway == "wechat-refund":
+                provider = get_wechat_pay(self.config, "v2")
                 verdict = provider.parse_refund_notification(body)
             else:
-                provider = get_provider("wechat_jsapi", self.config) if gateway == "wechat" else get_alipay(self.config)
+                provider = get_wechat_pay(self.config, "v2") if gateway == "wechat" else get_alipay(self.config)
                 form = request.form.to_dict() if gateway == "alipay" else None
                 verdict = provider.parse_notification(body, request.content_type, form)
             if len(self.received) < self.refuse_first:
@@ -113,3 +125,19 @@ def payment_request(out_trade_no: str, channel: str, config: dict, amount_fen: i
         notify_url=notify_url(channel, config),
         **(payer or defaults),
     )
+
+
+@pytest.fixture
+def gateway(request, app, sandbox, monkeypatch):
+    """The app talks to the simulator, and the simulator notifies the app served on loopback.
+
+    Parametrized indirectly with the WeChat Pay API version (default: the app's, v3).
+    """
+    monkeypatch.setitem(app.config, "WECHAT_PAY_VERSION", getattr(request, "param", app.config["WECHAT_PAY_VERSION"]))
+    monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
+    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", sandbox.base_url + "wechat-pay/")
+    monkeypatch.setitem(app.config, "ALIPAY_SERVER_URL", sandbox.base_url + "alipay/gateway.do")
+    with serve(app) as base:
+        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base.rstrip("/"))
+        yield sandbox

@@ -1,11 +1,11 @@
 """Who may read or change what in the villages package (roles → scopes)."""
 
 from core.auth import Scope, ensure_in_scope, scope_for
-from core.models import User
+from core.models import STAFF_ROLES, Role, User
 
-STAFF_READERS = ("platform_admin", "poverty_office", "county_admin", "station_manager")
-COUNTY_MANAGERS = ("platform_admin", "county_admin")
-SELLER_MANAGERS = ("platform_admin", "county_admin", "station_manager")
+STAFF_READERS = STAFF_ROLES
+COUNTY_MANAGERS = (Role.PLATFORM_ADMIN, Role.COUNTY_ADMIN)
+SELLER_MANAGERS = (Role.PLATFORM_ADMIN, Role.COUNTY_ADMIN, Role.STATION_MANAGER)
 
 
 def read_scope(user: User) -> Scope:

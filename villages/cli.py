@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from core.extensions import db
-from core.models import STAFF_ROLES, User
+from core.models import STAFF_ROLES, Role, User
 from core.services import grant_role, hash_password
-from villages.models import Region
+from villages.models import Region, RegionLevel
 from villages.regions import RegionImportError, import_regions
 
 regions_cli = AppGroup("regions", help="Administrative regions.")
@@ -30,7 +30,7 @@ def import_command(path: Path) -> None:
 
 
 def _check_region(role: str, region: str | None) -> None:
-    wanted = {"county_admin": "county", "poverty_office": "city"}.get(role)
+    wanted = {Role.COUNTY_ADMIN: RegionLevel.COUNTY, Role.POVERTY_OFFICE: RegionLevel.CITY}.get(role)
     if wanted is None:
         return
     if not region:
@@ -48,13 +48,13 @@ def create_staff(username: str, password: str, role: str, region: str | None, st
         raise click.UsageError("password must have at least 8 characters")
     _check_region(role, region)
     station_id = None
-    if role == "station_manager":
+    if role == Role.STATION_MANAGER:
         from villages.stations import station_region_for_manager
 
         if station is None:
             raise click.UsageError("--station is required for station_manager")
         region, station_id = station_region_for_manager(station), station
-    elif role == "platform_admin":
+    elif role == Role.PLATFORM_ADMIN:
         region = None
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
@@ -68,7 +68,7 @@ def create_staff(username: str, password: str, role: str, region: str | None, st
 @users_cli.command("create-staff")
 @click.argument("username")
 @click.option("--password", required=True, help="At least 8 characters.")
-@click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
+@click.option("--role", required=True, type=click.Choice([role.value for role in STAFF_ROLES]))
 @click.option("--region", help="County code for county_admin, city code for poverty_office.")
 @click.option("--station", type=int, help="Station id for station_manager.")
 def create_staff_command(username, password, role, region, station) -> None:

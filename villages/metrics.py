@@ -7,7 +7,16 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import User
 from villages.access import STAFF_READERS
-from villages.models import CODE_LENGTHS, Region, Station, Village, VillageWorker
+from villages.models import (
+    CODE_LENGTHS,
+    Region,
+    RegionLevel,
+    Station,
+    StationStatus,
+    Village,
+    VillageWorker,
+    WorkerKind,
+)
 
 _CHILD_LENGTH = {4: 6, 6: 9, 9: 12}
 COUNTERS = (
@@ -37,14 +46,17 @@ def _has_worker(kind: str):
 
 def _village_flags():
     """Per-village booleans, as columns of a subquery over the villages table."""
-    has_station = sa.select(Station.id).where(Station.village_code == Village.code, Station.status == "active").exists()
+    has_station = (
+        sa.select(Station.id)
+        .where(Station.village_code == Village.code, Station.status == StationStatus.ACTIVE)
+        .exists()
+    )
     return sa.select(
         Village.code.label("code"),
         Village.is_poverty_village.label("poverty"),
         Village.fibre_covered.label("fibre"),
         Village.mobile_4g_covered.label("mobile_4g"),
-        _has_worker("info_officer").label("info_officer"),
-        _has_worker("ecommerce_talent").label("ecommerce_talent"),
+        *(_has_worker(kind).label(kind) for kind in WorkerKind),
         has_station.label("station"),
     )
 
@@ -73,7 +85,7 @@ def compute_village_metrics(region_code: str) -> dict:
     if region is None:
         raise NotFound("地区不存在")
     flags = _village_flags().where(Village.code.startswith(region_code, autoescape=True)).subquery()
-    child_length = _CHILD_LENGTH.get(len(region_code), CODE_LENGTHS["village"])
+    child_length = _CHILD_LENGTH.get(len(region_code), CODE_LENGTHS[RegionLevel.VILLAGE])
     child = sa.func.substr(flags.c.code, 1, child_length).label("child")
     poverty = flags.c.poverty
     aggregates = db.session.execute(
@@ -94,7 +106,7 @@ def compute_village_metrics(region_code: str) -> dict:
     totals = {name: sum(counts[name] for counts in by_child.values()) for name in COUNTERS}
 
     children = []
-    if region.level != "village":
+    if region.level != RegionLevel.VILLAGE:
         child_regions = db.session.execute(
             sa.select(Region.code, Region.name, Region.level)
             .where(Region.parent_code == region_code)
@@ -123,7 +135,7 @@ def compute_village_metrics(region_code: str) -> dict:
 
 
 def _shortfall(row) -> dict:
-    missing = [kind for kind in ("info_officer", "ecommerce_talent") if not getattr(row, kind)]
+    missing = [kind.value for kind in WorkerKind if not getattr(row, kind)]
     if row.poverty:
         targets = (("station", row.station), ("fibre", row.fibre), ("mobile_4g", row.mobile_4g))
         missing += [name for name, ok in targets if not ok]

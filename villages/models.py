@@ -1,23 +1,47 @@
 """Regions, villages and the people and places the city's policy targets count."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
 
-LEVELS = ("city", "county", "township", "village")
+
+class RegionLevel(StrEnum):
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+class StationStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class WorkerKind(StrEnum):
+    INFO_OFFICER = "info_officer"  # 网络信息员
+    ECOMMERCE_TALENT = "ecommerce_talent"  # 电商人才
+
+
+class PiiSubject(StrEnum):
+    """Whose personal data an audited read showed."""
+
+    SELLER = "seller"
+    ORDER = "order"  # the buyer's address on an order
+
+
 # Length of the statistical division code at each level (GB/T 2260 + NBS).
-CODE_LENGTHS = {"city": 4, "county": 6, "township": 9, "village": 12}
-WORKER_KINDS = ("info_officer", "ecommerce_talent")
+CODE_LENGTHS = {RegionLevel.CITY: 4, RegionLevel.COUNTY: 6, RegionLevel.TOWNSHIP: 9, RegionLevel.VILLAGE: 12}
 
 
 class Region(db.Model):
     __tablename__ = "regions"
-    __table_args__ = (sa.CheckConstraint("level IN ('city','county','township','village')", name="known_level"),)
+    __table_args__ = (sa.CheckConstraint(one_of("level", RegionLevel), name="known_level"),)
 
     code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64))
@@ -74,7 +98,7 @@ class Station(db.Model):
     __tablename__ = "stations"
     __table_args__ = (
         sa.CheckConstraint("service_fee_bps >= 0 AND service_fee_bps <= 10000", name="service_fee_range"),
-        sa.CheckConstraint("status IN ('active','suspended')", name="known_status"),
+        sa.CheckConstraint(one_of("status", StationStatus), name="known_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +108,7 @@ class Station(db.Model):
     address: Mapped[str] = mapped_column(sa.String(200))
     # Share of each order line kept by the station, in basis points.
     service_fee_bps: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    status: Mapped[str] = mapped_column(sa.String(16), default=StationStatus.ACTIVE)
     suspended_reason: Mapped[str | None] = mapped_column(sa.String(200))
     # The station's Alipay logon id (phone or e-mail) its service fees are paid to.
     payout_alipay_account: Mapped[str | None] = mapped_column(Encrypted("station.payout_alipay_account"))
@@ -138,7 +162,7 @@ class VillageWorker(db.Model):
 
     __tablename__ = "village_workers"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('info_officer','ecommerce_talent')", name="known_kind"),
+        sa.CheckConstraint(one_of("kind", WorkerKind), name="known_kind"),
         sa.Index("ix_village_workers_active", "village_code", "kind", "left_on"),
     )
 
@@ -183,8 +207,8 @@ def _active_workers(kind: str):
 
 
 # Counts shown on a village's detail page; deferred so lists don't pay for them.
-Village.info_officers = column_property(_active_workers("info_officer"), deferred=True)
-Village.ecommerce_talents = column_property(_active_workers("ecommerce_talent"), deferred=True)
+Village.info_officers = column_property(_active_workers(WorkerKind.INFO_OFFICER), deferred=True)
+Village.ecommerce_talents = column_property(_active_workers(WorkerKind.ECOMMERCE_TALENT), deferred=True)
 Village.stations = relationship(
     Station,
     primaryjoin=sa.orm.foreign(Station.village_code) == Village.code,

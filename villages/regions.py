@@ -9,10 +9,14 @@ import sqlalchemy as sa
 from core.errors import NotFound
 from core.extensions import db
 from core.pagination import paginate
-from villages.models import CODE_LENGTHS, LEVELS, Region, Village
+from villages.models import CODE_LENGTHS, Region, RegionLevel, Village
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
-_PARENT_LEVEL = {"county": "city", "township": "county", "village": "township"}
+_PARENT_LEVEL = {
+    RegionLevel.COUNTY: RegionLevel.CITY,
+    RegionLevel.TOWNSHIP: RegionLevel.COUNTY,
+    RegionLevel.VILLAGE: RegionLevel.TOWNSHIP,
+}
 
 
 class RegionImportError(ValueError):
@@ -35,13 +39,13 @@ def _check_row(line: int, row: dict, known: dict[str, str]) -> tuple[str, str, s
     name = (row.get("name") or "").strip()
     level = (row.get("level") or "").strip()
     parent = (row.get("parent_code") or "").strip()
-    if level not in LEVELS:
-        raise RegionImportError(line, f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    if level not in set(RegionLevel):
+        raise RegionImportError(line, f"level must be one of {', '.join(RegionLevel)}, got {level!r}")
     if not code.isdigit() or len(code) != CODE_LENGTHS[level]:
         raise RegionImportError(line, f"a {level} code has {CODE_LENGTHS[level]} digits, got {code!r}")
     if not name:
         raise RegionImportError(line, "name is empty")
-    if level != "city":
+    if level != RegionLevel.CITY:
         if known.get(parent) != _PARENT_LEVEL[level]:
             raise RegionImportError(line, f"parent {parent!r} of {code} must be a known {_PARENT_LEVEL[level]}")
         if not code.startswith(parent):
@@ -67,7 +71,7 @@ def import_regions(text: str) -> ImportResult:
         region = existing.get(code)
         if region is None:
             db.session.add(Region(code=code, name=name, level=level, parent_code=parent))
-            if level == "village":
+            if level == RegionLevel.VILLAGE:
                 db.session.add(Village(code=code))
             result.created += 1
         elif (region.name, region.level, region.parent_code) != (name, level, parent):
@@ -87,7 +91,7 @@ def list_children(parent_code: str | None, page: int, per_page: int) -> dict:
             raise NotFound("地区不存在", details={"parent": [parent_code]})
         statement = statement.where(Region.parent_code == parent_code)
     else:
-        statement = statement.where(Region.level == "city")
+        statement = statement.where(Region.level == RegionLevel.CITY)
     return paginate(statement, page, per_page)
 
 

@@ -2,11 +2,11 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime
+from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
 from core.validators import validate_id_card, validate_mobile
-from villages.models import WORKER_KINDS
+from villages.models import StationStatus, WorkerKind
 
 CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
 BPS = validate.Range(min=0, max=10000, error="费率应在 0–10000 基点之间")
@@ -33,7 +33,7 @@ class VillageQueryArgs(PageArgs):
 class StationBriefSchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    status = fields.String()
+    status = enum_string(StationStatus)
 
 
 class VillageSchema(Schema):
@@ -124,7 +124,7 @@ class SuspendArgs(Schema):
 
 class StationQueryArgs(PageArgs):
     region = fields.String(validate=CODE)
-    status = fields.String(validate=validate.OneOf(["active", "suspended"]))
+    status = fields.String(validate=one_of(StationStatus))
 
 
 class PlaceSchema(Schema):
@@ -146,7 +146,7 @@ class StationSchema(Schema):
     village = fields.Nested(PlaceSchema)
     centre = fields.Nested(CentreBriefSchema)
     service_fee_bps = fields.Integer()
-    status = fields.String()
+    status = enum_string(StationStatus)
     suspended_reason = fields.String(allow_none=True)
     payout_alipay_account = fields.Function(lambda s: mask_account(s.payout_alipay_account))
     created_at = LocalDateTime()
@@ -253,7 +253,7 @@ class MySellerPageSchema(Schema):
 class WorkerArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     phone = fields.String(required=True, validate=validate_mobile)
-    kind = fields.String(required=True, validate=validate.OneOf(WORKER_KINDS))
+    kind = fields.String(required=True, validate=one_of(WorkerKind))
     trained_on = fields.Date()
     certificate_no = fields.String(validate=validate.Length(max=64))
 
@@ -269,7 +269,7 @@ class LeaveArgs(Schema):
 class WorkerSchema(Schema):
     id = fields.Integer()
     village_code = fields.String()
-    kind = fields.String()
+    kind = enum_string(WorkerKind)
     name = fields.String()
     phone = fields.Function(lambda w: mask_phone(w.phone))
     trained_on = fields.Date(allow_none=True)

@@ -9,14 +9,14 @@ from core.auth import scope_for
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pagination import paginate
 from core.pii import digest, digest_candidates
 from core.services import grant_role
 from core.throttle import BIND_BY_ACCOUNT, BIND_BY_ADDRESS
 from core.validators import normalise_phone
 from villages.access import SELLER_MANAGERS, ensure_station_access, read_scope
-from villages.models import PiiAccess, Seller, Station
+from villages.models import PiiAccess, PiiSubject, Seller, Station
 from villages.signals import seller_dashboard_requested
 from villages.stations import ensure_active, get_station
 
@@ -120,11 +120,11 @@ def update_seller(actor: User, seller_id: int, data: dict) -> Seller:
     seller = seller_for_manager(actor, seller_id)
     sensitive = [field for field in COUNTY_ONLY_FIELDS if field in data]
     if sensitive:
-        scope_for(actor, "county_admin", "platform_admin")
+        scope_for(actor, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
         db.session.add(
             PiiAccess(
                 user_id=actor.id,
-                subject_type="seller",
+                subject_type=PiiSubject.SELLER,
                 subject_id=seller.id,
                 fields=",".join(sensitive),
                 reason="changed",
@@ -172,7 +172,7 @@ def reveal_personal_data(actor: User, seller_id: int, reason: str | None) -> Sel
     db.session.add(
         PiiAccess(
             user_id=actor.id,
-            subject_type="seller",
+            subject_type=PiiSubject.SELLER,
             subject_id=seller.id,
             fields=",".join(PERSONAL_FIELDS),
             reason=reason,
@@ -201,7 +201,7 @@ def bind_seller(user: User, code: str, client_address: str | None = None) -> Sel
     BIND_BY_ACCOUNT.succeeded(account_key)
     seller.user_id, seller.bound_at = user.id, utcnow()
     seller.bind_code_digest = seller.bind_code_expires_at = None
-    grant_role(user, "seller", region_code=seller.station.village_code)
+    grant_role(user, Role.SELLER, region_code=seller.station.village_code)
     db.session.flush()
     return seller
 

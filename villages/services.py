@@ -9,7 +9,7 @@ from core.extensions import db
 from core.models import User
 from core.pagination import paginate
 from villages.access import county_scope, read_scope
-from villages.models import Centre, Region, Village
+from villages.models import Centre, Region, RegionLevel, Village
 
 
 def list_villages(user: User, region: str | None, poverty: bool | None, page: int, per_page: int) -> dict:
@@ -72,7 +72,7 @@ def update_village(user: User, code: str, changes: dict) -> Village:
 def create_centre(county_code: str, name: str, commission_bps: int) -> Centre:
     """A county e-commerce centre (platform admins only, checked by the view)."""
     county = db.session.get(Region, county_code)
-    if county is None or county.level != "county":
+    if county is None or county.level != RegionLevel.COUNTY:
         raise ValidationFailed.field("county_code", "县级行政区代码不存在")
     centre = Centre(county_code=county_code, name=name, commission_bps=commission_bps)
     db.session.add(centre)

@@ -5,11 +5,11 @@ import sqlalchemy as sa
 from core.auth import ensure_in_scope, ensure_overlaps
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import RoleGrant, User
+from core.models import Role, RoleGrant, User
 from core.pagination import paginate
 from core.services import grant_role, hash_password
 from villages.access import county_scope, ensure_station_access, read_scope
-from villages.models import Centre, Region, Station
+from villages.models import Centre, Region, RegionLevel, Station, StationStatus
 
 
 def get_station(station_id: int) -> Station:
@@ -54,14 +54,14 @@ def add_manager(station: Station, username: str, password: str, display_name: st
     user = User(username=username, display_name=display_name or username, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
-    grant_role(user, "station_manager", region_code=station.village_code, station_id=station.id)
+    grant_role(user, Role.STATION_MANAGER, region_code=station.village_code, station_id=station.id)
     return user
 
 
 def create_station(actor: User, data: dict) -> Station:
     """Open a station in a village of the actor's county."""
     village = db.session.get(Region, data["village_code"])
-    if village is None or village.level != "village":
+    if village is None or village.level != RegionLevel.VILLAGE:
         raise ValidationFailed.field("village_code", "村级行政区代码不存在")
     ensure_in_scope(county_scope(actor), village.code)
     centre = _centre_for(village.code, data.get("centre_id"))
@@ -122,24 +122,24 @@ def update_station(actor: User, station_id: int, changes: dict) -> Station:
 def suspend_station(actor: User, station_id: int, reason: str) -> Station:
     """Suspend a station: it can no longer register sellers or list products."""
     station = station_for_county_admin(actor, station_id)
-    if station.status == "suspended":
+    if station.status == StationStatus.SUSPENDED:
         raise Conflict("服务站已处于暂停状态")
-    station.status, station.suspended_reason = "suspended", reason
+    station.status, station.suspended_reason = StationStatus.SUSPENDED, reason
     db.session.flush()
     return station
 
 
 def reactivate_station(actor: User, station_id: int) -> Station:
     station = station_for_county_admin(actor, station_id)
-    if station.status == "active":
+    if station.status == StationStatus.ACTIVE:
         raise Conflict("服务站已在运营")
-    station.status, station.suspended_reason = "active", None
+    station.status, station.suspended_reason = StationStatus.ACTIVE, None
     db.session.flush()
     return station
 
 
 def ensure_active(station: Station) -> None:
-    if station.status != "active":
+    if station.status != StationStatus.ACTIVE:
         raise Conflict("服务站已暂停，不能办理此业务")
 
 

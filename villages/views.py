@@ -2,7 +2,8 @@
 
 from flask_smorest import Blueprint
 
-from core.auth import login_required, require_user, scope_for
+from core.auth import authenticated, scope_for
+from core.models import Role
 from core.pagination import page_schema
 from villages import metrics, regions, services
 from villages.schemas import (
@@ -33,66 +34,64 @@ def list_regions(args):
 
 
 @villages_blp.get("/villages")
-@login_required
+@authenticated
 @villages_blp.arguments(VillageQueryArgs, location="query")
 @villages_blp.response(200, page_schema(VillageSchema, "VillagePage"))
-def list_villages(args):
+def list_villages(args, actor):
     """Villages in the caller's region, filtered by region prefix and poverty flag."""
-    return services.list_villages(
-        require_user(), args.get("region"), args.get("poverty"), args["page"], args["per_page"]
-    )
+    return services.list_villages(actor, args.get("region"), args.get("poverty"), args["page"], args["per_page"])
 
 
 @villages_blp.get("/villages/<code>")
-@login_required
+@authenticated
 @villages_blp.response(200, VillageDetailSchema)
-def get_village(code):
+def get_village(code, actor):
     """One village with its stations and active worker counts."""
-    return services.village_detail(require_user(), code)
+    return services.village_detail(actor, code)
 
 
 @villages_blp.patch("/villages/<code>")
-@login_required
+@authenticated
 @villages_blp.arguments(VillagePatchArgs)
 @villages_blp.response(200, VillageDetailSchema)
-def patch_village(changes, code):
+def patch_village(changes, code, actor):
     """Update poverty flag, households and coverage (county admin of that county)."""
-    services.update_village(require_user(), code, changes)
-    return services.village_detail(require_user(), code)
+    services.update_village(actor, code, changes)
+    return services.village_detail(actor, code)
 
 
 @villages_blp.post("/centres")
-@login_required
+@authenticated
 @villages_blp.arguments(CentreArgs)
 @villages_blp.response(201, CentreSchema)
-def create_centre(args):
+def create_centre(args, actor):
     """Set up a county e-commerce centre (platform admins)."""
-    scope_for(require_user(), "platform_admin")
+    scope_for(actor, Role.PLATFORM_ADMIN)
     return services.create_centre(args["county_code"], args["name"], args["commission_bps"])
 
 
 @villages_blp.patch("/centres/<int:centre_id>")
-@login_required
+@authenticated
 @villages_blp.arguments(CentrePatchArgs)
 @villages_blp.response(200, CentreSchema)
-def patch_centre(changes, centre_id):
+def patch_centre(changes, centre_id, actor):
     """Rename a centre or set its Alipay payout account (county admin of that county)."""
-    return services.update_centre(require_user(), centre_id, changes)
+    return services.update_centre(actor, centre_id, changes)
 
 
 @villages_blp.get("/centres")
-@login_required
+@authenticated
 @villages_blp.arguments(CentreQueryArgs, location="query")
 @villages_blp.response(200, page_schema(CentreSchema, "CentrePage"))
-def list_centres(args):
+def list_centres(args, actor):
     """County e-commerce centres the caller can see."""
-    return services.list_centres(require_user(), args.get("county_code"), args["page"], args["per_page"])
+    return services.list_centres(actor, args.get("county_code"), args["page"], args["per_page"])
 
 
 @villages_blp.get("/metrics/villages")
-@login_required
+@authenticated
 @villages_blp.arguments(MetricsArgs, location="query")
 @villages_blp.response(200, VillageMetricsSchema)
-def village_metrics(args):
+def village_metrics(args, actor):
     """Policy targets for a region: counts, per-child counts and villages falling short."""
-    return metrics.village_metrics(require_user(), args["region"])
+    return metrics.village_metrics(actor, args["region"])

@@ -11,13 +11,13 @@ from core.pagination import paginate
 from core.pii import digest
 from core.validators import normalise_phone
 from villages.access import county_scope, read_scope
-from villages.models import Region, VillageWorker
+from villages.models import Region, RegionLevel, VillageWorker
 
 
 def add_worker(actor: User, village_code: str, data: dict) -> VillageWorker:
     """Record a worker in a village of the actor's county."""
     village = db.session.get(Region, village_code)
-    if village is None or village.level != "village":
+    if village is None or village.level != RegionLevel.VILLAGE:
         raise NotFound("村不存在")
     ensure_in_scope(county_scope(actor), village_code)
     phone = normalise_phone(data["phone"])

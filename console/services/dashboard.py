@@ -9,6 +9,7 @@ from reports.analytics import month_bounds, sales_figures
 from reports.charts import last_months, monthly_series
 from reports.snapshots import READERS
 from villages.metrics import village_metrics
+from villages.models import RegionLevel
 
 # The city's policy targets: (key, counted villages, of which) — keys name the shortfall list's ``missing``.
 TARGETS = (
@@ -61,7 +62,7 @@ def region_dashboard(user: User, region_code: str | None, today: date) -> dict:
     this_period = _period(today)
     last_period = last_months(this_period, 2)[0]
     first, _ = month_bounds(this_period)
-    current = sales_figures(region.code, first, today, "region" if region.level != "village" else None)
+    current = sales_figures(region.code, first, today, "region" if region.level != RegionLevel.VILLAGE else None)
     previous = sales_figures(region.code, *month_bounds(last_period), None)["totals"]
     totals = current["totals"]
     headline = [

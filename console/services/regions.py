@@ -5,11 +5,11 @@ import sqlalchemy as sa
 from core.auth import Scope, ensure_in_scope
 from core.errors import NotFound
 from core.extensions import db
-from villages.models import Region
+from villages.models import Region, RegionLevel
 
 
 def city_code() -> str:
-    code = db.session.scalar(sa.select(Region.code).where(Region.level == "city").order_by(Region.code))
+    code = db.session.scalar(sa.select(Region.code).where(Region.level == RegionLevel.CITY).order_by(Region.code))
     if code is None:
         raise NotFound("尚未导入行政区划")
     return code

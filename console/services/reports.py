@@ -6,13 +6,13 @@ import sqlalchemy as sa
 
 from core.auth import scope_for
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pagination import paginate
 from reports.analytics import month_bounds, sales_figures
 from reports.charts import last_months
-from reports.models import SalesReport
+from reports.models import ReportAction, SalesReport
 from reports.snapshots import READERS
-from villages.models import Region
+from villages.models import Region, RegionLevel
 
 
 def list_reports(user: User, status: str | None, period: str | None, page: int, per_page: int) -> dict:
@@ -33,19 +33,19 @@ def list_reports(user: User, status: str | None, period: str | None, page: int, 
 def report_regions(user: User) -> list[Region]:
     """The regions the user prepares reports for: a county admin their county, the office the city."""
     statements = []
-    if user.has_role("county_admin"):
-        scope = scope_for(user, "county_admin")
-        statements.append(sa.select(Region).where(Region.level == "county", scope.filter(Region.code)))
-    if user.has_role("poverty_office", "platform_admin"):
-        scope = scope_for(user, "poverty_office", "platform_admin")
-        statements.append(sa.select(Region).where(Region.level == "city", scope.filter(Region.code)))
+    if user.has_role(Role.COUNTY_ADMIN):
+        scope = scope_for(user, Role.COUNTY_ADMIN)
+        statements.append(sa.select(Region).where(Region.level == RegionLevel.COUNTY, scope.filter(Region.code)))
+    if user.has_role(Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN):
+        scope = scope_for(user, Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
+        statements.append(sa.select(Region).where(Region.level == RegionLevel.CITY, scope.filter(Region.code)))
     regions = [region for statement in statements for region in db.session.scalars(statement.order_by(Region.code))]
     return sorted(regions, key=lambda region: region.code)
 
 
 def preparer_roles(report: SalesReport) -> tuple[str, ...]:
     """Who prepares (generates, submits) a report: its county's admin, or the office for the city's."""
-    return ("county_admin",) if len(report.region_code) == 6 else ("poverty_office", "platform_admin")
+    return (Role.COUNTY_ADMIN,) if len(report.region_code) == 6 else (Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
 
 
 def prepared_by(user: User, report: SalesReport) -> bool:
@@ -53,7 +53,7 @@ def prepared_by(user: User, report: SalesReport) -> bool:
     return any(
         event.actor_id == user.id
         for event in report.events
-        if event.action in ("generated", "regenerated", "submitted")
+        if event.action in (ReportAction.GENERATED, ReportAction.REGENERATED, ReportAction.SUBMITTED)
     )
 
 

@@ -6,19 +6,19 @@ from console.services.regions import children, region_in_scope
 from core.auth import ensure_in_scope, scope_for
 from core.errors import NotFound
 from core.extensions import db
-from core.models import User
-from payments.ledger.models import PARTY_TYPES, LedgerAccount, LedgerEntry, Payout, PayoutBatch
-from villages.models import Centre, Region, Seller, Station
+from core.models import Role, User
+from payments.ledger.models import Bucket, LedgerAccount, LedgerEntry, PartyType, Payout, PayoutBatch, PayoutStatus
+from villages.models import Centre, Region, RegionLevel, Seller, Station
 
-SETTLERS = ("county_admin", "platform_admin")
+SETTLERS = (Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
 
 
 def settlement_region(user: User, code: str | None) -> tuple[Region, list[Region]]:
     """The county to settle (a platform admin first picks one of the city's counties)."""
     region = region_in_scope(scope_for(user, *SETTLERS), code)
-    if region.level == "county":
+    if region.level == RegionLevel.COUNTY:
         return region, []
-    if region.level == "city":
+    if region.level == RegionLevel.CITY:
         return region, children(region.code)
     return region_in_scope(scope_for(user, *SETTLERS), region.code[:6]), []
 
@@ -32,15 +32,15 @@ def party_balances(county_code: str) -> dict:
     like = f"{county_code}%"
     parties = (
         [
-            ("centre", c.id, c.name, c.payout_alipay_account)
+            (PartyType.CENTRE, c.id, c.name, c.payout_alipay_account)
             for c in db.session.scalars(sa.select(Centre).where(Centre.county_code == county_code))
         ]
         + [
-            ("station", s.id, s.name, s.payout_alipay_account)
+            (PartyType.STATION, s.id, s.name, s.payout_alipay_account)
             for s in db.session.scalars(sa.select(Station).where(Station.village_code.like(like)).order_by(Station.id))
         ]
         + [
-            ("seller", s.id, f"{s.name}（{s.station.name}）", s.payout_alipay_account)
+            (PartyType.SELLER, s.id, f"{s.name}（{s.station.name}）", s.payout_alipay_account)
             for s in db.session.scalars(
                 sa.select(Seller).join(Station, Station.id == Seller.station_id).where(Station.village_code.like(like))
             )
@@ -56,7 +56,10 @@ def party_balances(county_code: str) -> dict:
                 sa.func.sum(LedgerEntry.amount_fen),
             )
             .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
-            .where(LedgerAccount.owner_type.in_(PARTY_TYPES), LedgerAccount.bucket.in_(("pending", "available")))
+            .where(
+                LedgerAccount.owner_type.in_(tuple(PartyType)),
+                LedgerAccount.bucket.in_((Bucket.PENDING, Bucket.AVAILABLE)),
+            )
             .group_by(LedgerAccount.owner_type, LedgerAccount.owner_id, LedgerAccount.bucket)
         )
     }
@@ -64,7 +67,7 @@ def party_balances(county_code: str) -> dict:
         (party_type, party_id): total
         for party_type, party_id, total in db.session.execute(
             sa.select(Payout.party_type, Payout.party_id, sa.func.sum(Payout.amount_fen))
-            .where(Payout.status == "success", Payout.region_code.like(like))
+            .where(Payout.status == PayoutStatus.SUCCESS, Payout.region_code.like(like))
             .group_by(Payout.party_type, Payout.party_id)
         )
     }
@@ -75,8 +78,8 @@ def party_balances(county_code: str) -> dict:
             "party_type": party_type,
             "name": name,
             "has_account": bool(account),
-            "pending_fen": int(buckets.get((party_type, party_id, "pending"), 0)),
-            "available_fen": int(buckets.get((party_type, party_id, "available"), 0)),
+            "pending_fen": int(buckets.get((party_type, party_id, Bucket.PENDING), 0)),
+            "available_fen": int(buckets.get((party_type, party_id, Bucket.AVAILABLE), 0)),
             "paid_out_fen": int(paid.get((party_type, party_id), 0)),
         }
         if row["pending_fen"] or row["available_fen"] or row["paid_out_fen"]:
@@ -109,4 +112,4 @@ def batch_for(user: User, batch_id: int) -> PayoutBatch:
 
 
 def is_finished(batch: PayoutBatch) -> bool:
-    return all(payout.status in ("success", "failed") for payout in batch.payouts)
+    return all(payout.status in (PayoutStatus.SUCCESS, PayoutStatus.FAILED) for payout in batch.payouts)

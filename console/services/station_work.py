@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from core.auth import scope_for
 from core.errors import Forbidden
 from core.extensions import db
-from core.models import User
-from shop.orders.models import OrderLine, RefundRequest, RefundRequestLine
+from core.models import Role, User
+from shop.orders.models import LineStatus, OrderLine, RefundRequest, RefundRequestLine, RefundRequestStatus
 from shop.orders.queries import OrderView, order_for
 from shop.orders.schemas import MaskedAddressSchema
 from villages.models import Station
@@ -17,7 +17,7 @@ MAX_LISTED = 100
 
 def my_station(user: User, station_id: int | None = None) -> Station:
     """The station the manager works at (``station_id`` picks one when they run several)."""
-    scope = scope_for(user, "station_manager")
+    scope = scope_for(user, Role.STATION_MANAGER)
     mine = sorted(scope.station_ids or ())
     if not mine:
         raise Forbidden()
@@ -26,7 +26,7 @@ def my_station(user: User, station_id: int | None = None) -> Station:
 
 
 def managed_stations(user: User) -> list[Station]:
-    scope = scope_for(user, "station_manager")
+    scope = scope_for(user, Role.STATION_MANAGER)
     ids = sorted(scope.station_ids or ())
     return list(db.session.scalars(sa.select(Station).where(Station.id.in_(ids)).order_by(Station.id)))
 
@@ -35,14 +35,14 @@ def orders_to_ship(user: User, station: Station) -> list[OrderView]:
     """Orders with paid lines of the station, oldest payment first, each with only the station's lines."""
     order_ids = db.session.scalars(
         sa.select(OrderLine.order_id)
-        .where(OrderLine.station_id == station.id, OrderLine.status == "paid")
+        .where(OrderLine.station_id == station.id, OrderLine.status == LineStatus.PAID)
         .group_by(OrderLine.order_id)
         .order_by(OrderLine.order_id)
         .limit(MAX_LISTED)
     ).all()
     views = [order_for(user, order_id) for order_id in order_ids]
     for view in views:
-        view.lines = [line for line in view.lines if line.station_id == station.id and line.status == "paid"]
+        view.lines = [line for line in view.lines if line.station_id == station.id and line.status == LineStatus.PAID]
         view.masked_address = MaskedAddressSchema().dump(view.order)  # as the API shows it
     return sorted(views, key=lambda view: (view.paid_at is None, view.paid_at, view.id))
 
@@ -63,12 +63,12 @@ def pick_list(views: list[OrderView]) -> list[dict]:
 
 def open_refunds(user: User, station: Station) -> list[RefundRequest]:
     """After-sales requests waiting for a decision that involve the station's lines."""
-    scope_for(user, "station_manager", "county_admin", "platform_admin")
+    scope_for(user, Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
     return list(
         db.session.scalars(
             sa.select(RefundRequest)
             .where(
-                RefundRequest.status == "requested",
+                RefundRequest.status == RefundRequestStatus.REQUESTED,
                 RefundRequest.id.in_(
                     sa.select(RefundRequestLine.refund_id)
                     .join(OrderLine, OrderLine.id == RefundRequestLine.line_id)

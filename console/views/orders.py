@@ -9,7 +9,8 @@ from console.menus import ORDER_ROLES
 from console.services import orders as order_queries
 from core.errors import ValidationFailed
 from shop.orders import queries
-from shop.orders.models import ORDER_STATUSES
+from shop.orders.models import OrderStatus
+from shop.orders.queries import OrderListView
 from shop.orders.schemas import OrderQueryArgs
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -34,7 +35,7 @@ def index():
         args, problems = OrderListArgs().load({}), error.details
     result = queries.list_orders(
         staff,
-        "staff",
+        OrderListView.STAFF,
         args.get("status"),
         args.get("station_id"),
         args["page"],
@@ -47,7 +48,7 @@ def index():
         result=result,
         args=args,
         problems=problems,
-        statuses=ORDER_STATUSES,
+        statuses=tuple(OrderStatus),
         stations=order_queries.station_choices(staff),
     )
 

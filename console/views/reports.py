@@ -11,10 +11,12 @@ from console.menus import REPORT_ROLES
 from console.services import reports as report_queries
 from core.clock import beijing_today
 from core.extensions import db
+from core.models import Role
 from reports import charts, exports, snapshots
 from reports.analytics import FIGURES
-from reports.models import REPORT_STATUSES
+from reports.models import ReportStatus
 from reports.schemas import ExportArgs, ReportArgs, ReportReviewArgs
+from shop.models import ReviewDecision
 from villages.models import Region
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -29,19 +31,19 @@ def _last_month() -> str:
 def index():
     """Reports of the caller's region; the office starts with those waiting for review."""
     staff = signed_in_staff()
-    default = "submitted" if staff.has_role("poverty_office") else ""
+    default = ReportStatus.SUBMITTED if staff.has_role(Role.POVERTY_OFFICE) else ""
     status = request.args.get("status", default)
-    if status not in REPORT_STATUSES:
+    if status not in tuple(ReportStatus):
         status = ""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     return render_template(
         "reports/index.html",
         result=report_queries.list_reports(staff, status or None, None, page, 20),
         status=status,
-        statuses=REPORT_STATUSES,
+        statuses=tuple(ReportStatus),
         region_options=[(region.code, region.name) for region in report_queries.report_regions(staff)],
         default_period=_last_month(),
-        reviewer=staff.has_role("poverty_office", "platform_admin"),
+        reviewer=staff.has_role(Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN),
     )
 
 
@@ -72,11 +74,11 @@ def report(report_id: int):
         figures=FIGURES,
         region=db.session.get(Region, item.region_code),
         actors=report_queries.actor_names(item),
-        can_submit=staff.has_role(*preparer) and item.status == "draft",
-        can_review=staff.has_role("poverty_office", "platform_admin")
-        and item.status == "submitted"
+        can_submit=staff.has_role(*preparer) and item.status == ReportStatus.DRAFT,
+        can_review=staff.has_role(Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
+        and item.status == ReportStatus.SUBMITTED
         and not report_queries.prepared_by(staff, item),
-        can_regenerate=staff.has_role(*preparer) and item.status == "rejected",
+        can_regenerate=staff.has_role(*preparer) and item.status == ReportStatus.REJECTED,
     )
 
 
@@ -97,7 +99,7 @@ def review(report_id: int):
     """Approve, or send back with a comment (poverty office)."""
     data = load_form(ReportReviewArgs())
     snapshots.review_report(signed_in_staff(), report_id, data["decision"], data.get("comment"))
-    notify("report_approved" if data["decision"] == "approve" else "report_rejected")
+    notify("report_approved" if data["decision"] == ReviewDecision.APPROVE else "report_rejected")
     return redirect(url_for(".report", report_id=report_id))
 
 

@@ -8,7 +8,7 @@ from console.forms import form_page, load_form
 from console.menus import REVIEW_ROLES
 from shop import review
 from shop.access import product_for_reviewer
-from shop.models import PRODUCT_STATUSES
+from shop.models import ProductStatus, ReviewDecision
 from shop.schemas import CertifyArgs, ReviewArgs, RevokeArgs
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -23,11 +23,11 @@ def _page() -> int:
 @staff_required(*REVIEW_ROLES)
 def queue():
     """Listings of the county in a status (waiting for review by default), oldest submission first."""
-    status = request.args.get("status", "pending_review")
-    if status not in PRODUCT_STATUSES:
-        status = "pending_review"
+    status = request.args.get("status", ProductStatus.PENDING_REVIEW)
+    if status not in tuple(ProductStatus):
+        status = ProductStatus.PENDING_REVIEW
     result = review.review_queue(signed_in_staff(), status, None, max(_page(), 1), PER_PAGE)
-    return render_template("review/queue.html", result=result, status=status, statuses=PRODUCT_STATUSES)
+    return render_template("review/queue.html", result=result, status=status, statuses=tuple(ProductStatus))
 
 
 @bp.get("/products/<int:product_id>")
@@ -55,7 +55,7 @@ def decide(product_id: int):
     """Approve (optionally certifying) or reject with a reason."""
     decision = load_form(ReviewArgs(), booleans=("poverty_certified",))
     item = review.review_product(signed_in_staff(), product_id, decision)
-    if decision["decision"] == "reject":
+    if decision["decision"] == ReviewDecision.REJECT:
         notify("product_rejected", "info", title=item.title)
         return redirect(url_for(".queue"))
     notify("product_approved_certified" if item.poverty_certified else "product_approved", title=item.title)

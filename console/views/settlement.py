@@ -9,6 +9,7 @@ from console.menus import COUNTY_ROLES
 from console.services import settlement as settlement_queries
 from payments.ledger import payouts
 from payments.ledger import queries as ledger_queries
+from payments.ledger.models import PayoutStatus
 from payments.ledger.schemas import SettlementRunArgs
 
 bp = Blueprint("settlement", __name__, url_prefix="/settlement")
@@ -24,7 +25,9 @@ def index():
         context |= {
             "balances": settlement_queries.party_balances(region.code),
             "batches": settlement_queries.recent_batches(region.code),
-            "failed": ledger_queries.list_payouts(signed_in_staff(), region.code, "failed", None, 1, 1)["total"],
+            "failed": ledger_queries.list_payouts(signed_in_staff(), region.code, PayoutStatus.FAILED, None, 1, 1)[
+                "total"
+            ],
         }
     return render_template("settlement/index.html", **context)
 
@@ -70,5 +73,5 @@ def failed():
     """Failed transfers with the gateway's reason; their money is back in the party's available balance."""
     region, _ = settlement_queries.settlement_region(signed_in_staff(), request.args.get("county"))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    result = ledger_queries.list_payouts(signed_in_staff(), region.code, "failed", None, page, 50)
+    result = ledger_queries.list_payouts(signed_in_staff(), region.code, PayoutStatus.FAILED, None, page, 50)
     return render_template("settlement/failed.html", region=region, result=result)

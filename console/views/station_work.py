@@ -11,8 +11,9 @@ from core.db import utcnow
 from core.errors import ValidationFailed
 from shop import categories, images, listing
 from shop.access import product_for_lister
-from shop.models import MAX_IMAGES, PRODUCT_STATUSES
+from shop.models import MAX_IMAGES, ProductStatus, ReviewDecision
 from shop.orders import after_sales, fulfilment
+from shop.orders.models import LineStatus
 from shop.orders.queries import shipping_label
 from shop.orders.schemas import RefundDecisionArgs, ShipmentArgs
 from shop.schemas import OffShelfArgs, ProductArgs, ProductPatchArgs
@@ -73,7 +74,7 @@ def labels():
     orders = station_work.orders_to_ship(staff, station)
     views = [shipping_label(staff, order.id) for order in orders]
     for view in views:
-        view.lines = [line for line in view.lines if line.station_id == station.id and line.status == "paid"]
+        view.lines = [line for line in view.lines if line.station_id == station.id and line.status == LineStatus.PAID]
     return render_template("station_work/labels.html", station=station, parcels=views)
 
 
@@ -105,7 +106,7 @@ def decide_refund(refund_id: int):
     """Approve a refund request (the money goes back through the gateway) or reject it with a reason."""
     data = load_form(RefundDecisionArgs())
     after_sales.decide_refund(signed_in_staff(), refund_id, data["decision"], data.get("reason"))
-    notify("refund_approved" if data["decision"] == "approve" else "refund_rejected", refund_id=refund_id)
+    notify("refund_approved" if data["decision"] == ReviewDecision.APPROVE else "refund_rejected", refund_id=refund_id)
     return _home(_station())
 
 
@@ -118,12 +119,12 @@ def products():
     """The station's products in every status, with rejection reasons."""
     station = _station()
     status = request.args.get("status") or None
-    if status not in PRODUCT_STATUSES:
+    if status not in tuple(ProductStatus):
         status = None
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = listing.list_station_products(signed_in_staff(), station.id, status, None, page, 20)
     return render_template(
-        "station_work/products.html", station=station, result=result, status=status, statuses=PRODUCT_STATUSES
+        "station_work/products.html", station=station, result=result, status=status, statuses=tuple(ProductStatus)
     )
 
 

@@ -9,6 +9,7 @@ from console.forms import form_page, load_form
 from console.menus import COUNTY_ROLES
 from console.services import villages as village_queries
 from villages import poster, sellers, services, stations, workers
+from villages.models import StationStatus
 from villages.schemas import (
     LeaveArgs,
     ManagerArgs,
@@ -34,7 +35,7 @@ STATION_INTS = ("service_fee_bps", "centre_id")
 def index():
     """The county's townships and villages with their policy counts, and its stations."""
     status = request.args.get("status") or None
-    if status not in (None, "active", "suspended"):
+    if status not in (None, *StationStatus):
         status = None
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     data = village_queries.region_tree(signed_in_staff(), request.args.get("region"), status, page)

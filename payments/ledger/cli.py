@@ -1,4 +1,4 @@
-"""`flask ledger verify` and `flask settlements …`: the settlement jobs (run from cron or a scheduler)."""
+"""`flask ledger verify` and `flask settlements …`: the settlement jobs (Celery beat runs them; these run them now)."""
 
 from datetime import datetime
 
@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 
 from core.db import utcnow
 from core.extensions import db
-from payments.ledger.payouts import execute_payout, unfinished_payouts
 from payments.ledger.settlement import release_all
+from payments.ledger.tasks import retry_payouts
 from payments.ledger.verify import verify_ledger
 
 ledger_cli = AppGroup("ledger", help="The settlement ledger.")
@@ -39,8 +39,4 @@ def release_command(now: datetime | None, batch_size: int) -> None:
 @settlements_cli.command("retry-payouts")
 def retry_payouts_command() -> None:
     """Query, then if needed resend, every payout the gateway has not settled."""
-    ids = unfinished_payouts()
-    db.session.rollback()
-    for payout_id in ids:
-        execute_payout(payout_id)
-    click.echo(f"payouts checked: {len(ids)}")
+    click.echo(f"payouts checked: {retry_payouts()}")

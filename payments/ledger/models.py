@@ -9,6 +9,7 @@ checks the sum at commit with a deferred constraint trigger).
 """
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,10 +18,56 @@ from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
 
-PARTY_TYPES = ("seller", "station", "centre")
-OWNER_TYPES = (*PARTY_TYPES, "platform", "suspense", "gateway", "payout_clearing")
-PAYOUT_STATUSES = ("pending", "processing", "success", "failed")
-OPEN_PAYOUT = "status IN ('pending','processing')"
+
+class PartyType(StrEnum):
+    """Who is credited for an order line and paid out."""
+
+    SELLER = "seller"
+    STATION = "station"
+    CENTRE = "centre"
+
+
+class OwnerType(StrEnum):
+    """Whose an account is: a party, or one of the platform's own accounts."""
+
+    SELLER = "seller"
+    STATION = "station"
+    CENTRE = "centre"
+    PLATFORM = "platform"
+    SUSPENSE = "suspense"  # money that arrived for an order that could not take it, until refunded
+    GATEWAY = "gateway"  # clearing: what a gateway holds for us (bucket = channel, or alipay_transfer)
+    PAYOUT_CLEARING = "payout_clearing"  # paid out, transfer not yet confirmed
+
+
+class Bucket(StrEnum):
+    """The bucket of an account; gateway clearing accounts use the payment channel instead."""
+
+    PENDING = "pending"  # a party's money during the settlement hold
+    AVAILABLE = "available"  # a party's money that can be paid out
+    MAIN = "main"  # the only bucket of platform, suspense and payout clearing
+    ALIPAY_TRANSFER = "alipay_transfer"  # the gateway account payouts leave by
+
+
+class PostingKind(StrEnum):
+    PAYMENT = "payment"
+    UNAPPLIED_PAYMENT = "unapplied_payment"
+    REFUND = "refund"
+    UNAPPLIED_REFUND = "unapplied_refund"
+    RELEASE = "release"
+    PAYOUT = "payout"
+    PAYOUT_PAID = "payout_paid"
+    PAYOUT_FAILED = "payout_failed"
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"  # recorded, transfer not sent yet
+    PROCESSING = "processing"  # sent (or about to be); ask Alipay before sending again
+    SUCCESS = "success"
+    FAILED = "failed"  # the money went back to the party's available bucket
+
+
+OPEN_PAYOUT_STATUSES = (PayoutStatus.PENDING, PayoutStatus.PROCESSING)
+OPEN_PAYOUT = one_of("status", OPEN_PAYOUT_STATUSES)
 
 
 class LedgerAccount(db.Model):
@@ -29,14 +76,14 @@ class LedgerAccount(db.Model):
     __tablename__ = "ledger_accounts"
     __table_args__ = (
         sa.UniqueConstraint("owner_type", "owner_id", "bucket"),
-        sa.CheckConstraint(one_of("owner_type", OWNER_TYPES), name="known_owner_type"),
+        sa.CheckConstraint(one_of("owner_type", OwnerType), name="known_owner_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_type: Mapped[str] = mapped_column(sa.String(16))
     # The seller/station/centre id; 0 for the platform's own accounts.
     owner_id: Mapped[int] = mapped_column(default=0)
-    # pending / available for parties; the channel for gateway clearing; "main" otherwise.
+    # A Bucket, or the payment channel for gateway clearing accounts.
     bucket: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -52,7 +99,7 @@ class LedgerPosting(db.Model):
     __tablename__ = "ledger_postings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # payment, unapplied_payment, refund, unapplied_refund, release, payout, payout_paid, payout_failed
+    # A PostingKind.
     kind: Mapped[str] = mapped_column(sa.String(24))
     # e.g. "payment:12", "refund:7", "release:33", "payout:5"; unique, so a replay is a no-op.
     event_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -125,8 +172,8 @@ class Payout(db.Model):
 
     __tablename__ = "payouts"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", PAYOUT_STATUSES), name="known_status"),
-        sa.CheckConstraint(one_of("party_type", PARTY_TYPES), name="known_party_type"),
+        sa.CheckConstraint(one_of("status", PayoutStatus), name="known_status"),
+        sa.CheckConstraint(one_of("party_type", PartyType), name="known_party_type"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         # At most one unfinished payout per party: a second batch cannot pay the same money.
         sa.Index(
@@ -152,7 +199,7 @@ class Payout(db.Model):
     payee_account: Mapped[str] = mapped_column(Encrypted("payout.payee_account"))
     amount_fen: Mapped[int]
     out_biz_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status: Mapped[str] = mapped_column(sa.String(16), default=PayoutStatus.PENDING)
     # Alipay's order id once paid; the gateway's reason when it failed.
     gateway_order_id: Mapped[str | None] = mapped_column(sa.String(64))
     failure_reason: Mapped[str | None] = mapped_column(sa.String(200))

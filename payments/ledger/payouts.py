@@ -20,18 +20,31 @@ from core.auth import scope_for
 from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.tasks import run_later
-from payments.ledger.models import LedgerAccount, LedgerEntry, Payout, PayoutBatch
+from payments.ledger.models import (
+    OPEN_PAYOUT_STATUSES,
+    Bucket,
+    LedgerAccount,
+    LedgerEntry,
+    OwnerType,
+    PartyType,
+    Payout,
+    PayoutBatch,
+    PayoutStatus,
+    PostingKind,
+)
 from payments.ledger.postings import Leg, account, balance, party_account, post
 from payments.providers import PaymentGatewayError, PaymentRejected, TransferResult, get_alipay
-from villages.models import Centre, Region, Seller, Station
+from payments.providers.base import TransferStatus
+from villages.models import Centre, Region, RegionLevel, Seller, Station
 
 log = logging.getLogger(__name__)
 
 # Alipay refuses transfers below 0.10 yuan (EXCEED_LIMIT_SM_MIN_AMOUNT); smaller balances wait.
 MIN_PAYOUT_FEN = 10
-TRANSFER_ACCOUNT = ("gateway", 0, "alipay_transfer")
+TRANSFER_ACCOUNT = (OwnerType.GATEWAY, 0, Bucket.ALIPAY_TRANSFER)
+FINISHED = (PayoutStatus.SUCCESS, PayoutStatus.FAILED)
 # Gateway answers that mean "try again with the same out_biz_no", not a final failure.
 RETRYABLE = ("SYSTEM_ERROR", "ACQ.SYSTEM_ERROR")
 
@@ -41,9 +54,9 @@ def new_out_biz_no(party_type: str, party_id: int) -> str:
 
 
 def _county(actor: User, county_code: str) -> Region:
-    scope = scope_for(actor, "county_admin", "platform_admin")
+    scope = scope_for(actor, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
     county = db.session.get(Region, county_code)
-    if county is None or county.level != "county":
+    if county is None or county.level != RegionLevel.COUNTY:
         raise ValidationFailed.field("county_code", "请填写县（市、区）的行政区划代码")
     if not scope.covers(county_code):
         raise NotFound("该县不在您的管理范围内")
@@ -59,9 +72,9 @@ def _parties(county_code: str) -> list[tuple[str, object, str, int | None]]:
     stations = db.session.scalars(sa.select(Station).where(Station.village_code.like(like)))
     centres = db.session.scalars(sa.select(Centre).where(Centre.county_code == county_code))
     return (
-        [("seller", s, s.station.village_code, s.station_id) for s in sellers]
-        + [("station", s, s.village_code, s.id) for s in stations]
-        + [("centre", c, c.county_code, None) for c in centres]
+        [(PartyType.SELLER, s, s.station.village_code, s.station_id) for s in sellers]
+        + [(PartyType.STATION, s, s.village_code, s.id) for s in stations]
+        + [(PartyType.CENTRE, c, c.county_code, None) for c in centres]
     )
 
 
@@ -69,7 +82,7 @@ def _available_by_party() -> dict[tuple[str, int], int]:
     rows = db.session.execute(
         sa.select(LedgerAccount.owner_type, LedgerAccount.owner_id, sa.func.sum(LedgerEntry.amount_fen))
         .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
-        .where(LedgerAccount.bucket == "available")
+        .where(LedgerAccount.bucket == Bucket.AVAILABLE)
         .group_by(LedgerAccount.owner_type, LedgerAccount.owner_id)
     ).all()
     return {(owner_type, owner_id): total for owner_type, owner_id, total in rows}
@@ -85,7 +98,7 @@ def _has_open_payout(party_type: str, party_id: int) -> bool:
             sa.select(Payout.id).where(
                 Payout.party_type == party_type,
                 Payout.party_id == party_id,
-                Payout.status.in_(("pending", "processing")),
+                Payout.status.in_(OPEN_PAYOUT_STATUSES),
             )
         )
         is not None
@@ -94,7 +107,7 @@ def _has_open_payout(party_type: str, party_id: int) -> bool:
 
 def create_payout(batch: PayoutBatch, party_type: str, party, region_code: str, station_id: int | None):
     """Move the party's whole available balance to payout clearing; None when there is nothing to pay."""
-    available = party_account(party_type, party.id, "available")
+    available = party_account(party_type, party.id, Bucket.AVAILABLE)
     _lock_account(available)  # a concurrent batch waits here, then sees the balance we leave
     amount = balance(available)
     if amount < MIN_PAYOUT_FEN or _has_open_payout(party_type, party.id):
@@ -112,8 +125,8 @@ def create_payout(batch: PayoutBatch, party_type: str, party, region_code: str, 
     )
     db.session.add(payout)
     db.session.flush()
-    legs = [Leg(available, -amount), Leg(account("payout_clearing"), amount)]
-    post("payout", f"payout:{payout.id}", legs, payout_id=payout.id)
+    legs = [Leg(available, -amount), Leg(account(OwnerType.PAYOUT_CLEARING), amount)]
+    post(PostingKind.PAYOUT, f"payout:{payout.id}", legs, payout_id=payout.id)
     return payout
 
 
@@ -144,7 +157,7 @@ def run_settlement(actor: User, county_code: str, *, send: bool = True) -> dict:
 
 
 def unfinished_payouts(county_code: str | None = None) -> list[int]:
-    statement = sa.select(Payout.id).where(Payout.status.in_(("pending", "processing"))).order_by(Payout.id)
+    statement = sa.select(Payout.id).where(Payout.status.in_(OPEN_PAYOUT_STATUSES)).order_by(Payout.id)
     if county_code:
         statement = statement.where(Payout.region_code.like(f"{county_code}%"))
     return list(db.session.scalars(statement))
@@ -169,9 +182,9 @@ def _ask_or_send(payout: Payout) -> TransferResult | None:
         except PaymentRejected as exc:  # cannot tell whether it was paid: never resend blindly
             log.warning("payout %s: query refused (%s), will ask again", payout.id, exc.gateway_code)
             return None
-        if result.status != "not_found":
+        if result.status != TransferStatus.NOT_FOUND:
             return result
-    payout.status = "processing"
+    payout.status = PayoutStatus.PROCESSING
     payout.attempts += 1
     db.session.commit()  # durable before the call: a crash after it leads to a query, not a blind resend
     return _send(payout)
@@ -179,22 +192,25 @@ def _ask_or_send(payout: Payout) -> TransferResult | None:
 
 def record_transfer_result(payout: Payout, result: TransferResult) -> None:
     """Apply the gateway's answer to a locked payout (final states are never changed)."""
-    if payout.status in ("success", "failed"):
+    if payout.status in FINISHED:
         return
-    if result.status == "failed" and not result.reason.startswith(RETRYABLE):
-        payout.status, payout.failure_reason, payout.completed_at = "failed", result.reason[:200], utcnow()
+    if result.status == TransferStatus.FAILED and not result.reason.startswith(RETRYABLE):
+        payout.status, payout.failure_reason, payout.completed_at = PayoutStatus.FAILED, result.reason[:200], utcnow()
         legs = [
-            Leg(account("payout_clearing"), -payout.amount_fen),
-            Leg(party_account(payout.party_type, payout.party_id, "available"), payout.amount_fen),
+            Leg(account(OwnerType.PAYOUT_CLEARING), -payout.amount_fen),
+            Leg(party_account(payout.party_type, payout.party_id, Bucket.AVAILABLE), payout.amount_fen),
         ]
-        post("payout_failed", f"payout_failed:{payout.id}", legs, payout_id=payout.id)
-    elif result.status == "success":
-        payout.status, payout.completed_at = "success", utcnow()
+        post(PostingKind.PAYOUT_FAILED, f"payout_failed:{payout.id}", legs, payout_id=payout.id)
+    elif result.status == TransferStatus.SUCCESS:
+        payout.status, payout.completed_at = PayoutStatus.SUCCESS, utcnow()
         payout.gateway_order_id, payout.failure_reason = result.order_id, None
-        legs = [Leg(account("payout_clearing"), -payout.amount_fen), Leg(account(*TRANSFER_ACCOUNT), payout.amount_fen)]
-        post("payout_paid", f"payout_paid:{payout.id}", legs, payout_id=payout.id)
+        legs = [
+            Leg(account(OwnerType.PAYOUT_CLEARING), -payout.amount_fen),
+            Leg(account(*TRANSFER_ACCOUNT), payout.amount_fen),
+        ]
+        post(PostingKind.PAYOUT_PAID, f"payout_paid:{payout.id}", legs, payout_id=payout.id)
     else:
-        payout.status = "processing"
+        payout.status = PayoutStatus.PROCESSING
         if result.reason:
             payout.failure_reason = result.reason[:200]
 
@@ -202,13 +218,15 @@ def record_transfer_result(payout: Payout, result: TransferResult) -> None:
 def execute_payout(payout_id: int) -> None:
     """Send (or check) one payout's transfer and record the answer; commits (a job)."""
     payout = _lock_payout(payout_id)
-    if payout is None or payout.status in ("success", "failed"):
+    if payout is None or payout.status in FINISHED:
         db.session.rollback()
         return
     try:
         result = _ask_or_send(payout)
     except PaymentRejected as exc:
-        result = TransferResult(payout.out_biz_no, "failed", reason=f"{exc.gateway_code}: {exc.gateway_message}")
+        result = TransferResult(
+            payout.out_biz_no, TransferStatus.FAILED, reason=f"{exc.gateway_code}: {exc.gateway_message}"
+        )
     except PaymentGatewayError:
         log.warning("payout %s: gateway unavailable, will retry", payout_id)
         db.session.rollback()

@@ -13,14 +13,23 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from payments.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting, LineSettlement
+from payments.ledger.models import (
+    Bucket,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerPosting,
+    LineSettlement,
+    OwnerType,
+    PartyType,
+    PostingKind,
+)
 from payments.ledger.split import Split, split_line, split_refund
 from payments.models import GatewayRefund, Payment
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import LineStatus, Order, OrderLine
 
 log = logging.getLogger(__name__)
 
-PARTIES = ("seller", "station", "centre")
+PARTIES = tuple(PartyType)
 
 
 class UnbalancedPosting(ValueError):
@@ -34,7 +43,7 @@ class Leg:
     order_line_id: int | None = None
 
 
-def account(owner_type: str, owner_id: int = 0, bucket: str = "main") -> LedgerAccount:
+def account(owner_type: str, owner_id: int = 0, bucket: str = Bucket.MAIN) -> LedgerAccount:
     """The account, created on first use (safe against a concurrent first use)."""
     lookup = sa.select(LedgerAccount).where(
         LedgerAccount.owner_type == owner_type, LedgerAccount.owner_id == owner_id, LedgerAccount.bucket == bucket
@@ -52,7 +61,7 @@ def account(owner_type: str, owner_id: int = 0, bucket: str = "main") -> LedgerA
 
 
 def gateway_account(channel: str) -> LedgerAccount:
-    return account("gateway", 0, channel)
+    return account(OwnerType.GATEWAY, 0, channel)
 
 
 def party_account(party_type: str, party_id: int, bucket: str) -> LedgerAccount:
@@ -85,11 +94,15 @@ def post(kind: str, event_key: str, legs: list[Leg], **refs) -> LedgerPosting | 
 
 
 def _party_ids(line: OrderLine | LineSettlement) -> dict[str, int]:
-    return {"seller": line.seller_id, "station": line.station_id, "centre": line.centre_id}
+    return {PartyType.SELLER: line.seller_id, PartyType.STATION: line.station_id, PartyType.CENTRE: line.centre_id}
 
 
 def _amounts(split: Split) -> dict[str, int]:
-    return {"seller": split.seller_fen, "station": split.station_fen, "centre": split.centre_fen}
+    return {
+        PartyType.SELLER: split.seller_fen,
+        PartyType.STATION: split.station_fen,
+        PartyType.CENTRE: split.centre_fen,
+    }
 
 
 def credited(settlement: LineSettlement) -> Split:
@@ -102,7 +115,7 @@ def reversed_so_far(settlement: LineSettlement) -> Split:
 
 def post_payment(payment: Payment, order: Order) -> LedgerPosting | None:
     """Split each paid line between seller, station and centre, into their pending buckets."""
-    lines = [line for line in order.lines if line.status != "cancelled"]
+    lines = [line for line in order.lines if line.status != LineStatus.CANCELLED]
     legs: list[Leg] = []
     for line in lines:
         split = split_line(line.amount_fen, line.commission_bps, line.service_fee_bps)
@@ -120,19 +133,22 @@ def post_payment(payment: Payment, order: Order) -> LedgerPosting | None:
                 )
             )
         for party, amount in _amounts(split).items():
-            legs.append(Leg(party_account(party, _party_ids(line)[party], "pending"), amount, line.id))
+            legs.append(Leg(party_account(party, _party_ids(line)[party], Bucket.PENDING), amount, line.id))
     surplus = payment.amount_fen - sum(line.amount_fen for line in lines)
     if surplus:  # the order total and its lines disagree: park the difference, never lose it
         log.error("payment %s: %s fen beyond the order lines, booked to suspense", payment.id, surplus)
-        legs.append(Leg(account("suspense"), surplus))
+        legs.append(Leg(account(OwnerType.SUSPENSE), surplus))
     legs.append(Leg(gateway_account(payment.channel), -payment.amount_fen))
-    return post("payment", f"payment:{payment.id}", legs, payment_id=payment.id)
+    return post(PostingKind.PAYMENT, f"payment:{payment.id}", legs, payment_id=payment.id)
 
 
 def post_unapplied_payment(payment: Payment) -> LedgerPosting | None:
     """Money arrived for an order that could not take it: hold it in suspense until refunded."""
-    legs = [Leg(account("suspense"), payment.amount_fen), Leg(gateway_account(payment.channel), -payment.amount_fen)]
-    return post("unapplied_payment", f"unapplied:{payment.id}", legs, payment_id=payment.id)
+    legs = [
+        Leg(account(OwnerType.SUSPENSE), payment.amount_fen),
+        Leg(gateway_account(payment.channel), -payment.amount_fen),
+    ]
+    return post(PostingKind.UNAPPLIED_PAYMENT, f"unapplied:{payment.id}", legs, payment_id=payment.id)
 
 
 def lock_line_settlement(line_id: int) -> LineSettlement | None:
@@ -155,10 +171,10 @@ def post_refund(refund: GatewayRefund, line_amounts: list[tuple[int, int]]) -> L
         if settlement is None:
             raise ValueError(f"order line {line_id} was never credited")
         reversal = split_refund(credited(settlement), reversed_so_far(settlement), amount)
-        bucket = "pending"
+        bucket = Bucket.PENDING
         if settlement.released_at is not None:  # request_refund refuses these; never expected
             log.error("refund %s reverses line %s after its hold ended", refund.id, line_id)
-            bucket = "available"
+            bucket = Bucket.AVAILABLE
         for party, value in _amounts(reversal).items():
             legs.append(Leg(party_account(party, _party_ids(settlement)[party], bucket), -value, line_id))
         settlement.reversed_seller_fen += reversal.seller_fen
@@ -166,17 +182,17 @@ def post_refund(refund: GatewayRefund, line_amounts: list[tuple[int, int]]) -> L
         settlement.reversed_centre_fen += reversal.centre_fen
     total = sum(amount for _, amount in line_amounts)
     if total != refund.amount_fen:
-        legs.append(Leg(account("suspense"), refund.amount_fen - total))
+        legs.append(Leg(account(OwnerType.SUSPENSE), refund.amount_fen - total))
     legs.append(Leg(gateway_account(refund.payment.channel), refund.amount_fen))
-    return post("refund", key, legs, gateway_refund_id=refund.id, payment_id=refund.payment_id)
+    return post(PostingKind.REFUND, key, legs, gateway_refund_id=refund.id, payment_id=refund.payment_id)
 
 
 def post_unapplied_refund(refund: GatewayRefund) -> LedgerPosting | None:
     """An automatic refund of money held in suspense went back to the buyer."""
     amount = refund.amount_fen
-    legs = [Leg(account("suspense"), -amount), Leg(gateway_account(refund.payment.channel), amount)]
+    legs = [Leg(account(OwnerType.SUSPENSE), -amount), Leg(gateway_account(refund.payment.channel), amount)]
     refs = {"gateway_refund_id": refund.id, "payment_id": refund.payment_id}
-    return post("unapplied_refund", f"refund:{refund.id}", legs, **refs)
+    return post(PostingKind.UNAPPLIED_REFUND, f"refund:{refund.id}", legs, **refs)
 
 
 def balance(account_record: LedgerAccount | None) -> int:

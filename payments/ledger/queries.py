@@ -10,52 +10,52 @@ from core.clock import BEIJING
 from core.db import utcnow
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import STAFF_ROLES, Role, User
 from core.pagination import paginate
 from core.pii import mask_account
-from payments.ledger.models import PARTY_TYPES, Payout
+from payments.ledger.models import Bucket, OwnerType, PartyType, Payout, PayoutStatus
 from payments.ledger.postings import bucket_balances
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import LineStatus, Order, OrderLine
 from villages.models import Centre, Seller, Station
 
-STAFF_READERS = ("platform_admin", "poverty_office", "county_admin", "station_manager")
+STAFF_READERS = STAFF_ROLES
 DASHBOARD_PAYOUTS = 20
 
 
 def parse_owner(owner: str) -> tuple[str, int]:
     """``seller:<id>`` / ``station:<id>`` / ``centre:<id>`` / ``platform`` → (type, id)."""
-    if owner == "platform":
-        return "platform", 0
+    if owner == OwnerType.PLATFORM:
+        return OwnerType.PLATFORM, 0
     kind, _, number = owner.partition(":")
-    if kind not in PARTY_TYPES or not re.fullmatch(r"[0-9]{1,10}", number) or int(number) > 2**31 - 1:
+    if kind not in set(PartyType) or not re.fullmatch(r"[0-9]{1,10}", number) or int(number) > 2**31 - 1:
         raise ValidationFailed.field("owner", "应为 seller:<id>、station:<id>、centre:<id> 或 platform")
     return kind, int(number)
 
 
 def _party(owner_type: str, owner_id: int):
     """(record, region code, station id) of a party, or 404."""
-    model = {"seller": Seller, "station": Station, "centre": Centre}[owner_type]
+    model = {PartyType.SELLER: Seller, PartyType.STATION: Station, PartyType.CENTRE: Centre}[owner_type]
     record = db.session.get(model, owner_id)
     if record is None:
         raise NotFound("账户不存在")
-    if owner_type == "seller":
+    if owner_type == PartyType.SELLER:
         return record, record.station.village_code, record.station_id
-    if owner_type == "station":
+    if owner_type == PartyType.STATION:
         return record, record.village_code, record.id
     return record, record.county_code, None
 
 
 def check_owner_access(actor: User, owner_type: str, owner_id: int) -> None:
     """A seller reads their own; staff read parties inside their scope; the platform's own is for the city."""
-    if owner_type == "seller":
+    if owner_type == PartyType.SELLER:
         mine = db.session.scalar(sa.select(Seller.id).where(Seller.user_id == actor.id))
         if mine == owner_id:
             return
     if not actor.has_role(*STAFF_READERS):
         raise Forbidden()
     scope = scope_for(actor, *STAFF_READERS)
-    if owner_type == "platform":
-        if not actor.has_role("platform_admin", "poverty_office"):
+    if owner_type == OwnerType.PLATFORM:
+        if not actor.has_role(Role.PLATFORM_ADMIN, Role.POVERTY_OFFICE):
             raise Forbidden()
         return
     _record, region_code, station_id = _party(owner_type, owner_id)
@@ -66,7 +66,7 @@ def check_owner_access(actor: User, owner_type: str, owner_id: int) -> None:
 def paid_out_fen(owner_type: str, owner_id: int) -> int:
     return db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Payout.amount_fen), 0)).where(
-            Payout.party_type == owner_type, Payout.party_id == owner_id, Payout.status == "success"
+            Payout.party_type == owner_type, Payout.party_id == owner_id, Payout.status == PayoutStatus.SUCCESS
         )
     )
 
@@ -74,11 +74,11 @@ def paid_out_fen(owner_type: str, owner_id: int) -> int:
 def owner_balances(owner_type: str, owner_id: int) -> dict:
     """Pending (in the hold), available (can be paid out) and paid out (transferred)."""
     buckets = bucket_balances(owner_type, owner_id)
-    if owner_type == "platform":
-        return {"pending_fen": 0, "available_fen": buckets.get("main", 0), "paid_out_fen": 0}
+    if owner_type == OwnerType.PLATFORM:
+        return {"pending_fen": 0, "available_fen": buckets.get(Bucket.MAIN, 0), "paid_out_fen": 0}
     return {
-        "pending_fen": buckets.get("pending", 0),
-        "available_fen": buckets.get("available", 0),
+        "pending_fen": buckets.get(Bucket.PENDING, 0),
+        "available_fen": buckets.get(Bucket.AVAILABLE, 0),
         "paid_out_fen": paid_out_fen(owner_type, owner_id),
     }
 
@@ -87,7 +87,7 @@ def balances_for(actor: User, owner: str) -> dict:
     """GET /ledger/balances: one owner's balances, if the caller may see them."""
     owner_type, owner_id = parse_owner(owner)
     check_owner_access(actor, owner_type, owner_id)
-    if owner_type != "platform":
+    if owner_type != OwnerType.PLATFORM:
         _party(owner_type, owner_id)
     return {"owner": owner, **owner_balances(owner_type, owner_id)}
 
@@ -132,18 +132,18 @@ def seller_dashboard_sections(seller: Seller, now: datetime | None = None) -> di
         .where(
             OrderLine.seller_id == seller.id,
             Order.paid_at >= since,
-            OrderLine.status.not_in(("pending_payment", "cancelled", "refunded")),
+            OrderLine.status.not_in((LineStatus.PENDING_PAYMENT, LineStatus.CANCELLED, LineStatus.REFUNDED)),
         )
     ).one()
     payouts = db.session.scalars(
         sa.select(Payout)
-        .where(Payout.party_type == "seller", Payout.party_id == seller.id)
+        .where(Payout.party_type == PartyType.SELLER, Payout.party_id == seller.id)
         .order_by(Payout.id.desc())
         .limit(DASHBOARD_PAYOUTS)
     )
     return {
         "sales_this_month": {"orders": orders, "units": units, "gmv_fen": gmv},
-        "balances": owner_balances("seller", seller.id),
+        "balances": owner_balances(PartyType.SELLER, seller.id),
         "payouts": [
             {
                 "id": payout.id,

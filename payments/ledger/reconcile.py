@@ -6,24 +6,47 @@ that day must appear on the bill; each of those must have its ledger posting
 with the gateway clearing entry of the same amount.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 
 from core.clock import BEIJING
 from core.extensions import db
-from payments.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
-from payments.models import GatewayRefund, Payment
-from payments.providers import BillRow, PaymentGatewayError, PaymentRejected, get_alipay, get_provider
+from payments.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting, OwnerType, PostingKind
+from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
+from payments.providers import (
+    GATEWAY_CHANNELS,
+    BillRow,
+    Channel,
+    Gateway,
+    PaymentGatewayError,
+    PaymentRejected,
+    TradeStatus,
+    get_alipay,
+    get_provider,
+)
 
-GATEWAYS = {"wechat": ("wechat_jsapi",), "alipay": ("alipay_mini", "alipay_wap")}
+# Bill rows are looked up this many at a time: a constant number of queries for any
+# realistic day, and far below the bind-parameter limits of both engines.
+LOOKUP_CHUNK = 1000
+
+
+class DifferenceKind(StrEnum):
+    MISSING_IN_RECORDS = "missing_in_records"  # on the bill, not in our records
+    MISSING_IN_BILL = "missing_in_bill"  # in our records, not on the bill
+    AMOUNT = "amount"
+    STATUS = "status"
+    LEDGER = "ledger"  # no posting, or one of another amount
+    BILL_UNAVAILABLE = "bill_unavailable"
 
 
 @dataclass
 class Difference:
     gateway: str
-    kind: str  # missing_in_records, missing_in_bill, amount, status, ledger
+    kind: DifferenceKind
     reference: str  # out_trade_no or out_refund_no
     detail: str
 
@@ -38,8 +61,8 @@ class GatewayReport:
     differences: list[Difference] = field(default_factory=list)
 
 
-def _bill(gateway: str, day: date) -> list[BillRow]:
-    provider = get_provider("wechat_jsapi") if gateway == "wechat" else get_alipay()
+def _bill(gateway: Gateway, day: date) -> list[BillRow]:
+    provider = get_provider(Channel.WECHAT_JSAPI) if gateway == Gateway.WECHAT else get_alipay()
     return provider.download_bill(day)
 
 
@@ -48,99 +71,126 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _ledger_gateway_amount(event_filter) -> int | None:
-    """The gateway clearing entry of the postings matching ``event_filter`` (None when unposted)."""
-    rows = db.session.execute(
-        sa.select(LedgerEntry.amount_fen)
-        .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
-        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(event_filter, LedgerAccount.owner_type == "gateway")
-    ).all()
-    return sum(amount for (amount,) in rows) if rows else None
+def _chunks(values: Iterable, size: int = LOOKUP_CHUNK):
+    values = list(values)
+    for index in range(0, len(values), size):
+        yield values[index : index + size]
 
 
-def _check_payment_ledger(report: GatewayReport, payment: Payment) -> None:
-    posted = _ledger_gateway_amount(
-        sa.and_(LedgerPosting.payment_id == payment.id, LedgerPosting.kind.in_(("payment", "unapplied_payment")))
-    )
-    if posted is None:
-        report.differences.append(Difference(report.gateway, "ledger", payment.out_trade_no, "支付未记账"))
-    elif -posted != payment.amount_fen:
-        detail = f"账本记 {-posted} 分，支付 {payment.amount_fen} 分"
-        report.differences.append(Difference(report.gateway, "ledger", payment.out_trade_no, detail))
+def _by_number(model, column, numbers: Iterable[str]) -> dict:
+    """Our records whose merchant number is among ``numbers``, by number (one query per chunk)."""
+    found = {}
+    for chunk in _chunks(number for number in numbers if number):
+        found.update(
+            {
+                getattr(record, column.key): record
+                for record in db.session.scalars(sa.select(model).where(column.in_(chunk)))
+            }
+        )
+    return found
 
 
-def _check_refund_ledger(report: GatewayReport, refund: GatewayRefund) -> None:
-    posted = _ledger_gateway_amount(LedgerPosting.gateway_refund_id == refund.id)
-    if posted != refund.amount_fen:
-        detail = "退款未记账" if posted is None else f"账本记 {posted} 分，退款 {refund.amount_fen} 分"
-        report.differences.append(Difference(report.gateway, "ledger", refund.out_refund_no, detail))
+def _gateway_amounts(key_column, ids: Iterable[int], *extra) -> dict[int, int]:
+    """Per payment (or refund) id: the sum of its postings' gateway clearing entries; absent when unposted."""
+    amounts: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        rows = db.session.execute(
+            sa.select(key_column, sa.func.sum(LedgerEntry.amount_fen))
+            .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
+            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+            .where(key_column.in_(chunk), LedgerAccount.owner_type == OwnerType.GATEWAY, *extra)
+            .group_by(key_column)
+        ).all()
+        amounts.update({key: int(total) for key, total in rows})
+    return amounts
 
 
-def reconcile_gateway(gateway: str, day: date) -> GatewayReport:
-    """Compare one gateway's bill for ``day`` with our records and the ledger."""
+def reconcile_gateway(gateway: Gateway, day: date) -> GatewayReport:
+    """Compare one gateway's bill for ``day`` with our records and the ledger (a fixed number of queries)."""
     report = GatewayReport(gateway)
-    channels = GATEWAYS[gateway]
+    channels = GATEWAY_CHANNELS[Gateway(gateway)]
     start, end = _day_bounds(day)
     try:
         rows = _bill(gateway, day)
     except (PaymentGatewayError, PaymentRejected) as exc:
-        report.differences.append(Difference(gateway, "bill_unavailable", day.isoformat(), exc.message))
+        report.differences.append(Difference(gateway, DifferenceKind.BILL_UNAVAILABLE, day.isoformat(), exc.message))
         return report
-    billed_payments = {row.out_trade_no: row for row in rows if row.status == "paid"}
-    billed_refunds = {row.out_refund_no: row for row in rows if row.status == "refunded"}
+    billed_payments = {row.out_trade_no: row for row in rows if row.status == TradeStatus.PAID}
+    billed_refunds = {row.out_refund_no: row for row in rows if row.status == TradeStatus.REFUNDED}
     report.bill_payments, report.bill_refunds = len(billed_payments), len(billed_refunds)
     report.paid_fen = sum(row.amount_fen for row in billed_payments.values())
     report.refunded_fen = sum(row.refund_fen for row in billed_refunds.values())
     diff = report.differences.append
+    K = DifferenceKind
 
+    payments = _by_number(Payment, Payment.out_trade_no, billed_payments)
+    payment_postings = _gateway_amounts(
+        LedgerPosting.payment_id,
+        [p.id for p in payments.values() if p.status == PaymentStatus.PAID],
+        LedgerPosting.kind.in_((PostingKind.PAYMENT, PostingKind.UNAPPLIED_PAYMENT)),
+    )
     for out_trade_no, row in billed_payments.items():
-        payment = db.session.scalar(sa.select(Payment).where(Payment.out_trade_no == out_trade_no))
+        payment = payments.get(out_trade_no)
         if payment is None:
-            diff(Difference(gateway, "missing_in_records", out_trade_no, f"账单有支付 {row.amount_fen} 分，本地无记录"))
+            diff(Difference(gateway, K.MISSING_IN_RECORDS, out_trade_no, f"账单有支付 {row.amount_fen} 分，本地无记录"))
             continue
-        if payment.status != "paid":
-            diff(Difference(gateway, "status", out_trade_no, f"账单为已支付，本地为 {payment.status}"))
+        if payment.status != PaymentStatus.PAID:
+            diff(Difference(gateway, K.STATUS, out_trade_no, f"账单为已支付，本地为 {payment.status}"))
         if payment.amount_fen != row.amount_fen:
-            diff(Difference(gateway, "amount", out_trade_no, f"账单 {row.amount_fen} 分，本地 {payment.amount_fen} 分"))
-        if payment.status == "paid":
-            _check_payment_ledger(report, payment)
+            diff(Difference(gateway, K.AMOUNT, out_trade_no, f"账单 {row.amount_fen} 分，本地 {payment.amount_fen} 分"))
+        if payment.status == PaymentStatus.PAID:
+            posted = payment_postings.get(payment.id)
+            if posted is None:
+                diff(Difference(gateway, K.LEDGER, out_trade_no, "支付未记账"))
+            elif -posted != payment.amount_fen:
+                diff(Difference(gateway, K.LEDGER, out_trade_no, f"账本记 {-posted} 分，支付 {payment.amount_fen} 分"))
     ours = db.session.scalars(
-        sa.select(Payment).where(
-            Payment.status == "paid", Payment.channel.in_(channels), Payment.paid_at >= start, Payment.paid_at < end
+        sa.select(Payment.out_trade_no).where(
+            Payment.status == PaymentStatus.PAID,
+            Payment.channel.in_(channels),
+            Payment.paid_at >= start,
+            Payment.paid_at < end,
         )
     )
-    for payment in ours:
-        if payment.out_trade_no not in billed_payments:
-            diff(Difference(gateway, "missing_in_bill", payment.out_trade_no, "本地已支付，账单中没有"))
+    for out_trade_no in ours:
+        if out_trade_no not in billed_payments:
+            diff(Difference(gateway, K.MISSING_IN_BILL, out_trade_no, "本地已支付，账单中没有"))
 
+    refunds = _by_number(GatewayRefund, GatewayRefund.out_refund_no, billed_refunds)
+    refund_postings = _gateway_amounts(
+        LedgerPosting.gateway_refund_id, [r.id for r in refunds.values() if r.status == GatewayRefundStatus.SUCCESS]
+    )
     for out_refund_no, row in billed_refunds.items():
-        refund = db.session.scalar(sa.select(GatewayRefund).where(GatewayRefund.out_refund_no == out_refund_no))
+        refund = refunds.get(out_refund_no)
         if refund is None:
-            diff(Difference(gateway, "missing_in_records", out_refund_no or row.out_trade_no, "账单有退款，本地无记录"))
+            reference = out_refund_no or row.out_trade_no
+            diff(Difference(gateway, K.MISSING_IN_RECORDS, reference, "账单有退款，本地无记录"))
             continue
-        if refund.status != "success":
-            diff(Difference(gateway, "status", out_refund_no, f"账单为已退款，本地为 {refund.status}"))
+        if refund.status != GatewayRefundStatus.SUCCESS:
+            diff(Difference(gateway, K.STATUS, out_refund_no, f"账单为已退款，本地为 {refund.status}"))
         if refund.amount_fen != row.refund_fen:
-            diff(Difference(gateway, "amount", out_refund_no, f"账单 {row.refund_fen} 分，本地 {refund.amount_fen} 分"))
-        if refund.status == "success":
-            _check_refund_ledger(report, refund)
+            diff(Difference(gateway, K.AMOUNT, out_refund_no, f"账单 {row.refund_fen} 分，本地 {refund.amount_fen} 分"))
+        if refund.status == GatewayRefundStatus.SUCCESS:
+            posted = refund_postings.get(refund.id)
+            if posted != refund.amount_fen:
+                detail = "退款未记账" if posted is None else f"账本记 {posted} 分，退款 {refund.amount_fen} 分"
+                diff(Difference(gateway, K.LEDGER, out_refund_no, detail))
     our_refunds = db.session.scalars(
-        sa.select(GatewayRefund)
+        sa.select(GatewayRefund.out_refund_no)
         .join(Payment, Payment.id == GatewayRefund.payment_id)
         .where(
-            GatewayRefund.status == "success",
+            GatewayRefund.status == GatewayRefundStatus.SUCCESS,
             Payment.channel.in_(channels),
             GatewayRefund.completed_at >= start,
             GatewayRefund.completed_at < end,
         )
     )
-    for refund in our_refunds:
-        if refund.out_refund_no not in billed_refunds:
-            diff(Difference(gateway, "missing_in_bill", refund.out_refund_no, "本地已退款，账单中没有"))
+    for out_refund_no in our_refunds:
+        if out_refund_no not in billed_refunds:
+            diff(Difference(gateway, K.MISSING_IN_BILL, out_refund_no, "本地已退款，账单中没有"))
     return report
 
 
 def reconcile_day(day: date) -> list[GatewayReport]:
     """Reports for every gateway."""
-    return [reconcile_gateway(gateway, day) for gateway in GATEWAYS]
+    return [reconcile_gateway(gateway, day) for gateway in Gateway]

@@ -2,10 +2,10 @@
 
 from marshmallow import Schema, fields, validate
 
-from core.fields import LocalDateTime
+from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_account
-from payments.ledger.models import PAYOUT_STATUSES
+from payments.ledger.models import PayoutStatus
 
 CODE = validate.Regexp(r"^\d{4,12}$", error="应为4到12位的行政区划代码")
 
@@ -33,7 +33,7 @@ class PayoutSchema(Schema):
     payee_account = fields.Function(lambda p: mask_account(p.payee_account))
     amount_fen = fields.Integer()
     out_biz_no = fields.String()
-    status = fields.String()
+    status = enum_string(PayoutStatus)
     failure_reason = fields.String(allow_none=True)
     attempts = fields.Integer()
     created_at = LocalDateTime()
@@ -59,5 +59,5 @@ class PayoutBatchSchema(Schema):
 
 class PayoutQueryArgs(PageArgs):
     region = fields.String(validate=CODE)
-    status = fields.String(validate=validate.OneOf(PAYOUT_STATUSES))
+    status = fields.String(validate=one_of(PayoutStatus))
     batch_id = fields.Integer()

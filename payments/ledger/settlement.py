@@ -12,9 +12,9 @@ from flask import current_app
 
 from core.db import utcnow
 from core.extensions import db
-from payments.ledger.models import LineSettlement
+from payments.ledger.models import Bucket, LineSettlement, PartyType, PostingKind
 from payments.ledger.postings import Leg, party_account, post
-from shop.orders.models import OrderLine
+from shop.orders.models import LineStatus, OrderLine
 
 
 def hold_cutoff(now: datetime | None = None) -> datetime:
@@ -30,7 +30,7 @@ def release_held_funds(now: datetime | None = None, batch_size: int = 200) -> in
         .join(OrderLine, OrderLine.id == LineSettlement.order_line_id)
         .where(
             LineSettlement.released_at.is_(None),
-            OrderLine.status == "completed",
+            OrderLine.status == LineStatus.COMPLETED,
             OrderLine.completed_at <= hold_cutoff(now),
         )
         .order_by(LineSettlement.order_line_id)
@@ -42,16 +42,16 @@ def release_held_funds(now: datetime | None = None, batch_size: int = 200) -> in
     ).all()
     for settlement in settlements:
         remaining = {
-            "seller": (settlement.seller_id, settlement.seller_fen - settlement.reversed_seller_fen),
-            "station": (settlement.station_id, settlement.station_fen - settlement.reversed_station_fen),
-            "centre": (settlement.centre_id, settlement.centre_fen - settlement.reversed_centre_fen),
+            PartyType.SELLER: (settlement.seller_id, settlement.seller_fen - settlement.reversed_seller_fen),
+            PartyType.STATION: (settlement.station_id, settlement.station_fen - settlement.reversed_station_fen),
+            PartyType.CENTRE: (settlement.centre_id, settlement.centre_fen - settlement.reversed_centre_fen),
         }
         legs = []
         for party, (party_id, amount) in remaining.items():
-            legs.append(Leg(party_account(party, party_id, "pending"), -amount, settlement.order_line_id))
-            legs.append(Leg(party_account(party, party_id, "available"), amount, settlement.order_line_id))
+            legs.append(Leg(party_account(party, party_id, Bucket.PENDING), -amount, settlement.order_line_id))
+            legs.append(Leg(party_account(party, party_id, Bucket.AVAILABLE), amount, settlement.order_line_id))
         if any(leg.amount_fen for leg in legs):
-            post("release", f"release:{settlement.order_line_id}", legs)
+            post(PostingKind.RELEASE, f"release:{settlement.order_line_id}", legs)
         settlement.released_at = now
     db.session.flush()
     return len(settlements)

@@ -3,11 +3,21 @@
 import sqlalchemy as sa
 
 from core.extensions import db
-from payments.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting, LineSettlement, Payout
+from payments.ledger.models import (
+    OPEN_PAYOUT_STATUSES,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerPosting,
+    LineSettlement,
+    OwnerType,
+    PartyType,
+    Payout,
+    PostingKind,
+)
 from shop.orders.models import OrderLine
 
 # Accounts whose balance is money owed to someone: never below zero.
-NON_NEGATIVE = ("seller", "station", "centre", "platform", "suspense", "payout_clearing")
+NON_NEGATIVE = tuple(owner for owner in OwnerType if owner is not OwnerType.GATEWAY)
 
 
 def verify_ledger() -> list[str]:
@@ -50,7 +60,7 @@ def _line_problems() -> list[str]:
     net = (
         sa.select(LedgerEntry.order_line_id, sa.func.sum(LedgerEntry.amount_fen).label("net"))
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerAccount.owner_type.in_(("seller", "station", "centre")), LedgerEntry.order_line_id.is_not(None))
+        .where(LedgerAccount.owner_type.in_(tuple(PartyType)), LedgerEntry.order_line_id.is_not(None))
         .group_by(LedgerEntry.order_line_id)
         .subquery()
     )
@@ -78,19 +88,17 @@ def _payout_problems() -> list[str]:
     clearing = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount_fen), 0))
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerAccount.owner_type == "payout_clearing")
+        .where(LedgerAccount.owner_type == OwnerType.PAYOUT_CLEARING)
     )
     open_total = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Payout.amount_fen), 0)).where(
-            Payout.status.in_(("pending", "processing"))
-        )
+        sa.select(sa.func.coalesce(sa.func.sum(Payout.amount_fen), 0)).where(Payout.status.in_(OPEN_PAYOUT_STATUSES))
     )
     problems = []
     if clearing != open_total:
         problems.append(f"payout clearing holds {clearing} fen but unfinished payouts total {open_total}")
     unposted = db.session.scalars(
         sa.select(Payout.id).where(
-            ~sa.exists().where(LedgerPosting.payout_id == Payout.id, LedgerPosting.kind == "payout")
+            ~sa.exists().where(LedgerPosting.payout_id == Payout.id, LedgerPosting.kind == PostingKind.PAYOUT)
         )
     ).all()
     problems += [f"payout {pid} has no posting" for pid in unposted]

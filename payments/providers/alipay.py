@@ -36,6 +36,7 @@ from payments.providers.alipay_adapter import build_client, spki_public_key, ver
 from payments.providers.alipay_funds import AlipayFunds
 from payments.providers.base import (
     Ack,
+    Channel,
     CloseOutcome,
     GatewayTrade,
     Notification,
@@ -43,12 +44,18 @@ from payments.providers.base import (
     PaymentRejected,
     PaymentRequest,
     RefundResult,
+    RefundStatus,
+    TradeStatus,
     check_out_no,
 )
 
 log = logging.getLogger(__name__)
 
-_TRADE_STATES = {"WAIT_BUYER_PAY": "pending", "TRADE_SUCCESS": "paid", "TRADE_FINISHED": "paid"}
+_TRADE_STATES = {
+    "WAIT_BUYER_PAY": TradeStatus.PENDING,
+    "TRADE_SUCCESS": TradeStatus.PAID,
+    "TRADE_FINISHED": TradeStatus.PAID,
+}
 _PAID_STATES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
 # Answers that mean the request never became a business decision: retry later or fix the setup.
 _NOT_BUSINESS_CODES = {"20000", "20001", "40001", "40002", "40003", "40006"}
@@ -76,7 +83,7 @@ def sign_content(params: Mapping[str, str]) -> str:
 class AlipayProvider(AlipayFunds):
     """The ``alipay_mini`` and ``alipay_wap`` channels, plus transfers, bills and login (``AlipayFunds``)."""
 
-    def __init__(self, config: Mapping[str, Any], channel: str = "alipay_wap"):
+    def __init__(self, config: Mapping[str, Any], channel: Channel = Channel.ALIPAY_WAP):
         self.channel = channel
         self.app_id = config["ALIPAY_APP_ID"]
         self.seller_id = config.get("ALIPAY_SELLER_ID") or ""
@@ -115,9 +122,9 @@ class AlipayProvider(AlipayFunds):
 
     def create(self, request: PaymentRequest) -> dict[str, str]:
         """alipay_mini: alipay.trade.create → {"trade_no"}; alipay_wap: alipay.trade.wap.pay → {"url"}."""
-        if self.channel == "alipay_mini":
+        if self.channel == Channel.ALIPAY_MINI:
             return self._create_mini(request)
-        if self.channel == "alipay_wap":
+        if self.channel == Channel.ALIPAY_WAP:
             return self._create_wap(request)
         raise ValueError(f"{self.channel} cannot take payments")
 
@@ -159,13 +166,13 @@ class AlipayProvider(AlipayFunds):
         model.out_trade_no = check_out_no(out_trade_no)
         response, raw = self._execute(AlipayTradeQueryRequest(biz_model=model), AlipayTradeQueryResponse())
         if response.sub_code == "ACQ.TRADE_NOT_EXIST":
-            return GatewayTrade(out_trade_no, "not_found", raw=raw)
+            return GatewayTrade(out_trade_no, TradeStatus.NOT_FOUND, raw=raw)
         if response.code != "10000":
             raise self._rejected(response)
         paid_at = parse_alipay_time(response.send_pay_date)
         status = _TRADE_STATES.get(response.trade_status)
         if status is None:  # TRADE_CLOSED: never paid, or paid and then fully refunded
-            status = "refunded" if paid_at else "closed"
+            status = TradeStatus.REFUNDED if paid_at else TradeStatus.CLOSED
         return GatewayTrade(
             out_trade_no=out_trade_no,
             status=status,
@@ -181,12 +188,13 @@ class AlipayProvider(AlipayFunds):
         model.out_trade_no = check_out_no(out_trade_no)
         response, _ = self._execute(AlipayTradeCloseRequest(biz_model=model), AlipayTradeCloseResponse())
         if response.code == "10000":
-            return "closed"
+            return CloseOutcome.CLOSED
         if response.sub_code == "ACQ.TRADE_NOT_EXIST":
-            return "not_found"
+            return CloseOutcome.NOT_FOUND
         if response.sub_code == "ACQ.TRADE_STATUS_ERROR":
             state = self.query(out_trade_no).status
-            return "already_paid" if state in ("paid", "refunded") else "closed"
+            paid = state in (TradeStatus.PAID, TradeStatus.REFUNDED)
+            return CloseOutcome.ALREADY_PAID if paid else CloseOutcome.CLOSED
         raise self._rejected(response)
 
     def refund(
@@ -203,9 +211,11 @@ class AlipayProvider(AlipayFunds):
         response, raw = self._execute(AlipayTradeRefundRequest(biz_model=model), AlipayTradeRefundResponse())
         if response.code != "10000":
             return RefundResult(
-                out_refund_no, "failed", reason=f"{response.sub_code}: {response.sub_msg or ''}", raw=raw
+                out_refund_no, RefundStatus.FAILED, reason=f"{response.sub_code}: {response.sub_msg or ''}", raw=raw
             )
-        return RefundResult(out_refund_no, "success", refund_id=response.trade_no, amount_fen=refund_fen, raw=raw)
+        return RefundResult(
+            out_refund_no, RefundStatus.SUCCESS, refund_id=response.trade_no, amount_fen=refund_fen, raw=raw
+        )
 
     def query_refund(self, out_trade_no: str, out_refund_no: str) -> RefundResult:
         """alipay.trade.fastpay.refund.query: found with REFUND_SUCCESS (or no status) means refunded."""
@@ -216,13 +226,13 @@ class AlipayProvider(AlipayFunds):
             AlipayTradeFastpayRefundQueryRequest(biz_model=model), AlipayTradeFastpayRefundQueryResponse()
         )
         if response.sub_code == "ACQ.TRADE_NOT_EXIST" or (response.code == "10000" and not response.refund_amount):
-            return RefundResult(out_refund_no, "not_found", raw=raw)
+            return RefundResult(out_refund_no, RefundStatus.NOT_FOUND, raw=raw)
         if response.code != "10000":
             raise self._rejected(response)
         succeeded = response.refund_status in (None, "", "REFUND_SUCCESS")
         return RefundResult(
             out_refund_no,
-            "success" if succeeded else "processing",
+            RefundStatus.SUCCESS if succeeded else RefundStatus.PROCESSING,
             refund_id=response.trade_no,
             amount_fen=yuan_to_fen(response.refund_amount),
             raw=raw,

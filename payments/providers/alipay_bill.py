@@ -12,7 +12,7 @@ from datetime import datetime
 
 from core.clock import BEIJING
 from payments.money import yuan_to_fen
-from payments.providers.base import BillRow
+from payments.providers.base import BillRow, TradeStatus
 
 DETAIL_SUFFIX = "_业务明细.csv"
 SUMMARY_SUFFIX = "_业务明细(汇总).csv"
@@ -97,14 +97,14 @@ def parse_alipay_detail_csv(text: str) -> list[BillRow]:
         at = datetime.strptime(get("完成时间"), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
         amount = yuan_to_fen(get("订单金额（元）"), allow_negative=True)
         if get("业务类型") == "交易":
-            rows.append(BillRow(get("商户订单号"), get("支付宝交易号"), amount, "paid", 0, at))
+            rows.append(BillRow(get("商户订单号"), get("支付宝交易号"), amount, TradeStatus.PAID, 0, at))
         elif get("业务类型") == "退款":
             rows.append(
                 BillRow(
                     get("商户订单号"),
                     get("支付宝交易号"),
                     0,
-                    "refunded",
+                    TradeStatus.REFUNDED,
                     -amount,
                     at,
                     out_refund_no=get("退款批次号/请求号") or None,

@@ -31,6 +31,7 @@ from payments.providers.base import (
     PaymentGatewayError,
     PaymentRejected,
     TransferResult,
+    TransferStatus,
     check_out_no,
 )
 
@@ -39,13 +40,13 @@ log = logging.getLogger(__name__)
 TRANSFER_PRODUCT = "TRANS_ACCOUNT_NO_PWD"
 TRANSFER_SCENE = "DIRECT_TRANSFER"
 _TRANSFER_STATES = {
-    "SUCCESS": "success",
-    "DEALING": "processing",
-    "WAIT_PAY": "processing",
-    "INIT": "processing",
-    "FAIL": "failed",
-    "REFUND": "failed",
-    "CLOSED": "failed",
+    "SUCCESS": TransferStatus.SUCCESS,
+    "DEALING": TransferStatus.PROCESSING,
+    "WAIT_PAY": TransferStatus.PROCESSING,
+    "INIT": TransferStatus.PROCESSING,
+    "FAIL": TransferStatus.FAILED,
+    "REFUND": TransferStatus.FAILED,
+    "CLOSED": TransferStatus.FAILED,
 }
 
 
@@ -72,8 +73,10 @@ class AlipayFunds:
             AlipayFundTransUniTransferRequest(biz_model=model), AlipayFundTransUniTransferResponse()
         )
         if response.code != "10000":
-            return TransferResult(out_biz_no, "failed", reason=f"{response.sub_code}: {response.sub_msg}", raw=raw)
-        status = _TRANSFER_STATES.get(response.status or "", "processing")
+            return TransferResult(
+                out_biz_no, TransferStatus.FAILED, reason=f"{response.sub_code}: {response.sub_msg}", raw=raw
+            )
+        status = _TRANSFER_STATES.get(response.status or "", TransferStatus.PROCESSING)
         return TransferResult(out_biz_no, status, order_id=response.order_id, raw=raw)
 
     def query_transfer(self, out_biz_no: str) -> TransferResult:
@@ -86,11 +89,11 @@ class AlipayFunds:
             AlipayFundTransCommonQueryRequest(biz_model=model), AlipayFundTransCommonQueryResponse()
         )
         if response.sub_code == "ORDER_NOT_EXIST":
-            return TransferResult(out_biz_no, "not_found", raw=raw)
+            return TransferResult(out_biz_no, TransferStatus.NOT_FOUND, raw=raw)
         if response.code != "10000":
             raise PaymentRejected(response.sub_code or "", response.sub_msg or "")
-        status = _TRANSFER_STATES.get(response.status or "", "processing")
-        reason = "" if status != "failed" else f"{response.error_code}: {response.fail_reason}"
+        status = _TRANSFER_STATES.get(response.status or "", TransferStatus.PROCESSING)
+        reason = "" if status != TransferStatus.FAILED else f"{response.error_code}: {response.fail_reason}"
         return TransferResult(out_biz_no, status, order_id=response.order_id, reason=reason, raw=raw)
 
     def download_bill(self, day: date) -> list[BillRow]:

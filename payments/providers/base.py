@@ -4,17 +4,77 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
 
 from core.errors import AppError, UpstreamUnavailable
 
-Channel = Literal["wechat_jsapi", "alipay_mini", "alipay_wap"]
-CHANNELS: tuple[str, ...] = ("wechat_jsapi", "alipay_mini", "alipay_wap")
-TradeStatus = Literal["pending", "paid", "closed", "refunded", "not_found"]
-# "not_found": the gateway has no such refund/transfer, so it is safe to apply again with the same number.
-RefundStatus = Literal["processing", "success", "failed", "not_found"]
-TransferStatus = Literal["success", "failed", "processing", "not_found"]
-CloseOutcome = Literal["closed", "already_paid", "not_found"]
+
+class Gateway(StrEnum):
+    """Who runs the money: the company behind one or more channels (also ``PaymentEvent.channel``)."""
+
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+
+
+class Channel(StrEnum):
+    """How a buyer pays (``Payment.channel``, ``Order.paid_channel``); each names one provider.
+
+    Defined here rather than beside the Payment model because the provider
+    interface and the gateway simulator speak it too, without the models.
+    """
+
+    WECHAT_JSAPI = "wechat_jsapi"  # wx.requestPayment in the WeChat mini-program
+    ALIPAY_MINI = "alipay_mini"  # my.tradePay in the Alipay mini-program
+    ALIPAY_WAP = "alipay_wap"  # Alipay's mobile web cashier
+
+    @property
+    def gateway(self) -> Gateway:
+        return Gateway.WECHAT if self is Channel.WECHAT_JSAPI else Gateway.ALIPAY
+
+
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
+GATEWAY_CHANNELS = {gateway: tuple(c for c in Channel if c.gateway is gateway) for gateway in Gateway}
+
+
+class TradeStatus(StrEnum):
+    """What a gateway says about a payment."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    CLOSED = "closed"
+    REFUNDED = "refunded"  # paid, then (partly) refunded
+    NOT_FOUND = "not_found"
+
+
+class RefundStatus(StrEnum):
+    """What a gateway says about a refund.
+
+    NOT_FOUND: the gateway has no such refund/transfer, so it is safe to apply
+    again with the same number (likewise for TransferStatus).
+    """
+
+    PROCESSING = "processing"
+    SUCCESS = "success"
+    FAILED = "failed"
+    NOT_FOUND = "not_found"
+
+
+class TransferStatus(StrEnum):
+    """What Alipay says about a payout transfer."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    PROCESSING = "processing"
+    NOT_FOUND = "not_found"
+
+
+class CloseOutcome(StrEnum):
+    CLOSED = "closed"
+    ALREADY_PAID = "already_paid"
+    NOT_FOUND = "not_found"
+
+
 # (body, HTTP status, content type) of the reply to a gateway's notification.
 Ack = tuple[str, int, str]
 
@@ -143,7 +203,7 @@ class BillRow:
     out_trade_no: str
     transaction_id: str
     amount_fen: int
-    status: Literal["paid", "refunded"]
+    status: TradeStatus  # PAID for a payment, REFUNDED for a refund
     refund_fen: int
     at: datetime
     out_refund_no: str | None = None

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from core.clock import BEIJING
 from payments.money import yuan_to_fen
-from payments.providers.base import BillRow
+from payments.providers.base import BillRow, TradeStatus
 
 COLUMNS = (
     "交易时间",
@@ -90,7 +90,7 @@ def parse_wechat_bill(text: str) -> list[BillRow]:
                     out_trade_no=get("商户订单号"),
                     transaction_id=get("微信订单号"),
                     amount_fen=yuan_to_fen(get("应结订单金额")),
-                    status="paid",
+                    status=TradeStatus.PAID,
                     refund_fen=0,
                     at=at,
                 )
@@ -101,7 +101,7 @@ def parse_wechat_bill(text: str) -> list[BillRow]:
                     out_trade_no=get("商户订单号"),
                     transaction_id=get("微信订单号"),
                     amount_fen=0,
-                    status="refunded",
+                    status=TradeStatus.REFUNDED,
                     refund_fen=yuan_to_fen(get("退款金额")),
                     at=at,
                     out_refund_no=get("商户退款单号") or None,

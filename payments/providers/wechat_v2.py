@@ -25,6 +25,7 @@ from core.errors import ValidationFailed
 from payments.providers.base import (
     Ack,
     BillRow,
+    Channel,
     CloseOutcome,
     GatewayTrade,
     Notification,
@@ -33,6 +34,8 @@ from payments.providers.base import (
     PaymentRequest,
     RefundNotification,
     RefundResult,
+    RefundStatus,
+    TradeStatus,
     check_out_no,
 )
 from payments.providers.wechat_bill import parse_wechat_bill
@@ -42,19 +45,19 @@ log = logging.getLogger(__name__)
 REAL_PAY_BASE = "https://api.mch.weixin.qq.com/"
 _NONCE_ALPHABET = string.ascii_letters + string.digits
 _TRADE_STATES = {
-    "SUCCESS": "paid",
-    "REFUND": "refunded",
-    "NOTPAY": "pending",
-    "USERPAYING": "pending",
-    "CLOSED": "closed",
-    "REVOKED": "closed",
-    "PAYERROR": "closed",
+    "SUCCESS": TradeStatus.PAID,
+    "REFUND": TradeStatus.REFUNDED,
+    "NOTPAY": TradeStatus.PENDING,
+    "USERPAYING": TradeStatus.PENDING,
+    "CLOSED": TradeStatus.CLOSED,
+    "REVOKED": TradeStatus.CLOSED,
+    "PAYERROR": TradeStatus.CLOSED,
 }
 _REFUND_STATES = {
-    "SUCCESS": "success",
-    "PROCESSING": "processing",
-    "REFUNDCLOSE": "failed",
-    "CHANGE": "failed",
+    "SUCCESS": RefundStatus.SUCCESS,
+    "PROCESSING": RefundStatus.PROCESSING,
+    "REFUNDCLOSE": RefundStatus.FAILED,
+    "CHANGE": RefundStatus.FAILED,
 }
 # Business answers that mean "try again later with the same numbers", not "refused".
 _RETRYABLE = {"SYSTEMERROR", "BIZERR_NEED_RETRY", "FREQUENCY_LIMITED", "INVALID_REQ_TOO_MUCH"}
@@ -111,7 +114,7 @@ class PinnedWeChatPay(WeChatPay):
 class WeChatPayV2Provider:
     """The ``wechat_jsapi`` channel."""
 
-    channel = "wechat_jsapi"
+    channel = Channel.WECHAT_JSAPI
 
     def __init__(self, config: Mapping[str, Any]):
         self.appid = config["WECHAT_APPID"]
@@ -173,9 +176,9 @@ class WeChatPayV2Provider:
             data = self._call("orderquery", self.client.order.query, out_trade_no=out_trade_no)
         except WeChatPayException as exc:
             if exc.errcode == "ORDERNOTEXIST":
-                return GatewayTrade(out_trade_no, "not_found", raw={"err_code": exc.errcode})
+                return GatewayTrade(out_trade_no, TradeStatus.NOT_FOUND, raw={"err_code": exc.errcode})
             raise PaymentRejected(exc.errcode, exc.errmsg or "") from exc
-        state = _TRADE_STATES.get(data.get("trade_state"), "pending")
+        state = _TRADE_STATES.get(data.get("trade_state"), TradeStatus.PENDING)
         return GatewayTrade(
             out_trade_no=out_trade_no,
             status=state,
@@ -191,11 +194,15 @@ class WeChatPayV2Provider:
         try:
             self._call("closeorder", self.client.order.close, out_trade_no)
         except WeChatPayException as exc:
-            outcome = {"ORDERPAID": "already_paid", "ORDERCLOSED": "closed", "ORDERNOTEXIST": "not_found"}
+            outcome = {
+                "ORDERPAID": CloseOutcome.ALREADY_PAID,
+                "ORDERCLOSED": CloseOutcome.CLOSED,
+                "ORDERNOTEXIST": CloseOutcome.NOT_FOUND,
+            }
             if exc.errcode in outcome:
                 return outcome[exc.errcode]
             raise PaymentRejected(exc.errcode, exc.errmsg or "") from exc
-        return "closed"
+        return CloseOutcome.CLOSED
 
     def refund(
         self,
@@ -223,13 +230,13 @@ class WeChatPayV2Provider:
         except WeChatPayException as exc:
             return RefundResult(
                 out_refund_no,
-                "failed",
+                RefundStatus.FAILED,
                 reason=f"{exc.errcode}: {exc.errmsg or ''}",
                 raw={"err_code": exc.errcode, "err_code_des": exc.errmsg},
             )
         return RefundResult(
             out_refund_no,
-            "processing",
+            RefundStatus.PROCESSING,
             refund_id=data.get("refund_id"),
             amount_fen=int(data["refund_fee"]),
             raw=dict(data),
@@ -242,16 +249,16 @@ class WeChatPayV2Provider:
             data = self._call("refundquery", self.client.refund.query, out_refund_no=out_refund_no)
         except WeChatPayException as exc:
             if exc.errcode == "REFUNDNOTEXIST":
-                return RefundResult(out_refund_no, "not_found", reason=exc.errcode)
+                return RefundResult(out_refund_no, RefundStatus.NOT_FOUND, reason=exc.errcode)
             raise PaymentRejected(exc.errcode, exc.errmsg or "") from exc
         count = int(data.get("refund_count") or 0)
         index = next((i for i in range(count) if data.get(f"out_refund_no_{i}") == out_refund_no), None)
         if index is None:
-            return RefundResult(out_refund_no, "not_found", raw=dict(data))
+            return RefundResult(out_refund_no, RefundStatus.NOT_FOUND, raw=dict(data))
         status = data.get(f"refund_status_{index}", "")
         return RefundResult(
             out_refund_no,
-            _REFUND_STATES.get(status, "processing"),
+            _REFUND_STATES.get(status, RefundStatus.PROCESSING),
             refund_id=data.get(f"refund_id_{index}"),
             amount_fen=int(data[f"refund_fee_{index}"]),
             reason="" if status in ("SUCCESS", "PROCESSING") else status,
@@ -330,7 +337,7 @@ class WeChatPayV2Provider:
             out_refund_no=data["out_refund_no"],
             refund_id=data.get("refund_id"),
             amount_fen=data.get("refund_fee"),
-            status="success" if status == "SUCCESS" else "failed",
+            status=RefundStatus.SUCCESS if status == "SUCCESS" else RefundStatus.FAILED,
             reason="" if status == "SUCCESS" else str(status),
             raw=dict(data),
         )

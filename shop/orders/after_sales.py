@@ -13,14 +13,16 @@ from core.auth import scope_for
 from core.db import utcnow
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
+from shop.models import ReviewDecision
 from shop.orders.fulfilment import buyers_order, lock_order
-from shop.orders.models import RefundRequest, RefundRequestLine
+from shop.orders.models import LineStatus, RefundRequest, RefundRequestLine, RefundRequestStatus
 from shop.orders.states import InvalidState, move_line, sync_order
 from shop.signals import refund_approved
 from villages.models import Station
 
-REFUNDABLE = ("paid", "shipped", "completed")
+REFUNDABLE = (LineStatus.PAID, LineStatus.SHIPPED, LineStatus.COMPLETED)
+R = RefundRequestStatus
 
 
 def settlement_hold_over(line, now: datetime | None = None) -> bool:
@@ -40,7 +42,7 @@ def request_refund(buyer: User, order_id: int, line_ids: list[int], reason: str)
     blocked = [line.id for line in lines if line.status not in REFUNDABLE]
     if blocked:
         raise InvalidState("所选商品当前不能申请退款", details={"line_ids": blocked})
-    settled = [line.id for line in lines if line.status == "completed" and settlement_hold_over(line)]
+    settled = [line.id for line in lines if line.status == LineStatus.COMPLETED and settlement_hold_over(line)]
     if settled:
         days = current_app.config["SETTLEMENT_HOLD_DAYS"]
         raise InvalidState(
@@ -56,7 +58,7 @@ def request_refund(buyer: User, order_id: int, line_ids: list[int], reason: str)
     )
     db.session.add(refund)
     for line in lines:
-        move_line(line, "refunding", buyer, f"申请退款：{reason}")
+        move_line(line, LineStatus.REFUNDING, buyer, f"申请退款：{reason}")
     sync_order(order, buyer, "申请退款")
     db.session.flush()
     return refund
@@ -71,7 +73,7 @@ def _refund(refund_id: int) -> RefundRequest:
 
 def _check_decider(actor: User, refund: RefundRequest) -> None:
     """The station manager of every line's station, or a county admin over them."""
-    scope = scope_for(actor, "station_manager", "county_admin", "platform_admin")
+    scope = scope_for(actor, Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
     station_ids = {item.line.station_id for item in refund.lines}
     stations = db.session.execute(sa.select(Station.id, Station.village_code).where(Station.id.in_(station_ids))).all()
     mine = [sid for sid, village in stations if scope.covers(village) and scope.covers_station(sid)]
@@ -87,16 +89,16 @@ def decide_refund(actor: User, refund_id: int, decision: str, reason: str | None
     _check_decider(actor, refund)
     order = lock_order(refund.order_id)
     db.session.refresh(refund)  # a concurrent decision may have committed while we waited for the lock
-    if refund.status != "requested":
+    if refund.status != R.REQUESTED:
         raise InvalidState("该退款申请已处理")
     refund.decided_by_id, refund.decided_at, refund.decision_reason = actor.id, utcnow(), reason
-    if decision == "approve":
-        refund.status = "approved"
+    if decision == ReviewDecision.APPROVE:
+        refund.status = R.APPROVED
         refund_approved.send(refund)
     else:
         if not reason:
             raise ValidationFailed.field("reason", "拒绝退款须说明理由")
-        refund.status = "rejected"
+        refund.status = R.REJECTED
         for item in refund.lines:
             move_line(item.line, item.line.status_before_refund, actor, f"退款被拒绝：{reason}")
         sync_order(order, actor, "退款被拒绝")
@@ -106,22 +108,22 @@ def decide_refund(actor: User, refund_id: int, decision: str, reason: str | None
 
 def complete_refund(refund: RefundRequest) -> None:
     """The gateway returned the money (called by payments under the order's lock)."""
-    if refund.status == "refunded":
+    if refund.status == R.REFUNDED:
         return
-    if refund.status != "approved":
+    if refund.status != R.APPROVED:
         raise InvalidState("退款申请未获批准")
-    refund.status, refund.refunded_at = "refunded", utcnow()
+    refund.status, refund.refunded_at = R.REFUNDED, utcnow()
     for item in refund.lines:
         item.line.refunded_fen += item.amount_fen
-        move_line(item.line, "refunded", None, "退款已到账")
+        move_line(item.line, LineStatus.REFUNDED, None, "退款已到账")
     sync_order(refund.order, None, "退款已到账")
 
 
 def fail_refund(refund: RefundRequest, reason: str) -> None:
     """The gateway refused the refund: record why and put the lines back."""
-    if refund.status != "approved":
+    if refund.status != R.APPROVED:
         return
-    refund.status, refund.failure_reason = "failed", reason[:200]
+    refund.status, refund.failure_reason = R.FAILED, reason[:200]
     for item in refund.lines:
         move_line(item.line, item.line.status_before_refund, None, f"退款失败：{reason}")
     sync_order(refund.order, None, "退款失败")
@@ -132,7 +134,7 @@ def visible_refunds(actor: User, refund_id: int) -> RefundRequest:
     refund = _refund(refund_id)
     if refund.buyer_id == actor.id:
         return refund
-    scope = scope_for(actor, "station_manager", "county_admin", "platform_admin", "poverty_office")
+    scope = scope_for(actor, Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN, Role.POVERTY_OFFICE)
     station_ids = {item.line.station_id for item in refund.lines}
     villages = db.session.scalars(sa.select(Station.village_code).where(Station.id.in_(station_ids))).all()
     if not any(scope.covers(code) for code in villages) or not any(

@@ -9,14 +9,14 @@ from core.auth import scope_for
 from core.db import utcnow
 from core.errors import Forbidden, NotFound
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.tasks import run_later
 from shop.models import Product
-from shop.orders.models import Order, OrderLine, Shipment
+from shop.orders.models import CancelReason, LineStatus, Order, OrderLine, OrderStatus, Shipment
 from shop.orders.notifications import notify_sellers_of_paid_order
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, require_status, sync_order
-from shop.signals import lines_shipped, order_cancelled, order_completed, order_expired
+from shop.signals import lines_shipped, lines_shipping, order_cancelled, order_expired
 from villages.models import Station
 
 
@@ -43,10 +43,10 @@ def mark_paid(order: Order, channel: str, paid_at: datetime) -> bool:
     Returns False when the order can no longer be paid (cancelled or expired):
     the caller must then refund the money.
     """
-    if order.status != "pending_payment":
+    if order.status != OrderStatus.PENDING_PAYMENT:
         return False
     for line in order.lines:
-        move_line(line, "paid", None, f"支付成功（{channel}）")
+        move_line(line, LineStatus.PAID, None, f"支付成功（{channel}）")
     sync_order(order, None, f"支付成功（{channel}）")
     order.paid_channel, order.paid_at = channel, paid_at
     quantities: dict[int, int] = {}
@@ -63,10 +63,10 @@ def mark_paid(order: Order, channel: str, paid_at: datetime) -> bool:
     return True
 
 
-def _cancel(order: Order, actor: User | None, reason: str, cause: str) -> None:
-    require_status(order, "pending_payment")
+def _cancel(order: Order, actor: User | None, reason: str, cause: CancelReason) -> None:
+    require_status(order, OrderStatus.PENDING_PAYMENT)
     for line in order.lines:
-        move_line(line, "cancelled", actor, reason)
+        move_line(line, LineStatus.CANCELLED, actor, reason)
     release_stock(order.lines)
     sync_order(order, actor, reason)
     order.cancel_reason, order.cancelled_at = cause, utcnow()
@@ -75,7 +75,7 @@ def _cancel(order: Order, actor: User | None, reason: str, cause: str) -> None:
 def cancel_order(buyer: User, order_id: int) -> Order:
     """The buyer cancels an unpaid order; its stock is released once."""
     order = buyers_order(buyer, order_id, lock=True)
-    _cancel(order, buyer, "买家取消", "buyer")
+    _cancel(order, buyer, "买家取消", CancelReason.BUYER)
     order_cancelled.send(order)
     return order
 
@@ -90,20 +90,20 @@ def expire_overdue_orders(now: datetime | None = None, batch_size: int = 100) ->
     now = now or utcnow()
     orders = db.session.scalars(
         sa.select(Order)
-        .where(Order.status == "pending_payment", Order.expires_at <= now)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
         .order_by(Order.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     ).all()
     for order in orders:
-        _cancel(order, None, "超时未支付，订单已关闭", "expired")
+        _cancel(order, None, "超时未支付，订单已关闭", CancelReason.EXPIRED)
         order_expired.send(order)
     return len(orders)
 
 
 def _station_manager_scope(actor: User, station_id: int):
-    scope = scope_for(actor, "station_manager", "county_admin", "platform_admin")
+    scope = scope_for(actor, Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
     if not scope.covers_station(station_id):
         raise Forbidden("只能为本服务站的订单发货")
     return scope
@@ -119,9 +119,10 @@ def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str
     station = db.session.get(Station, station_id)
     if not scope.covers(station.village_code):
         raise NotFound("订单不存在")
-    to_ship = [line for line in lines if line.status == "paid"]
+    to_ship = [line for line in lines if line.status == LineStatus.PAID]
     if not to_ship:
         raise InvalidState("本服务站在该订单中没有待发货的商品")
+    lines_shipping.send(order, station_id=station_id)
     shipment = Shipment(
         order_id=order.id,
         station_id=station_id,
@@ -133,7 +134,7 @@ def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str
     db.session.flush()
     for line in to_ship:
         line.shipment_id = shipment.id
-        move_line(line, "shipped", actor, f"{carrier} {tracking_no}")
+        move_line(line, LineStatus.SHIPPED, actor, f"{carrier} {tracking_no}")
     sync_order(order, actor, "全部商品已发货")
     lines_shipped.send(order, shipment=shipment)
     return order
@@ -142,18 +143,17 @@ def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str
 def _complete(order: Order, actor: User | None, reason: str) -> None:
     now = utcnow()
     for line in order.lines:
-        if line.status == "shipped":
-            move_line(line, "completed", actor, reason)
+        if line.status == LineStatus.SHIPPED:
+            move_line(line, LineStatus.COMPLETED, actor, reason)
             line.completed_at = now
     sync_order(order, actor, reason)
     order.completed_at = now
-    order_completed.send(order)
 
 
 def confirm_receipt(buyer: User, order_id: int) -> Order:
     """The buyer confirms the parcels arrived."""
     order = buyers_order(buyer, order_id, lock=True)
-    require_status(order, "shipped")
+    require_status(order, OrderStatus.SHIPPED)
     _complete(order, buyer, "买家确认收货")
     return order
 
@@ -164,7 +164,7 @@ def auto_confirm_shipped_orders(now: datetime | None = None, batch_size: int = 1
     cutoff = now - timedelta(days=current_app.config["ORDER_AUTO_CONFIRM_DAYS"])
     orders = db.session.scalars(
         sa.select(Order)
-        .where(Order.status == "shipped", Order.shipped_at <= cutoff)
+        .where(Order.status == OrderStatus.SHIPPED, Order.shipped_at <= cutoff)
         .order_by(Order.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)

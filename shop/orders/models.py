@@ -1,6 +1,7 @@
 """Orders, their lines (snapshots of what was bought), shipments, events, after-sales."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,15 +11,58 @@ from core.extensions import db
 from core.models import User
 from core.pii import Encrypted
 
-ORDER_STATUSES = ("pending_payment", "paid", "shipped", "completed", "cancelled", "refunding", "refunded")
-LINE_STATUSES = ("pending_payment", "paid", "shipped", "completed", "cancelled", "refunding", "refunded")
-REFUND_STATUSES = ("requested", "approved", "rejected", "refunded", "failed")
+
+class OrderStatus(StrEnum):
+    """An order's status, derived from its lines (``shop.orders.states``)."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+
+
+class LineStatus(StrEnum):
+    """One order line's status; the order's follows from its lines'."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+
+
+class CancelReason(StrEnum):
+    BUYER = "buyer"  # the buyer cancelled it
+    EXPIRED = "expired"  # not paid before its deadline
+
+
+class RefundRequestStatus(StrEnum):
+    """An after-sales request: decided by staff, then refunded (or failed) at the gateway."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class NotificationStatus(StrEnum):
+    """What became of a subscribe message to a seller."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", ORDER_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", OrderStatus), name="known_status"),
         sa.CheckConstraint("total_fen > 0", name="total_positive"),
         # The expiry job's scan: unpaid orders by deadline.
         sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
@@ -26,7 +70,7 @@ class Order(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending_payment")
+    status: Mapped[str] = mapped_column(sa.String(20), default=OrderStatus.PENDING_PAYMENT)
     total_fen: Mapped[int]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Why it was cancelled: buyer, expired, paid_after_expiry …
@@ -49,7 +93,7 @@ class Order(db.Model):
     )
 
     def is_past_deadline(self, now: datetime) -> bool:
-        return self.status == "pending_payment" and self.expires_at <= now
+        return self.status == OrderStatus.PENDING_PAYMENT and self.expires_at <= now
 
 
 class OrderLine(db.Model):
@@ -57,7 +101,7 @@ class OrderLine(db.Model):
 
     __tablename__ = "order_lines"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", LINE_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", LineStatus), name="known_status"),
         sa.CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),
         sa.CheckConstraint("unit_price_fen > 0", name="unit_price_positive"),
         sa.CheckConstraint("amount_fen = unit_price_fen * quantity", name="amount_is_price_times_quantity"),
@@ -91,7 +135,7 @@ class OrderLine(db.Model):
     poverty_certified: Mapped[bool] = mapped_column(default=False)
     seller_poor_household: Mapped[bool] = mapped_column(default=False)
     poverty_village: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending_payment")
+    status: Mapped[str] = mapped_column(sa.String(20), default=LineStatus.PENDING_PAYMENT)
     # The status to return to when an after-sales request is rejected.
     status_before_refund: Mapped[str | None] = mapped_column(sa.String(20))
     refunded_fen: Mapped[int] = mapped_column(default=0)
@@ -138,14 +182,14 @@ class RefundRequest(db.Model):
 
     __tablename__ = "refund_requests"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", REFUND_STATUSES), name="known_status"),
+        sa.CheckConstraint(one_of("status", RefundRequestStatus), name="known_status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(sa.String(20), default="requested")
+    status: Mapped[str] = mapped_column(sa.String(20), default=RefundRequestStatus.REQUESTED)
     amount_fen: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.String(200))
     decision_reason: Mapped[str | None] = mapped_column(sa.String(200))
@@ -180,6 +224,6 @@ class SellerNotification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     seller_id: Mapped[int] = mapped_column(sa.ForeignKey("sellers.id"))
-    status: Mapped[str] = mapped_column(sa.String(16))  # sent, failed, skipped
+    status: Mapped[str] = mapped_column(sa.String(16))  # NotificationStatus
     detail: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

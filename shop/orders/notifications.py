@@ -9,7 +9,7 @@ from wechatpy.exceptions import WeChatClientException
 from core.extensions import db
 from core.models import User
 from core.wechat import wechat_client, wechat_configured
-from shop.orders.models import Order, SellerNotification
+from shop.orders.models import NotificationStatus, Order, SellerNotification
 from villages.models import Seller
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,25 @@ def _message(order: Order, seller_id: int) -> dict:
     }
 
 
-def notify_sellers_of_paid_order(order_id: int) -> None:
-    """Send (or record why not) one subscribe message to each bound seller of the order."""
+def notify_sellers_of_paid_order(order_id: int) -> int:
+    """Send (or record why not) one subscribe message to each bound seller of the order; returns the failures.
+
+    Safe to run again (a retry, a redelivered task): sellers already sent to, or
+    skipped for good, are left alone.
+    """
     order = db.session.get(Order, order_id)
     if order is None:
-        return
-    seller_ids = sorted({line.seller_id for line in order.lines})
+        return 0
+    done = set(
+        db.session.scalars(
+            sa.select(SellerNotification.seller_id).where(
+                SellerNotification.order_id == order_id,
+                SellerNotification.status.in_((NotificationStatus.SENT, NotificationStatus.SKIPPED)),
+            )
+        )
+    )
+    seller_ids = sorted({line.seller_id for line in order.lines} - done)
+    failures = 0
     openids = dict(
         db.session.execute(
             sa.select(Seller.id, User.wechat_openid)
@@ -45,15 +58,17 @@ def notify_sellers_of_paid_order(order_id: int) -> None:
     for seller_id in seller_ids:
         openid = openids.get(seller_id)
         if not openid:
-            status, detail = "skipped", "卖家尚未绑定微信"
+            status, detail = NotificationStatus.SKIPPED, "卖家尚未绑定微信"
         elif not (wechat_configured() and template):
-            status, detail = "skipped", "未配置微信订阅消息模板"
+            status, detail = NotificationStatus.SKIPPED, "未配置微信订阅消息模板"
         else:
             try:
                 wechat_client().wxa.send_subscribe_message(openid, template, _message(order, seller_id), ORDER_PAGE)
-                status, detail = "sent", None
+                status, detail = NotificationStatus.SENT, None
             except (WeChatClientException, OSError) as exc:
                 log.warning("subscribe message for order %s failed: %s", order_id, type(exc).__name__)
-                status, detail = "failed", str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
+                status, detail = NotificationStatus.FAILED, str(getattr(exc, "errmsg", "") or type(exc).__name__)[:200]
+                failures += 1
         db.session.add(SellerNotification(order_id=order.id, seller_id=seller_id, status=status, detail=detail))
     db.session.commit()
+    return failures

@@ -11,8 +11,9 @@ from core.extensions import db
 from core.models import User
 from core.validators import normalise_phone
 from shop.models import Product, Sku
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.states import append_order_event
+from shop.signals import unit_order_requested
 from villages.models import Region, Station, Village
 
 MAX_LINES = 50
@@ -59,7 +60,7 @@ def _check_unpaid_holdings(buyer: User, quantities: dict[int, int], now) -> None
     """
     db.session.execute(sa.select(User.id).where(User.id == buyer.id).with_for_update())
     config = current_app.config
-    unpaid = (Order.buyer_id == buyer.id, Order.status == "pending_payment", Order.expires_at > now)
+    unpaid = (Order.buyer_id == buyer.id, Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at > now)
     if (
         db.session.scalar(sa.select(sa.func.count()).select_from(Order).where(*unpaid))
         >= config["UNPAID_ORDERS_PER_BUYER"]
@@ -141,8 +142,18 @@ def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str]) -> OrderLine:
     )
 
 
-def place_order(buyer: User, items: list[dict], address: dict) -> Order:
-    """Create a pending order, reserving stock for every line or none."""
+def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None = None) -> Order:
+    """Create a pending order, reserving stock for every line or none.
+
+    ``unit`` (``buyer_unit_id``, ``purpose`` …) places it on behalf of a unit:
+    the institutions package answers ``unit_order_requested`` with the order.
+    """
+    if unit:
+        answers = unit_order_requested.send(buyer, items=items, address=address, unit=unit)
+        placed = [order for _receiver, order in answers if order is not None]
+        if not placed:
+            raise ValidationFailed.field("buyer_unit_id", "暂不支持单位采购")
+        return placed[0]
     quantities = _check_cart(items)
     if db.session.get(Region, address["region_code"]) is None:
         raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})
@@ -168,5 +179,5 @@ def place_order(buyer: User, items: list[dict], address: dict) -> Order:
     )
     db.session.add(order)
     db.session.flush()
-    append_order_event(order, None, None, "pending_payment", buyer, "下单")
+    append_order_event(order, None, None, OrderStatus.PENDING_PAYMENT, buyer, "下单")
     return order

@@ -1,6 +1,7 @@
 """Who sees which orders: buyers their own, stations their lines, counties their county."""
 
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 
@@ -9,24 +10,37 @@ from core.clock import BEIJING
 from core.db import utcnow
 from core.errors import NotFound
 from core.extensions import db
-from core.models import User
+from core.models import STAFF_ROLES, Role, User
 from core.pagination import paginate
-from shop.orders.models import Order, OrderLine
-from villages.models import PiiAccess, Station
+from shop.orders.models import CancelReason, Order, OrderLine, OrderStatus
+from villages.models import PiiAccess, PiiSubject, Station
 
-STAFF_ROLES = ("station_manager", "county_admin", "platform_admin", "poverty_office")
+# Who may handle a station's orders (ship, read the full address).
+ORDER_HANDLERS = (Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
+
+
+class OrderListView(StrEnum):
+    """``GET /orders?view=``: the caller's own orders, or the orders with lines in their scope."""
+
+    OWN = "own"
+    STAFF = "staff"
+
+
+class Viewer(StrEnum):
+    BUYER = "buyer"  # sees every line
+    STAFF = "staff"  # sees the lines in their scope
 
 
 class OrderView:
     """An order as one viewer may see it: all lines, or only their station's."""
 
-    def __init__(self, order: Order, lines: list[OrderLine], now: datetime, viewer: str):
+    def __init__(self, order: Order, lines: list[OrderLine], now: datetime, viewer: Viewer):
         self.order = order
         self.lines = lines
         self.viewer = viewer
-        self.expired = order.is_past_deadline(now) or order.cancel_reason == "expired"
+        self.expired = order.is_past_deadline(now) or order.cancel_reason == CancelReason.EXPIRED
         # An unpaid order past its deadline reads as cancelled before the job runs.
-        self.status = "cancelled" if order.is_past_deadline(now) else order.status
+        self.status = OrderStatus.CANCELLED if order.is_past_deadline(now) else order.status
 
     def __getattr__(self, name):
         return getattr(self.order, name)
@@ -54,6 +68,16 @@ def _in_scope_lines(scope: Scope, order: Order) -> list[OrderLine]:
     ]
 
 
+def buyer_view(order: Order) -> OrderView:
+    """The buyer's view of an order the caller already holds (just placed, cancelled, received)."""
+    return OrderView(order, list(order.lines), utcnow(), Viewer.BUYER)
+
+
+def default_list_view(user: User) -> OrderListView:
+    """Staff see the orders they handle unless they ask for their own."""
+    return OrderListView.STAFF if user.has_role(*STAFF_ROLES) else OrderListView.OWN
+
+
 def order_for(user: User, order_id: int) -> OrderView:
     """The order for its buyer (all lines) or for staff (the lines in their scope)."""
     order = db.session.get(Order, order_id)
@@ -61,13 +85,13 @@ def order_for(user: User, order_id: int) -> OrderView:
         raise NotFound("订单不存在")
     now = utcnow()
     if order.buyer_id == user.id:
-        return OrderView(order, list(order.lines), now, "buyer")
+        return OrderView(order, list(order.lines), now, Viewer.BUYER)
     if not user.has_role(*STAFF_ROLES):
         raise NotFound("订单不存在")
     lines = _in_scope_lines(_staff_scope(user), order)
     if not lines:
         raise NotFound("订单不存在")
-    return OrderView(order, lines, now, "staff")
+    return OrderView(order, lines, now, Viewer.STAFF)
 
 
 def list_orders(
@@ -91,7 +115,7 @@ def list_orders(
             Order.created_at < datetime.combine(placed_to + timedelta(days=1), time.min, BEIJING)
         )
     scope = None
-    if view == "own":
+    if view == OrderListView.OWN:
         statement = statement.where(Order.buyer_id == user.id)
     else:
         scope = _staff_scope(user)
@@ -108,19 +132,19 @@ def list_orders(
     result = paginate(statement, page, per_page)
     now = utcnow()
     if scope is None:
-        result["items"] = [OrderView(o, list(o.lines), now, "buyer") for o in result["items"]]
+        result["items"] = [OrderView(o, list(o.lines), now, Viewer.BUYER) for o in result["items"]]
     else:
-        result["items"] = [OrderView(o, _in_scope_lines(scope, o), now, "staff") for o in result["items"]]
+        result["items"] = [OrderView(o, _in_scope_lines(scope, o), now, Viewer.STAFF) for o in result["items"]]
     return result
 
 
 def shipping_label(user: User, order_id: int) -> OrderView:
     """The full address for the station that ships (each look is audited)."""
     view = order_for(user, order_id)
-    if view.viewer != "staff" or not user.has_role("station_manager", "county_admin", "platform_admin"):
+    if view.viewer != Viewer.STAFF or not user.has_role(*ORDER_HANDLERS):
         raise NotFound("订单不存在")
     db.session.add(
-        PiiAccess(user_id=user.id, subject_type="order", subject_id=order_id, fields="address", reason="发货")
+        PiiAccess(user_id=user.id, subject_type=PiiSubject.ORDER, subject_id=order_id, fields="address", reason="发货")
     )
     db.session.flush()
     return view

@@ -2,11 +2,13 @@
 
 from marshmallow import Schema, fields, validate
 
-from core.fields import LocalDateTime
+from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from core.validators import validate_mobile
-from shop.orders.models import ORDER_STATUSES
+from shop.models import ReviewDecision
+from shop.orders.models import LineStatus, OrderStatus, RefundRequestStatus
+from shop.orders.queries import OrderListView
 
 
 class CartItemArgs(Schema):
@@ -24,11 +26,29 @@ class AddressArgs(Schema):
 class OrderArgs(Schema):
     items = fields.List(fields.Nested(CartItemArgs), required=True, validate=validate.Length(min=1, max=50))
     address = fields.Nested(AddressArgs, required=True)
+    # Ordering on behalf of a unit (the institutions package checks these).
+    buyer_unit_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "下单单位（须为该单位采购员）"}
+    )
+    purpose = fields.String(metadata={"description": "canteen（食堂采购）| union_welfare（工会福利）"})
+    payment_method = fields.String(metadata={"description": "online（默认，小程序支付）| bank_transfer（对公转账）"})
+    recipients = fields.List(
+        fields.Nested(AddressArgs),
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "工会福利：每位收件人一份 items 所列礼包"},
+    )
+    recipient_list_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "工会福利：已上传的收件人名单"}
+    )
+
+
+# The OrderArgs fields that place the order on behalf of a unit.
+UNIT_FIELDS = ("buyer_unit_id", "purpose", "payment_method", "recipients", "recipient_list_id")
 
 
 class OrderQueryArgs(PageArgs):
-    view = fields.String(load_default=None, validate=validate.OneOf(["own", "staff"]))
-    status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+    view = fields.String(load_default=None, validate=one_of(OrderListView))
+    status = fields.String(validate=one_of(OrderStatus))
     station_id = fields.Integer()
 
 
@@ -58,7 +78,7 @@ class OrderLineSchema(Schema):
     quantity = fields.Integer()
     amount_fen = fields.Integer()
     refunded_fen = fields.Integer()
-    status = fields.String()
+    status = enum_string(LineStatus)
     station_id = fields.Integer()
     seller_id = fields.Integer()
     village_code = fields.String()
@@ -84,7 +104,7 @@ class FullAddressSchema(Schema):
 
 class OrderSchema(Schema):
     id = fields.Integer()
-    status = fields.String()
+    status = enum_string(OrderStatus)
     expired = fields.Boolean()
     cancel_reason = fields.String(allow_none=True)
     total_fen = fields.Integer()
@@ -123,14 +143,14 @@ class RefundArgs(Schema):
 
 
 class RefundDecisionArgs(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    decision = fields.String(required=True, validate=one_of(ReviewDecision))
     reason = fields.String(validate=validate.Length(max=200))
 
 
 class RefundSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
-    status = fields.String()
+    status = enum_string(RefundRequestStatus)
     amount_fen = fields.Integer()
     reason = fields.String()
     decision_reason = fields.String(allow_none=True)

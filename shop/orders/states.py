@@ -4,25 +4,26 @@ from core.db import utcnow
 from core.errors import Conflict
 from core.extensions import db
 from core.models import User
-from shop.orders.models import Order, OrderEvent, OrderLine
+from shop.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus
 
-LINE_TRANSITIONS = {
-    "pending_payment": {"paid", "cancelled"},
-    "paid": {"shipped", "refunding"},
-    "shipped": {"completed", "refunding"},
-    "completed": {"refunding"},
-    "refunding": {"paid", "shipped", "completed", "refunded"},
-    "cancelled": set(),
-    "refunded": set(),
+L, O = LineStatus, OrderStatus  # noqa: E741 - short names keep the tables readable
+LINE_TRANSITIONS: dict[str, set[LineStatus]] = {
+    L.PENDING_PAYMENT: {L.PAID, L.CANCELLED},
+    L.PAID: {L.SHIPPED, L.REFUNDING},
+    L.SHIPPED: {L.COMPLETED, L.REFUNDING},
+    L.COMPLETED: {L.REFUNDING},
+    L.REFUNDING: {L.PAID, L.SHIPPED, L.COMPLETED, L.REFUNDED},
+    L.CANCELLED: set(),
+    L.REFUNDED: set(),
 }
-ORDER_TRANSITIONS = {
-    "pending_payment": {"paid", "cancelled"},
-    "paid": {"shipped", "completed", "refunding", "refunded"},
-    "shipped": {"completed", "refunding", "refunded"},
-    "completed": {"refunding", "refunded"},
-    "refunding": {"paid", "shipped", "completed", "refunded"},
-    "cancelled": set(),
-    "refunded": set(),
+ORDER_TRANSITIONS: dict[str, set[OrderStatus]] = {
+    O.PENDING_PAYMENT: {O.PAID, O.CANCELLED},
+    O.PAID: {O.SHIPPED, O.COMPLETED, O.REFUNDING, O.REFUNDED},
+    O.SHIPPED: {O.COMPLETED, O.REFUNDING, O.REFUNDED},
+    O.COMPLETED: {O.REFUNDING, O.REFUNDED},
+    O.REFUNDING: {O.PAID, O.SHIPPED, O.COMPLETED, O.REFUNDED},
+    O.CANCELLED: set(),
+    O.REFUNDED: set(),
 }
 
 
@@ -49,29 +50,29 @@ def move_line(line: OrderLine, new: str, actor: User | None, reason: str | None 
     if new not in LINE_TRANSITIONS[line.status]:
         raise InvalidState(f"订单明细不能从「{line.status}」变为「{new}」")
     old = line.status
-    if new == "refunding":
+    if new == LineStatus.REFUNDING:
         line.status_before_refund = old
     line.status = new
     append_order_event(line.order, line, old, new, actor, reason)
 
 
-def derived_status(order: Order) -> str:
+def derived_status(order: Order) -> OrderStatus:
     """The order's status as its lines make it."""
     statuses = [line.status for line in order.lines]
-    if all(s == "cancelled" for s in statuses):
-        return "cancelled"
-    if all(s == "pending_payment" for s in statuses):
-        return "pending_payment"
-    if all(s == "refunded" for s in statuses):
-        return "refunded"
-    if "refunding" in statuses:
-        return "refunding"
-    live = [s for s in statuses if s not in ("refunded", "cancelled")]
-    if all(s == "completed" for s in live):
-        return "completed"
-    if all(s in ("shipped", "completed") for s in live):
-        return "shipped"
-    return "paid"
+    if all(s == L.CANCELLED for s in statuses):
+        return O.CANCELLED
+    if all(s == L.PENDING_PAYMENT for s in statuses):
+        return O.PENDING_PAYMENT
+    if all(s == L.REFUNDED for s in statuses):
+        return O.REFUNDED
+    if L.REFUNDING in statuses:
+        return O.REFUNDING
+    live = [s for s in statuses if s not in (L.REFUNDED, L.CANCELLED)]
+    if all(s == L.COMPLETED for s in live):
+        return O.COMPLETED
+    if all(s in (L.SHIPPED, L.COMPLETED) for s in live):
+        return O.SHIPPED
+    return O.PAID
 
 
 def sync_order(order: Order, actor: User | None, reason: str | None = None) -> bool:
@@ -83,7 +84,7 @@ def sync_order(order: Order, actor: User | None, reason: str | None = None) -> b
         raise InvalidState(f"订单不能从「{order.status}」变为「{new}」")
     append_order_event(order, None, order.status, new, actor, reason)
     order.status = new
-    if new == "shipped" and order.shipped_at is None:  # auto-confirm counts from here
+    if new == O.SHIPPED and order.shipped_at is None:  # auto-confirm counts from here
         order.shipped_at = utcnow()
     return True
 

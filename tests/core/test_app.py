@@ -115,3 +115,32 @@ def test_models_match_migrations(app, db):
 
 def test_migrate_extension_is_configured(app):
     assert isinstance(app.extensions["migrate"].migrate, Migrate)
+
+
+def test_every_signal_has_a_receiver_and_wiring_twice_adds_none(app):
+    """Signals are upward edges only (shop/villages → higher packages); each one is listened to."""
+    from blinker import Signal
+
+    import shop.signals
+    import villages.signals
+    from core.app import register_receivers
+
+    signals = [
+        value
+        for module in (shop.signals, villages.signals)
+        for value in vars(module).values()
+        if isinstance(value, Signal)
+    ]
+    assert {signal.name for signal in signals} == {
+        "order-expired",
+        "order-cancelled",
+        "lines-shipped",
+        "refund-approved",
+        "seller-dashboard-requested",
+        "lines-shipping",  # institutions: per-recipient deliveries
+        "unit-order-requested",  # institutions: placing an order for a unit
+    }
+    before = {signal.name: len(signal.receivers) for signal in signals}
+    assert all(before.values()), before
+    register_receivers()
+    assert {signal.name: len(signal.receivers) for signal in signals} == before

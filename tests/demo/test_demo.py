@@ -102,12 +102,12 @@ def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
 
 
 def test_seed_has_orders_in_every_state(db, upload_dir):
-    from shop.orders.models import ORDER_STATUSES, Order
+    from shop.orders.models import Order, OrderStatus
 
     result = seed_demo_city()
     assert result["orders"]
     statuses = set(db.session.scalars(sa.select(Order.status)))
-    assert statuses == set(ORDER_STATUSES)
+    assert statuses == set(OrderStatus)
     again = seed_demo_city()
     assert again["orders"] == {}
 

@@ -19,6 +19,12 @@ PAYMENT_VARIABLES = (
     "WECHAT_SECRET",
     "WECHAT_PAY_MCH_ID",
     "WECHAT_PAY_API_KEY",
+    "WECHAT_PAY_VERSION",
+    "WECHAT_PAY_V3_PRIVATE_KEY",
+    "WECHAT_PAY_V3_SERIAL_NO",
+    "WECHAT_PAY_V3_KEY",
+    "WECHAT_PAY_V3_PUBLIC_KEY",
+    "WECHAT_PAY_V3_PUBLIC_KEY_ID",
     "ALIPAY_APP_ID",
     "ALIPAY_APP_PRIVATE_KEY",
     "ALIPAY_PUBLIC_KEY",
@@ -47,6 +53,8 @@ def production(env):
     """A production environment with real-looking (non-sandbox) credentials."""
     app_private, _ = _key_pair()
     _, alipay_public = _key_pair()
+    merchant_private, _ = _key_pair()
+    _, wechat_pay_public = _key_pair()
     values = {
         "APP_ENV": "production",
         "SECRET_KEY": "s" * 32,
@@ -57,6 +65,11 @@ def production(env):
         "WECHAT_SECRET": "real-secret",
         "WECHAT_PAY_MCH_ID": "1600000001",
         "WECHAT_PAY_API_KEY": "r" * 32,
+        "WECHAT_PAY_V3_PRIVATE_KEY": merchant_private,
+        "WECHAT_PAY_V3_SERIAL_NO": "3775B6A45ACD588826D15E583A95F5DD3F1D0D01",
+        "WECHAT_PAY_V3_KEY": "k" * 32,
+        "WECHAT_PAY_V3_PUBLIC_KEY": wechat_pay_public,
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID": "PUB_KEY_ID_0116000000012025010100000000000001",
         "ALIPAY_APP_ID": "2021001122334455",
         "ALIPAY_APP_PRIVATE_KEY": app_private,
         "ALIPAY_PUBLIC_KEY": alipay_public,
@@ -118,6 +131,11 @@ def test_production_refuses_the_sandbox_switch(production):
         ),
         ("ALIPAY_PUBLIC_KEY", creds.ALIPAY_PUBLIC_KEY),
         ("WECHAT_PAY_BASE_URL", "http://127.0.0.1:5001/wechat-pay/"),
+        ("WECHAT_PAY_V3_PRIVATE_KEY", creds.WECHAT_PAY_V3_PRIVATE_KEY),
+        ("WECHAT_PAY_V3_PUBLIC_KEY", creds.WECHAT_PAY_V3_PUBLIC_KEY),
+        ("WECHAT_PAY_V3_KEY", creds.WECHAT_PAY_V3_KEY),
+        ("WECHAT_PAY_V3_PUBLIC_KEY_ID", creds.WECHAT_PAY_V3_PUBLIC_KEY_ID),
+        ("WECHAT_PAY_V3_SERIAL_NO", creds.WECHAT_PAY_V3_SERIAL_NO),
     ],
 )
 def test_production_refuses_sandbox_only_values(production, name, value):
@@ -132,3 +150,56 @@ def test_sandbox_key_recognition():
     assert not creds.is_sandbox_key(_key_pair()[0], creds.ALIPAY_APP_PUBLIC_KEY)
     assert not creds.is_sandbox_key("", creds.ALIPAY_APP_PUBLIC_KEY)
     assert not creds.is_sandbox_key("%%%", creds.ALIPAY_APP_PUBLIC_KEY)
+
+
+def test_v3_is_the_default_and_development_gets_the_sandbox_v3_merchant(env):
+    config = Config()
+    assert config.WECHAT_PAY_VERSION == "v3"
+    assert config.WECHAT_PAY_V3_PUBLIC_KEY_ID == creds.WECHAT_PAY_V3_PUBLIC_KEY_ID
+    assert config.WECHAT_PAY_V3_PRIVATE_KEY == creds.WECHAT_PAY_V3_PRIVATE_KEY
+
+
+def test_production_names_every_missing_v3_variable(production):
+    for name in ("WECHAT_PAY_V3_KEY", "WECHAT_PAY_V3_PUBLIC_KEY_ID", "WECHAT_PAY_V3_PUBLIC_KEY"):
+        production.delenv(name)
+    with pytest.raises(RuntimeError) as refused:
+        ProductionConfig().validate()
+    message = str(refused.value)
+    assert "WECHAT_PAY_VERSION=v3 needs" in message
+    assert all(name in message for name in ("WECHAT_PAY_V3_KEY", "WECHAT_PAY_V3_PUBLIC_KEY_ID"))
+    assert "WECHAT_PAY_V3_PRIVATE_KEY" not in message and "WECHAT_PAY_API_KEY" not in message
+
+
+def test_production_v2_needs_only_the_v2_key(production):
+    production.setenv("WECHAT_PAY_VERSION", "v2")
+    for name in ("WECHAT_PAY_V3_PRIVATE_KEY", "WECHAT_PAY_V3_KEY", "WECHAT_PAY_V3_PUBLIC_KEY"):
+        production.delenv(name)
+    ProductionConfig().validate()
+    production.delenv("WECHAT_PAY_API_KEY")
+    with pytest.raises(RuntimeError, match="WECHAT_PAY_VERSION=v2 needs WECHAT_PAY_API_KEY"):
+        ProductionConfig().validate()
+
+
+def test_production_refuses_an_unknown_version_and_unusable_keys(production):
+    production.setenv("WECHAT_PAY_VERSION", "v4")
+    with pytest.raises(RuntimeError, match="WECHAT_PAY_VERSION must be v3 or v2"):
+        ProductionConfig().validate()
+    production.setenv("WECHAT_PAY_VERSION", "v3")
+    production.setenv("WECHAT_PAY_V3_PUBLIC_KEY", "/nonexistent/pub_key.pem")
+    production.setenv("WECHAT_PAY_V3_KEY", "short")
+    with pytest.raises(RuntimeError) as refused:
+        ProductionConfig().validate()
+    assert "WECHAT_PAY_V3_PUBLIC_KEY is neither" in str(refused.value)
+    assert "WECHAT_PAY_V3_KEY must be the 32-byte APIv3 key" in str(refused.value)
+
+
+def test_v3_keys_may_be_given_as_file_paths(production, tmp_path):
+    private, public = _key_pair()
+    (tmp_path / "apiclient_key.pem").write_text(private)
+    (tmp_path / "pub_key.pem").write_text(public)
+    production.setenv("WECHAT_PAY_V3_PRIVATE_KEY", str(tmp_path / "apiclient_key.pem"))
+    production.setenv("WECHAT_PAY_V3_PUBLIC_KEY", str(tmp_path / "pub_key.pem"))
+    config = ProductionConfig()
+    config.validate()
+    assert config.WECHAT_PAY_V3_PRIVATE_KEY.strip() == private.strip()
+    assert config.WECHAT_PAY_V3_PUBLIC_KEY.strip() == public.strip()

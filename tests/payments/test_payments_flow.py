@@ -9,28 +9,20 @@ from datetime import timedelta
 import pytest
 import requests
 import sqlalchemy as sa
-from wechatpy.session.memorystorage import MemoryStorage
 
-import core.wechat
 from core.db import utcnow
 from core.extensions import db as _db
+from payments.applying import apply_success, lock_payment
 from payments.models import GatewayRefund, Payment, PaymentEvent, ShippingUpload
+from payments.opening import new_out_trade_no
+from payments.refunds import refundable_payment
 from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
 from tests import factories
-from tests.fakes import serve
+from tests.orders import pay, place
 
-
-@pytest.fixture
-def gateway(app, sandbox, monkeypatch):
-    """The app talks to the simulator, and the simulator notifies the app served on loopback."""
-    monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
-    monkeypatch.setitem(app.config, "WECHAT_API_BASE_URL", sandbox.base_url + "wechat-api/")
-    monkeypatch.setitem(app.config, "WECHAT_PAY_BASE_URL", sandbox.base_url + "wechat-pay/")
-    monkeypatch.setitem(app.config, "ALIPAY_SERVER_URL", sandbox.base_url + "alipay/gateway.do")
-    with serve(app) as base:
-        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base.rstrip("/"))
-        yield sandbox
+# WeChat tests run on both APIs: v3 (what a new merchant gets) and v2 (merchants with an API v2 key).
+both_wechat_apis = pytest.mark.parametrize("gateway", ["v3", "v2"], indirect=True)
 
 
 def _open(client, shop, order_id, channel, header=None):
@@ -61,11 +53,13 @@ def _outcomes(out_trade_no):
     ).all()
 
 
-def test_wechat_jsapi_pays_the_order(client, shop, gateway):
+@both_wechat_apis
+def test_wechat_jsapi_pays_the_order(client, shop, gateway, app):
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], "wechat_jsapi")
     assert set(payment["params"]) == {"timeStamp", "nonceStr", "package", "signType", "paySign"}
-    assert payment["params"]["signType"] == "MD5" and payment["amount_fen"] == 6800
+    sign_type = {"v3": "RSA", "v2": "MD5"}[app.config["WECHAT_PAY_VERSION"]]
+    assert payment["params"]["signType"] == sign_type and payment["amount_fen"] == 6800
     gateway.pay(payment["out_trade_no"], request_payment=payment["params"])  # checks paySign like wx does
     gateway.deliver_due()
     assert client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json["status"] == "paid"
@@ -107,8 +101,18 @@ def test_alipay_mini_needs_an_alipay_buyer(client, shop, gateway):
     assert client.get(f"/api/v1/orders/{order['id']}", headers=alipay_buyer).json["status"] == "paid"
 
 
-@pytest.mark.parametrize("channel", ["wechat_jsapi", "alipay_wap"])
-def test_duplicates_change_nothing_and_forgeries_are_refused(client, shop, gateway, channel):
+REFUSED_VARIANTS = {
+    "v2": ("forged", "tampered_amount", "wrong_appid"),
+    "v3": ("forged", "unknown_serial", "stale_timestamp", "tampered_ciphertext", "wrong_appid"),
+    "alipay": ("forged", "tampered_amount", "wrong_appid"),
+}
+
+
+@pytest.mark.parametrize(
+    ("channel", "gateway"), [("wechat_jsapi", "v3"), ("wechat_jsapi", "v2"), ("alipay_wap", "v3")], indirect=["gateway"]
+)
+def test_duplicates_change_nothing_and_forgeries_are_refused(client, shop, gateway, channel, app):
+    refused = REFUSED_VARIANTS["alipay" if channel == "alipay_wap" else app.config["WECHAT_PAY_VERSION"]]
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], channel)
     if channel == "alipay_wap":
@@ -116,24 +120,29 @@ def test_duplicates_change_nothing_and_forgeries_are_refused(client, shop, gatew
     gateway.pay(payment["out_trade_no"], channel)
     gateway.deliver_due()
     duplicate = gateway.send_variant(payment["out_trade_no"], "duplicate", channel)
-    assert duplicate.attempts[-1].status == 200
-    for kind in ("forged", "tampered_amount", "wrong_appid"):
+    assert duplicate.attempts[-1].acked and duplicate.attempts[-1].status in (200, 204)
+    for kind in refused:
         delivery = gateway.send_variant(payment["out_trade_no"], kind, channel)
-        assert delivery.attempts[-1].status == 400, kind
+        assert delivery.attempts[-1].status == 400 and not delivery.acked, kind
+    # An altered ciphertext cannot even say which payment it claims to be about.
+    unattributed = 1 if "tampered_ciphertext" in refused else 0
     outcomes = _outcomes(payment["out_trade_no"])
     assert outcomes[:2] == ["applied", "duplicate"]
-    assert all(outcome.startswith("rejected") for outcome in outcomes[2:]) and len(outcomes) == 5
+    assert all(outcome.startswith("rejected") for outcome in outcomes[2:])
+    assert len(outcomes) == 2 + len(refused) - unattributed
     events = _db.session.scalars(sa.select(PaymentEvent).where(PaymentEvent.out_trade_no == payment["out_trade_no"]))
-    assert [event.verified for event in events] == [True, True, False, False, False]
+    assert [event.verified for event in events] == [True, True] + [False] * (len(refused) - unattributed)
     order_events = client.get(f"/api/v1/orders/{order['id']}/events", headers=shop["buyer_header"]).json
     assert [e["to_status"] for e in order_events if e["line_id"] is None] == ["pending_payment", "paid"]
 
 
+@both_wechat_apis
 def test_unknown_out_trade_no_is_refused(client, shop, gateway):
     from payments.providers import get_provider
     from tests.payments_fixtures import payment_request, settings_for
 
-    config = settings_for(gateway.base_url, client.application.config["PUBLIC_BASE_URL"])
+    app_config = client.application.config
+    config = settings_for(gateway.base_url, app_config["PUBLIC_BASE_URL"], app_config["WECHAT_PAY_VERSION"])
     get_provider("wechat_jsapi", config).create(payment_request("NOT_OURS_1", "wechat_jsapi", config))
     gateway.pay("NOT_OURS_1")
     gateway.deliver_due()
@@ -155,6 +164,7 @@ def test_money_for_an_expired_order_goes_back_automatically(client, shop, gatewa
     assert _outcomes(payment["out_trade_no"])[-1] == "duplicate"
 
 
+@both_wechat_apis
 def test_expiry_closes_an_unpaid_payment_at_the_gateway(client, shop, gateway):
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], "wechat_jsapi")
@@ -165,6 +175,7 @@ def test_expiry_closes_an_unpaid_payment_at_the_gateway(client, shop, gateway):
     assert gateway.state.wechat_trades[payment["out_trade_no"]].state == "CLOSED"
 
 
+@both_wechat_apis
 def test_missed_notification_is_caught_by_querying(client, shop, gateway, app):
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], "wechat_jsapi")
@@ -183,6 +194,7 @@ def test_payments_sync_command(client, shop, gateway, app):
     assert result.exit_code == 0 and "paid: 1" in result.output
 
 
+@both_wechat_apis
 def test_after_sales_refund_goes_back_through_wechat(client, shop, gateway):
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], "wechat_jsapi")
@@ -204,7 +216,7 @@ def test_after_sales_refund_goes_back_through_wechat(client, shop, gateway):
     view = client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json
     assert view["status"] == "refunded" and view["lines"][0]["refunded_fen"] == 6800
     replay = gateway.send_variant(payment["out_trade_no"], "duplicate")  # the old success, replayed
-    assert replay.attempts[-1].status == 200
+    assert replay.acked
     assert _outcomes(payment["out_trade_no"])[-1] == "duplicate"
     again = client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json
     assert again["status"] == "refunded" and again["paid_at"] == view["paid_at"]
@@ -225,6 +237,7 @@ def test_after_sales_refund_goes_back_through_alipay(client, shop, gateway):
     assert client.get(f"/api/v1/refunds/{refund['id']}", headers=shop["buyer_header"]).json["status"] == "refunded"
 
 
+@both_wechat_apis
 def test_wechat_paid_shipments_are_uploaded_to_wechat(client, shop, gateway):
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], "wechat_jsapi")
@@ -239,3 +252,23 @@ def test_wechat_paid_shipments_are_uploaded_to_wechat(client, shop, gateway):
     assert (upload.status, upload.last_error, upload.attempts) == ("uploaded", None, 1)
     recorded = [r for r in gateway.recorded() if "upload_shipping_info" in str(r)]
     assert len(recorded) == 1
+
+
+def test_after_a_double_payment_refunds_go_through_the_payment_that_paid(client, shop):
+    body = place(client, shop, [(shop["peach_5"], 1)]).json
+    pay(body["id"])
+    first = _db.session.scalar(sa.select(Payment).where(Payment.order_id == body["id"]))
+    second = Payment(
+        order_id=body["id"],
+        buyer_id=shop["buyer"].id,
+        channel="alipay_wap",
+        out_trade_no=new_out_trade_no(body["id"]),
+        amount_fen=6800,
+    )
+    _db.session.add(second)
+    _db.session.flush()
+    outcome = apply_success(lock_payment(second.out_trade_no), "TX-second", utcnow() - timedelta(hours=1))
+    assert outcome.startswith("refunded_automatically")
+    _db.session.commit()
+    assert _db.session.scalar(sa.select(GatewayRefund.payment_id)) == second.id
+    assert refundable_payment(body["id"]).id == first.id

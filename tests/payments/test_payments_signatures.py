@@ -56,7 +56,7 @@ def test_empty_fields_and_sign_do_not_take_part():
 
 def test_request_payment_pay_sign_matches_the_published_mini_program_example():
     """WeChat Pay's 小程序调起支付 example: paySign = 22D9B4E54AB1950F51E0649E8810ACD6."""
-    config = settings_for("http://127.0.0.1:9/") | {
+    config = settings_for("http://127.0.0.1:9/", wechat_pay_version="v2") | {
         "WECHAT_APPID": "wxd678efh567hg6787",
         "WECHAT_PAY_API_KEY": "qazwsxedcrfvtgbyhnujmikolp111111",
     }

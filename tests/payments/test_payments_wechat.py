@@ -20,6 +20,7 @@ from tests.payments_fixtures import TIME_FACTOR, payment_request, settings_for
 @pytest.fixture
 def wechat(gateways):
     config, receiver = gateways
+    config["WECHAT_PAY_VERSION"] = "v2"  # this module is API v2's; v3 has test_payments_wechat_v3.py
     return get_provider("wechat_jsapi", config), config, receiver
 
 
@@ -301,6 +302,7 @@ def test_a_day_without_business_has_an_empty_bill(wechat):
 
 def test_a_wrong_api_key_is_refused_by_the_gateway(sandbox, gateways):
     config, _ = gateways
+    config["WECHAT_PAY_VERSION"] = "v2"
     provider = get_provider("wechat_jsapi", {**config, "WECHAT_PAY_API_KEY": "x" * 32})
     with pytest.raises(PaymentGatewayError):
         provider.query("WX_ANY")
@@ -320,13 +322,16 @@ def test_a_reply_with_a_bad_signature_is_not_believed():
         return to_xml(params), 200, {"Content-Type": "text/xml"}
 
     with serve(fake) as base:
-        provider = get_provider("wechat_jsapi", settings_for("http://127.0.0.1:9/") | {"WECHAT_PAY_BASE_URL": base})
+        provider = get_provider(
+            "wechat_jsapi", settings_for("http://127.0.0.1:9/", wechat_pay_version="v2") | {"WECHAT_PAY_BASE_URL": base}
+        )
         with pytest.raises(PaymentGatewayError):
             provider.query("X")
 
 
 def test_client_certificate_paths_are_passed_to_wechatpy(gateways):
     config, _ = gateways
+    config["WECHAT_PAY_VERSION"] = "v2"
     provider = get_provider(
         "wechat_jsapi",
         {**config, "WECHAT_PAY_CERT_PATH": "/etc/cert.pem", "WECHAT_PAY_KEY_PATH": "/etc/key.pem"},

@@ -223,7 +223,7 @@ def test_exports_open_in_excel(client, month):
     xlsx = client.get(f"/api/v1/reports/{rid}/export?format=xlsx", headers=month["county"])
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.data))
-    assert book.sheetnames == ["汇总", "分村", "分品类", "月度趋势"]
+    assert book.sheetnames == ["汇总", "分村", "分品类", "月度趋势", "单位消费帮扶"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     assert summary["销售额（元）"] == 186 and summary["退款额（元）"] == 100
     assert summary["状态"] == "草稿" and len(summary["SM3 摘要"]) == 64
@@ -242,6 +242,12 @@ def test_monthly_chart_svg(client, month):
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)
     assert svg.startswith("<svg") and "2026-10 销售额 186.00 元" in svg
+
+
+def test_a_chart_month_before_the_year_2000_is_a_clean_error(client, db):
+    admin = factories.auth_header(factories.user(("platform_admin", None)))
+    chart = client.get("/api/v1/reports/charts/monthly.svg?region=430225&until=0001-01", headers=admin)
+    assert chart.status_code == 422
 
 
 def test_four_eyes_a_county_report_is_prepared_by_the_county_and_reviewed_by_someone_else(client, month):

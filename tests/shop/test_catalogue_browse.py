@@ -250,6 +250,7 @@ def test_a_failed_change_does_not_bump_the_version(client, yanling):
     assert response.status_code == 422
     assert catalogue_cache().version() == version
     factories.product(yanling.station, yanling.seller)
+    _db.session.commit()  # the version moves when a change commits
     assert catalogue_cache().version() > version
 
 
@@ -320,3 +321,7 @@ def test_only_the_first_home_feed_pages_are_cached(client, yanling, count_querie
         assert len(client.get("/api/v1/products?page=6&per_page=1").json["items"]) == 1
         client.get("/api/v1/products?q=黄桃")
     assert cached == [] and len(uncached) == 4
+
+
+def test_a_product_id_out_of_range_is_not_found(client, db):
+    assert client.get(f"/api/v1/products/{10**20}").status_code == 404

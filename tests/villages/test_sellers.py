@@ -249,3 +249,29 @@ def test_rotate_key_re_encrypts_and_keeps_lookups_working(app, client, people, m
         assert found["total"] == 1
     finally:
         app.extensions.pop("pii_keyring", None)
+
+
+def test_a_refreshed_token_does_not_reset_bind_guesses(client, db):
+    factories.user(("buyer", None), username="guesser", password="peaches-2026", wechat_openid="openid-guesser")
+    tokens = client.post("/api/v1/auth/login", json={"username": "guesser", "password": "peaches-2026"}).json
+    header = {"Authorization": f"Bearer {tokens['token']}"}
+    for n in range(5):
+        assert client.post("/api/v1/sellers/bind", headers=header, json={"bind_code": f"{n:06d}"}).status_code == 422
+    fresh = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).json["token"]
+    again = client.post(
+        "/api/v1/sellers/bind", headers={"Authorization": f"Bearer {fresh}"}, json={"bind_code": "000009"}
+    )
+    assert again.status_code == 429
+
+
+def test_only_the_county_changes_where_a_sellers_money_goes(client, db):
+    station = factories.station("430225100201")
+    seller = factories.seller(station)
+    manager = factories.auth_header(factories.user(("station_manager", "430225100201", station.id)))
+    county = factories.auth_header(factories.user(("county_admin", "430225")))
+    change = {"payout_alipay_account": "13700000000"}
+    assert client.patch(f"/api/v1/sellers/{seller.id}", headers=manager, json=change).status_code == 403
+    assert client.patch(f"/api/v1/sellers/{seller.id}", headers=manager, json={"name": "李秀英"}).status_code == 200
+    assert client.patch(f"/api/v1/sellers/{seller.id}", headers=county, json=change).status_code == 200
+    log = _db.session.scalars(sa.select(PiiAccess).where(PiiAccess.subject_id == seller.id)).all()
+    assert [(entry.fields, entry.reason) for entry in log] == [("payout_alipay_account", "changed")]

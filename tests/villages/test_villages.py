@@ -257,3 +257,17 @@ def test_station_managers_cannot_open_or_suspend_stations(client, world):
     station = world["yanling_station"].id
     response = client.post(f"/api/v1/stations/{station}/suspend", headers=world["manager"], json={"reason": "x" * 3})
     assert response.status_code in (403, 404)
+
+
+def test_station_fee_and_centre_commission_cannot_exceed_the_line(client, db):
+    factories.region("430225100202")
+    station = factories.station("430225100201")  # centre commission 300
+    admin = factories.auth_header(factories.user(("county_admin", "430225")))
+    body = {"village_code": "430225100202", "name": "超额服务站", "address": "村部", "service_fee_bps": 9800}
+    created = client.post("/api/v1/stations", headers=admin, json=body)
+    assert created.status_code == 422 and "service_fee_bps" in created.json["error"]["details"]
+    patched = client.patch(f"/api/v1/stations/{station.id}", headers=admin, json={"service_fee_bps": 9701})
+    assert patched.status_code == 422
+    assert (
+        client.patch(f"/api/v1/stations/{station.id}", headers=admin, json={"service_fee_bps": 9700}).status_code == 200
+    )

@@ -18,6 +18,7 @@ from payments.opening import new_out_trade_no
 from payments.providers import RefundResult
 from payments.refunds import apply_refund_result
 from shop.orders.models import Order, OrderLine
+from tests import factories
 from tests.ledger_helpers import (
     assert_books_balance,
     balances,
@@ -247,3 +248,9 @@ def test_release_command(app, client, ledger_shop):
     assert runner.invoke(args=["settlements", "release", "--now", later]).output == "lines released: 1\n"
     assert runner.invoke(args=["settlements", "release", "--now", later]).output == "lines released: 0\n"
     assert balances("seller", ledger_shop["peach_seller"].id) == (0, 6256, 0)
+
+
+def test_ledger_owner_numbers_out_of_range_are_clean_errors(client, db):
+    admin = factories.auth_header(factories.user(("platform_admin", None)))
+    assert client.get("/api/v1/ledger/balances?owner=seller:²", headers=admin).status_code == 422
+    assert client.get(f"/api/v1/ledger/balances?owner=seller:{10**20}", headers=admin).status_code == 422

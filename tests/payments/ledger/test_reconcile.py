@@ -117,3 +117,29 @@ def test_an_unreachable_gateway_is_a_difference_not_a_crash(app, ledger_shop, mo
     monkeypatch.setitem(app.config, "ALIPAY_SERVER_URL", "http://127.0.0.1:9/alipay/gateway.do")
     code, output = _reconcile(app)
     assert code == 1 and output.count("bill_unavailable") == 2
+
+
+def test_reconciling_costs_the_same_queries_for_one_or_many_bill_rows(
+    app, client, ledger_shop, app_on_sandbox, count_queries
+):
+    shop = ledger_shop
+    shop["buyer"].alipay_user_id = "2088000000000077"
+    _db.session.commit()
+    first = _pay_through_the_gateway(client, shop, app_on_sandbox, [(shop["peach_5"], 1)], "wechat_jsapi")
+    _refund_through_the_gateway(
+        client, shop, _pay_through_the_gateway(client, shop, app_on_sandbox, [(shop["garlic"], 1)], "alipay_mini")
+    )
+    with count_queries() as few:
+        reports = reconcile_day(beijing_now().date())
+    assert [len(report.differences) for report in reports] == [0, 0]
+    for _ in range(3):
+        _pay_through_the_gateway(client, shop, app_on_sandbox, [(shop["peach_5"], 1)], "wechat_jsapi")
+        paid = _pay_through_the_gateway(client, shop, app_on_sandbox, [(shop["garlic"], 1)], "alipay_mini")
+        _refund_through_the_gateway(client, shop, paid)
+    with count_queries() as many:
+        reports = reconcile_day(beijing_now().date())
+    assert [(report.bill_payments, report.bill_refunds) for report in reports] == [(4, 0), (4, 4)]
+    assert [len(report.differences) for report in reports] == [0, 0]
+    assert first["out_trade_no"]
+    # Per gateway: payments, their postings, our day's payments, refunds, their postings, our day's refunds.
+    assert len(many) == len(few) <= 12

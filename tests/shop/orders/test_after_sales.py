@@ -1,10 +1,14 @@
 """After-sales requests: buyer asks, station or county decides; money moves in payments."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
+from core.db import utcnow
 from core.extensions import db as _db
-from shop.orders.after_sales import complete_refund
-from shop.orders.models import RefundRequest
+from shop.orders.after_sales import complete_refund, request_refund
+from shop.orders.fulfilment import auto_confirm_shipped_orders
+from shop.orders.models import Order, RefundRequest
 from shop.signals import refund_approved
 from tests.orders import pay, place
 
@@ -116,3 +120,21 @@ def test_a_line_cannot_be_refunded_twice_at_once(client, shop):
     body = {"order_id": order["id"], "line_ids": [order["lines"][0]["id"]], "reason": "坏了"}
     assert client.post("/api/v1/refunds", headers=shop["buyer_header"], json=body).status_code == 201
     assert client.post("/api/v1/refunds", headers=shop["buyer_header"], json=body).status_code == 409
+
+
+def test_an_order_shipped_after_a_refund_still_confirms_itself(client, shop):
+    body = place(client, shop, [(shop["peach_5"], 1), (shop["peach_10"], 1)]).json
+    pay(body["id"])
+    order = _db.session.get(Order, body["id"])
+    refund = request_refund(order.buyer, order.id, [order.lines[1].id], "坏了")
+    refund.status = "approved"
+    _db.session.commit()
+    ship = {"station_id": shop["peach_station"].id, "carrier": "顺丰速运", "tracking_no": "SF1234567890"}
+    assert (
+        client.post(f"/api/v1/orders/{order.id}/shipments", headers=shop["peach_manager"], json=ship).status_code == 201
+    )
+    complete_refund(_db.session.get(RefundRequest, refund.id))
+    _db.session.commit()
+    order = _db.session.get(Order, body["id"])
+    assert order.status == "shipped" and order.shipped_at is not None
+    assert auto_confirm_shipped_orders(utcnow() + timedelta(days=8)) == 1

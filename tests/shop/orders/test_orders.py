@@ -10,6 +10,7 @@ from core.extensions import db as _db
 from shop.models import Product, Sku
 from shop.orders.fulfilment import auto_confirm_shipped_orders, expire_overdue_orders
 from shop.orders.models import Order, OrderEvent, SellerNotification
+from tests import factories
 from tests.orders import ADDRESS, pay, place
 
 pytestmark = pytest.mark.usefixtures("shop")
@@ -218,7 +219,6 @@ def test_visibility(client, shop):
 
 
 def factories_buyer_header():
-    from tests import factories
 
     return factories.auth_header(factories.user(("buyer", None)))
 
@@ -245,6 +245,35 @@ def test_paid_orders_notify_sellers_after_commit(client, shop):
     pay(order_id)
     notes = _db.session.scalars(sa.select(SellerNotification).where(SellerNotification.order_id == order_id)).all()
     assert [note.status for note in notes] == ["skipped"]  # the seller has not bound WeChat
+
+
+def test_staff_see_a_masked_address_and_only_their_lines_events(client, shop):
+    body = place(client, shop, [(shop["peach_5"], 1), (shop["garlic"], 1)]).json
+    pay(body["id"])
+    garlic = {"station_id": shop["garlic_station"].id, "carrier": "中国邮政", "tracking_no": "EMS9876543210"}
+    client.post(f"/api/v1/orders/{body['id']}/shipments", headers=shop["garlic_manager"], json=garlic)
+    view = client.get(f"/api/v1/orders/{body['id']}", headers=shop["peach_manager"]).json
+    assert view["address"]["name"] == "张**" and "某小区" not in view["address"]["detail"]
+    events = client.get(f"/api/v1/orders/{body['id']}/events", headers=shop["peach_manager"]).json
+    assert all("EMS" not in (event["reason"] or "") for event in events)
+    assert any(
+        "EMS" in (event["reason"] or "")
+        for event in client.get(f"/api/v1/orders/{body['id']}/events", headers=shop["buyer_header"]).json
+    )
+
+
+def test_numbers_out_of_range_are_clean_errors(client, shop):
+    huge = 10**20
+    assert client.get(f"/api/v1/orders/{huge}", headers=shop["buyer_header"]).status_code == 404
+    bad = client.post(
+        "/api/v1/orders",
+        headers=shop["buyer_header"],
+        json={
+            "items": [{"sku_id": huge, "quantity": 1}],
+            "address": {"name": "张", "phone": "13800000000", "region_code": "4302", "detail": "某地某号"},
+        },
+    )
+    assert bad.status_code == 422
 
 
 def test_one_buyer_cannot_tie_up_a_skus_stock_in_unpaid_orders(client, shop, app, monkeypatch):

@@ -31,6 +31,7 @@ def live(app):
     with app.app_context():
         product = factories.product(skus=(("5斤装", 6800, 5),))
         buyers = [factories.user(("buyer", None)) for _ in range(20)]
+        _db.session.commit()  # factories only flush; the served app reads committed rows
         tokens = [issue_tokens(buyer)["token"] for buyer in buyers]
         sku_id = product.skus[0].id
     with serve(app) as base_url:

@@ -1,0 +1,356 @@
+"""Documents a unit's finance office needs, as XLSX: the 结算单 of an order, the 对账单 to pay
+against, and an export of the unit's purchases for its own audit."""
+
+import io
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from core.auth import scope_for
+from core.clock import BEIJING
+from core.errors import NotFound
+from core.extensions import db
+from core.models import User
+from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitOrder
+from institutions.units import is_manager_of, membership, unit_for_reader
+from shop.orders.models import Order, OrderLine
+from villages.models import Centre, Region
+
+YUAN = "#,##0.00"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PURPOSE_ZH = {Purpose.CANTEEN: "食堂采购", Purpose.UNION_WELFARE: "工会福利"}
+METHOD_ZH = {PaymentMethod.ONLINE: "在线支付", PaymentMethod.BANK_TRANSFER: "对公转账"}
+STATUS_ZH = {
+    "pending_payment": "待付款",
+    "paid": "已付款",
+    "shipped": "已发货",
+    "completed": "已完成",
+    "cancelled": "已取消",
+    "refunding": "退款中",
+    "refunded": "已退款",
+}
+KIND_ZH = {"budget_unit": "预算单位", "enterprise": "企业", "trade_union": "工会"}
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(fen) / 100
+
+
+def _local(moment) -> str:
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _bold_row(sheet) -> None:
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+
+
+def _money_columns(sheet, columns: tuple[int, ...]) -> None:
+    for column in columns:
+        sheet.cell(sheet.max_row, column).number_format = YUAN
+
+
+def _save(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _payee() -> list[tuple[str, str]]:
+    config = current_app.config
+    return [
+        ("收款单位", config.get("BANK_TRANSFER_PAYEE_NAME") or "（未配置 BANK_TRANSFER_PAYEE_NAME）"),
+        ("开户银行", config.get("BANK_TRANSFER_PAYEE_BANK") or "（未配置 BANK_TRANSFER_PAYEE_BANK）"),
+        ("银行账号", config.get("BANK_TRANSFER_PAYEE_ACCOUNT") or "（未配置 BANK_TRANSFER_PAYEE_ACCOUNT）"),
+    ]
+
+
+def _unit_header(unit: Unit) -> list[tuple[str, str]]:
+    rows = [("单位名称", unit.name), ("统一社会信用代码", unit.credit_code), ("单位类型", KIND_ZH[unit.kind])]
+    info = unit.invoice_info
+    if info is not None:
+        rows += [
+            ("开票抬头", info.title),
+            ("纳税人识别号", info.tax_id),
+            ("地址、电话", f"{info.address} {info.phone}"),
+            ("开户行及账号", f"{info.bank_name} {info.bank_account}"),
+        ]
+    return rows
+
+
+def order_for_document(actor: User, order_id: int) -> UnitOrder:
+    """The unit order, for its buyer, the unit's members, the office, or staff selling lines of it."""
+    unit_order = db.session.get(UnitOrder, order_id)
+    if unit_order is None:
+        raise NotFound("订单不存在")
+    if unit_order.order.buyer_id == actor.id or membership(actor, unit_order.unit_id) is not None:
+        return unit_order
+    if is_manager_of(actor, unit_order.unit):
+        return unit_order
+    if actor.has_role("county_admin", "station_manager"):
+        scope = scope_for(actor, "county_admin", "station_manager")
+        counties = db.session.scalars(
+            sa.select(Centre.county_code).where(
+                Centre.id.in_({line.centre_id for line in unit_order.order.lines}), scope.filter(Centre.county_code)
+            )
+        ).all()
+        stations = {line.station_id for line in unit_order.order.lines}
+        if counties and (scope.station_ids is None or stations & scope.station_ids):
+            return unit_order
+    raise NotFound("订单不存在")
+
+
+def _grouped_lines(lines: list[OrderLine]) -> list[dict]:
+    """Lines of the same SKU added up (a welfare order has one per recipient)."""
+    groups: dict[int, dict] = {}
+    for line in lines:
+        if line.status == "cancelled":
+            continue
+        group = groups.setdefault(
+            line.sku_id,
+            {
+                "title": line.product_title,
+                "sku": line.sku_name,
+                "unit_price_fen": line.unit_price_fen,
+                "quantity": 0,
+                "amount_fen": 0,
+                "refunded_fen": 0,
+                "village_code": line.village_code,
+                "poverty": line.poverty_certified or line.poverty_village,
+            },
+        )
+        group["quantity"] += line.quantity
+        group["amount_fen"] += line.amount_fen
+        group["refunded_fen"] += line.refunded_fen
+    return list(groups.values())
+
+
+def _region_names(codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(db.session.execute(sa.select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def settlement_statement(unit_order: UnitOrder) -> bytes:
+    """结算单: unit, credit code and invoice details, items, amounts, poverty counties of origin."""
+    order: Order = unit_order.order
+    groups = _grouped_lines(order.lines)
+    names = _region_names({g["village_code"] for g in groups} | {g["village_code"][:6] for g in groups})
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "结算单"
+    sheet.append([f"消费帮扶采购结算单（订单 {order.id}）"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for label, value in [
+        *_unit_header(unit_order.unit),
+        ("订单编号", str(order.id)),
+        ("采购用途", PURPOSE_ZH[unit_order.purpose]),
+        ("付款方式", METHOD_ZH[unit_order.payment_method]),
+        ("付款参考号", unit_order.payment_reference or ""),
+        ("订单状态", STATUS_ZH.get(order.status, order.status)),
+        ("下单时间", _local(order.created_at)),
+        ("付款时间", _local(order.paid_at)),
+    ]:
+        sheet.append([label, value])
+    sheet.append([])
+    sheet.append(["商品", "规格", "单价（元）", "数量", "金额（元）", "已退款（元）", "产地村", "产地县", "帮扶产品"])
+    _bold_row(sheet)
+    for group in groups:
+        county = group["village_code"][:6]
+        sheet.append(
+            [
+                group["title"],
+                group["sku"],
+                _yuan(group["unit_price_fen"]),
+                group["quantity"],
+                _yuan(group["amount_fen"]),
+                _yuan(group["refunded_fen"]),
+                names.get(group["village_code"], group["village_code"]),
+                names.get(county, county),
+                "是" if group["poverty"] else "否",
+            ]
+        )
+        _money_columns(sheet, (3, 5, 6))
+    amount = sum(g["amount_fen"] for g in groups)
+    refunded = sum(g["refunded_fen"] for g in groups)
+    poverty = sum(g["amount_fen"] - g["refunded_fen"] for g in groups if g["poverty"])
+    sheet.append(["合计", "", "", sum(g["quantity"] for g in groups), _yuan(amount), _yuan(refunded)])
+    _bold_row(sheet)
+    _money_columns(sheet, (5, 6))
+    sheet.append(["结算金额（元）", _yuan(amount - refunded)])
+    _money_columns(sheet, (2,))
+    sheet.append(["其中帮扶产品（元）", _yuan(poverty)])
+    _money_columns(sheet, (2,))
+    counties = sorted({g["village_code"][:6] for g in groups if g["poverty"]})
+    sheet.append(["帮扶产品产地县", "、".join(names.get(code, code) for code in counties)])
+    for column, width in zip("ABCDEFGHI", (22, 40, 12, 8, 14, 14, 24, 14, 10), strict=True):
+        sheet.column_dimensions[column].width = width
+    return _save(book)
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    return datetime.combine(first, time.min, BEIJING), datetime.combine(last + timedelta(days=1), time.min, BEIJING)
+
+
+def _paid_between(unit: Unit, first: date, last: date) -> list[UnitOrder]:
+    start, end = _bounds(first, last)
+    return list(
+        db.session.scalars(
+            sa.select(UnitOrder)
+            .join(Order, Order.id == UnitOrder.order_id)
+            .where(UnitOrder.unit_id == unit.id, Order.paid_at >= start, Order.paid_at < end)
+            .order_by(Order.paid_at, Order.id)
+        )
+    )
+
+
+def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
+    """对账单: what the unit owes by transfer (with the payee account), what it paid and what arrived."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "对账单"
+    sheet.append([f"{unit.name} 消费帮扶采购对账单（{first.isoformat()} 至 {last.isoformat()}）"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for label, value in [*_unit_header(unit), *_payee()]:
+        sheet.append([label, value])
+    sheet.append([])
+    sheet.append(["一、待付款（对公转账，请在备注中填写付款参考号）"])
+    _bold_row(sheet)
+    sheet.append(["订单编号", "付款参考号", "用途", "下单时间", "付款截止日", "应付金额（元）"])
+    _bold_row(sheet)
+    outstanding = db.session.scalars(
+        sa.select(UnitOrder)
+        .join(Order, Order.id == UnitOrder.order_id)
+        .where(
+            UnitOrder.unit_id == unit.id,
+            UnitOrder.payment_method == PaymentMethod.BANK_TRANSFER,
+            Order.status == "pending_payment",
+            Order.expires_at > now,
+        )
+        .order_by(Order.id)
+    ).all()
+    for unit_order in outstanding:
+        order = unit_order.order
+        held = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(BankTransfer.held_fen), 0)).where(BankTransfer.order_id == order.id)
+        )
+        sheet.append(
+            [
+                order.id,
+                unit_order.payment_reference,
+                PURPOSE_ZH[unit_order.purpose],
+                _local(order.created_at),
+                unit_order.due_on.isoformat(),
+                _yuan(order.total_fen - held),
+            ]
+        )
+        _money_columns(sheet, (6,))
+    sheet.append([])
+    sheet.append(["二、本期已付款订单"])
+    _bold_row(sheet)
+    sheet.append(["订单编号", "付款参考号", "用途", "付款方式", "付款时间", "金额（元）", "已退款（元）", "净额（元）"])
+    _bold_row(sheet)
+    paid = _paid_between(unit, first, last)
+    for unit_order in paid:
+        order = unit_order.order
+        refunded = sum(line.refunded_fen for line in order.lines)
+        sheet.append(
+            [
+                order.id,
+                unit_order.payment_reference or "",
+                PURPOSE_ZH[unit_order.purpose],
+                METHOD_ZH[unit_order.payment_method],
+                _local(order.paid_at),
+                _yuan(order.total_fen),
+                _yuan(refunded),
+                _yuan(order.total_fen - refunded),
+            ]
+        )
+        _money_columns(sheet, (6, 7, 8))
+    sheet.append([])
+    sheet.append(["三、本期到账的转账"])
+    _bold_row(sheet)
+    sheet.append(
+        ["银行流水号", "到账日期", "付款账户名", "金额（元）", "已入账（元）", "暂挂（元）", "已退回（元）", "订单编号"]
+    )
+    _bold_row(sheet)
+    transfers = db.session.scalars(
+        sa.select(BankTransfer)
+        .join(UnitOrder, UnitOrder.order_id == BankTransfer.order_id)
+        .where(UnitOrder.unit_id == unit.id, BankTransfer.received_on >= first, BankTransfer.received_on <= last)
+        .order_by(BankTransfer.received_on, BankTransfer.id)
+    ).all()
+    for transfer in transfers:
+        sheet.append(
+            [
+                transfer.bank_serial_no,
+                transfer.received_on.isoformat(),
+                transfer.payer_account_name,
+                _yuan(transfer.amount_fen),
+                _yuan(transfer.applied_fen),
+                _yuan(transfer.held_fen),
+                _yuan(transfer.returned_fen),
+                transfer.order_id,
+            ]
+        )
+        _money_columns(sheet, (4, 5, 6, 7))
+    for column, width in zip("ABCDEFGH", (20, 18, 12, 18, 18, 14, 14, 14), strict=True):
+        sheet.column_dimensions[column].width = width
+    return _save(book)
+
+
+def purchases_export(unit: Unit, first: date, last: date) -> bytes:
+    """Every paid purchase of the unit in the range, one row per order and SKU, for its own audit."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "采购明细"
+    sheet.append(
+        [
+            "订单编号",
+            "付款时间",
+            "用途",
+            "付款方式",
+            "商品",
+            "规格",
+            "数量",
+            "金额（元）",
+            "已退款（元）",
+            "净额（元）",
+            "产地村",
+            "产地县",
+            "帮扶产品",
+        ]
+    )
+    _bold_row(sheet)
+    paid = _paid_between(unit, first, last)
+    groups = [(unit_order, group) for unit_order in paid for group in _grouped_lines(unit_order.order.lines)]
+    names = _region_names({g["village_code"] for _, g in groups} | {g["village_code"][:6] for _, g in groups})
+    for unit_order, group in groups:
+        county = group["village_code"][:6]
+        sheet.append(
+            [
+                unit_order.order_id,
+                _local(unit_order.order.paid_at),
+                PURPOSE_ZH[unit_order.purpose],
+                METHOD_ZH[unit_order.payment_method],
+                group["title"],
+                group["sku"],
+                group["quantity"],
+                _yuan(group["amount_fen"]),
+                _yuan(group["refunded_fen"]),
+                _yuan(group["amount_fen"] - group["refunded_fen"]),
+                names.get(group["village_code"], group["village_code"]),
+                names.get(county, county),
+                "是" if group["poverty"] else "否",
+            ]
+        )
+        _money_columns(sheet, (8, 9, 10))
+    return _save(book)
+
+
+def unit_for_documents(actor: User, unit_id: int) -> Unit:
+    return unit_for_reader(actor, unit_id)

@@ -1,0 +1,15 @@
+"""Where the institutions package subscribes to the shop's signals."""
+
+from institutions.deliveries import refuse_station_shipping
+from institutions.ordering import place_unit_order
+from shop.signals import lines_shipping, unit_order_requested
+
+
+def _place_unit_order(buyer, items=None, address=None, unit=None, **_):
+    return place_unit_order(buyer, items, address, unit)
+
+
+def connect() -> None:
+    """Subscribe once (idempotent: blinker keeps one connection per receiver)."""
+    unit_order_requested.connect(_place_unit_order)
+    lines_shipping.connect(refuse_station_shipping)

@@ -1,0 +1,258 @@
+"""对公转账: the county centre records a received bank transfer; the order is paid exactly once.
+
+Every transfer first lands in the ledger's suspense account (bucket
+``bank_transfer``) against the ``bank_transfer`` clearing account. Once the
+money held for a payable order reaches its total, a ``bank_transfer`` Payment
+is opened and applied through ``payments.applying.apply_success`` — the path
+gateway notifications take — so the order is marked paid under its row lock and
+the ledger splits the lines exactly as for WeChat or Alipay money. What is left
+over (an excess), not enough yet (short), or arrived for an order that can no
+longer take it (late, cancelled, already paid) stays in suspense until the
+centre returns it. The bank serial number is unique: recording the same
+transfer twice changes nothing.
+"""
+
+import uuid
+
+import sqlalchemy as sa
+
+from core.auth import scope_for
+from core.clock import beijing_today
+from core.db import utcnow
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.models import User
+from institutions.models import BankTransfer, PaymentMethod, TransferStatus, UnitOrder
+from payments.applying import apply_success
+from payments.ledger.postings import Leg, account, gateway_account, post
+from payments.models import GatewayRefund, Payment
+from payments.providers import RefundResult
+from payments.refunds import apply_refund_result
+from shop.images import process_image, read_upload
+from shop.orders.fulfilment import lock_order
+from shop.orders.models import Order, OrderLine
+from shop.storage import save_in_transaction
+from villages.models import Centre
+
+CHANNEL = "bank_transfer"
+RECORDERS = ("county_admin", "platform_admin")
+
+
+def suspense_account():
+    return account("suspense", 0, CHANNEL)
+
+
+def _unit_order_by_reference(reference: str) -> UnitOrder:
+    unit_order = db.session.scalar(sa.select(UnitOrder).where(UnitOrder.payment_reference == reference.strip().upper()))
+    if unit_order is None:
+        raise ValidationFailed.field("payment_reference", "付款参考号不存在")
+    return unit_order
+
+
+def _ensure_recorder(actor: User, order: Order) -> None:
+    """The admin of a county whose centre sells lines of the order (or a platform admin)."""
+    scope = scope_for(actor, *RECORDERS)
+    counties = db.session.scalars(
+        sa.select(Centre.county_code).where(Centre.id.in_({line.centre_id for line in order.lines}))
+    ).all()
+    if not any(scope.covers(code) for code in counties):
+        raise Forbidden("只能登记本县电商中心收到的转账")
+
+
+def _same_transfer(existing: BankTransfer, order_id: int, data: dict) -> bool:
+    return (
+        existing.order_id == order_id
+        and existing.amount_fen == data["amount_fen"]
+        and existing.received_on == data["received_on"]
+        and existing.payer_account_name == data["payer_account_name"]
+    )
+
+
+def _hold_reason(order: Order) -> str | None:
+    """Why an order cannot take money now, or None when it can."""
+    if order.status == "pending_payment" and not order.is_past_deadline(utcnow()):
+        return None
+    if order.status == "pending_payment" or order.cancel_reason == "expired":
+        return "late"
+    return "order_cancelled" if order.status == "cancelled" else "order_paid"
+
+
+def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, bool]:
+    """Record a received transfer; returns it and whether it is new (False: already recorded)."""
+    unit_order = _unit_order_by_reference(data["payment_reference"])
+    if unit_order.payment_method != PaymentMethod.BANK_TRANSFER:
+        raise ValidationFailed.field("payment_reference", "该订单不是对公转账订单")
+    if data["received_on"] > beijing_today():
+        raise ValidationFailed.field("received_on", "到账日期不能晚于今天")
+    order = lock_order(unit_order.order_id)
+    _ensure_recorder(actor, order)
+    existing = db.session.scalar(
+        sa.select(BankTransfer).where(BankTransfer.bank_serial_no == data["bank_serial_no"]).with_for_update()
+    )
+    if existing is not None:
+        if _same_transfer(existing, order.id, data):
+            return existing, False
+        raise Conflict("该银行流水号已登记为另一笔转账", details={"bank_transfer_id": existing.id})
+    image = process_image(read_upload(receipt.stream))
+    key = f"transfers/{uuid.uuid4().hex}.jpg"
+    save_in_transaction(key, image.data, "image/jpeg")
+    transfer = BankTransfer(
+        order_id=order.id,
+        amount_fen=data["amount_fen"],
+        payer_account_name=data["payer_account_name"],
+        bank_serial_no=data["bank_serial_no"],
+        received_on=data["received_on"],
+        receipt_image_key=key,
+        status=TransferStatus.HELD,
+        held_fen=data["amount_fen"],
+        recorded_by_id=actor.id,
+    )
+    db.session.add(transfer)
+    db.session.flush()
+    legs = [Leg(suspense_account(), transfer.amount_fen), Leg(gateway_account(CHANNEL), -transfer.amount_fen)]
+    post("bank_transfer_received", f"bank_transfer:{transfer.id}", legs)
+    reason = _hold_reason(order)
+    if reason is not None:
+        transfer.hold_reason = reason
+    else:
+        _apply_if_covered(order, transfer)
+    db.session.flush()
+    return transfer, True
+
+
+def _apply_if_covered(order: Order, latest: BankTransfer) -> None:
+    """Pay the order once what is held for it reaches its total; the rest stays held."""
+    held = list(
+        db.session.scalars(
+            sa.select(BankTransfer)
+            .where(BankTransfer.order_id == order.id, BankTransfer.status == TransferStatus.HELD)
+            .order_by(BankTransfer.id)
+            .with_for_update()
+        )
+    )
+    total_held = sum(transfer.held_fen for transfer in held)
+    if total_held < order.total_fen:
+        for transfer in held:
+            transfer.hold_reason = "short"
+        return
+    payment = Payment(
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        channel=CHANNEL,
+        out_trade_no=f"BT{order.id:010d}{latest.id:010d}",
+        amount_fen=order.total_fen,
+        transaction_id=latest.bank_serial_no,
+        params={"payment_reference": f"ZZDW{order.id:08d}"},
+    )
+    db.session.add(payment)
+    db.session.flush()
+    legs = [Leg(suspense_account(), -order.total_fen), Leg(gateway_account(CHANNEL), order.total_fen)]
+    post("bank_transfer_applied", f"bank_transfer_applied:{payment.id}", legs, payment_id=payment.id)
+    paid_at = utcnow()
+    outcome = apply_success(payment, latest.bank_serial_no, paid_at)
+    if outcome != "applied":  # the order lock is held and the order was checked payable
+        raise Conflict(f"转账未能入账：{outcome}")
+    to_apply = order.total_fen
+    for transfer in held:
+        part = min(transfer.held_fen, to_apply)
+        transfer.applied_fen += part
+        transfer.held_fen -= part
+        to_apply -= part
+        transfer.payment_id = payment.id
+        transfer.status = TransferStatus.HELD if transfer.held_fen else TransferStatus.APPLIED
+        transfer.hold_reason = "excess" if transfer.held_fen else None
+
+
+def return_held(actor: User, transfer_id: int, return_serial_no: str) -> BankTransfer:
+    """The centre sent the held money back to the payer: take it out of suspense."""
+    transfer = db.session.scalar(
+        sa.select(BankTransfer)
+        .where(BankTransfer.id == transfer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if transfer is None:
+        raise NotFound("转账记录不存在")
+    order = lock_order(transfer.order_id)
+    _ensure_recorder(actor, order)
+    if transfer.status != TransferStatus.HELD:
+        if transfer.return_serial_no == return_serial_no:
+            return transfer  # the same return recorded again
+        raise Conflict("该转账没有待退回的款项")
+    clash = db.session.scalar(sa.select(BankTransfer.id).where(BankTransfer.return_serial_no == return_serial_no))
+    if clash is not None:
+        raise ValidationFailed.field("return_serial_no", "该退款流水号已使用")
+    amount = transfer.held_fen
+    legs = [Leg(suspense_account(), -amount), Leg(gateway_account(CHANNEL), amount)]
+    post("bank_transfer_returned", f"bank_transfer_returned:{transfer.id}", legs)
+    transfer.returned_fen += amount
+    transfer.held_fen = 0
+    transfer.status = TransferStatus.RETURNED
+    transfer.return_serial_no, transfer.returned_by_id, transfer.returned_at = return_serial_no, actor.id, utcnow()
+    db.session.flush()
+    return transfer
+
+
+def transfers_for(actor: User, status: str | None, order_id: int | None):
+    """Transfers the caller's county recorded (platform admins: all), newest first."""
+    scope = scope_for(actor, *RECORDERS)
+    statement = sa.select(BankTransfer).order_by(BankTransfer.id.desc())
+    if not scope.unrestricted:
+        mine = (
+            sa.select(OrderLine.order_id)
+            .join(Centre, Centre.id == OrderLine.centre_id)
+            .where(scope.filter(Centre.county_code))
+        )
+        statement = statement.where(BankTransfer.order_id.in_(mine))
+    if status:
+        statement = statement.where(BankTransfer.status == status)
+    if order_id:
+        statement = statement.where(BankTransfer.order_id == order_id)
+    return statement
+
+
+# Refunds of orders paid by transfer ----------------------------------------------
+
+
+def bank_refunds_for(actor: User, status: str | None):
+    """Approved refunds of orders paid by transfer, for the county centres that send them back."""
+    scope = scope_for(actor, *RECORDERS)
+    statement = (
+        sa.select(GatewayRefund)
+        .join(Payment, Payment.id == GatewayRefund.payment_id)
+        .where(Payment.channel == CHANNEL)
+        .order_by(GatewayRefund.id.desc())
+    )
+    if not scope.unrestricted:
+        mine = (
+            sa.select(OrderLine.order_id)
+            .join(Centre, Centre.id == OrderLine.centre_id)
+            .where(scope.filter(Centre.county_code))
+        )
+        statement = statement.where(Payment.order_id.in_(mine))
+    if status:
+        statement = statement.where(GatewayRefund.status == status)
+    return statement
+
+
+def record_refund_sent(actor: User, refund_id: int, bank_serial_no: str) -> GatewayRefund:
+    """The centre transferred an approved refund back to the unit: settle it as a gateway would."""
+    refund = db.session.scalar(
+        sa.select(GatewayRefund)
+        .where(GatewayRefund.id == refund_id)
+        .with_for_update(of=GatewayRefund)
+        .execution_options(populate_existing=True)
+    )
+    if refund is None or refund.payment.channel != CHANNEL:
+        raise NotFound("退款记录不存在")
+    _ensure_recorder(actor, lock_order(refund.payment.order_id))
+    if refund.status == "success":
+        if refund.gateway_refund_id == bank_serial_no:
+            return refund  # the same transfer recorded again
+        raise Conflict("该退款已登记为另一笔转账")
+    clash = db.session.scalar(sa.select(GatewayRefund.id).where(GatewayRefund.gateway_refund_id == bank_serial_no))
+    if clash is not None:
+        raise ValidationFailed.field("bank_serial_no", "该银行流水号已登记")
+    apply_refund_result(refund, RefundResult(refund.out_refund_no, "success", refund_id=bank_serial_no))
+    db.session.flush()
+    return refund
