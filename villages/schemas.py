@@ -3,6 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.fields import LocalDateTime, enum_string, one_of
+from core.models import STAFF_ROLES
 from core.pagination import PageArgs
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
 from core.validators import validate_id_card, validate_mobile
@@ -326,8 +327,6 @@ class StaffArgs(Schema):
     )
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
     display_name = fields.String(validate=validate.Length(max=64))
-    role = fields.String(
-        required=True, validate=validate.OneOf(("platform_admin", "county_admin", "poverty_office", "station_manager"))
-    )
+    role = fields.String(required=True, validate=validate.OneOf(STAFF_ROLES))
     region_code = fields.String(validate=CODE)
     station_id = fields.Integer()

@@ -150,7 +150,7 @@ def station_managers(actor: User, station_id: int) -> list[User]:
         db.session.scalars(
             sa.select(User)
             .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(RoleGrant.role == "station_manager", RoleGrant.station_id == station.id)
+            .where(RoleGrant.role == Role.STATION_MANAGER, RoleGrant.station_id == station.id)
             .order_by(User.id)
         ).unique()
     )
@@ -162,7 +162,7 @@ def set_manager_active(actor: User, station_id: int, user_id: int, active: bool)
     user = managers.get(user_id)
     if user is None:
         raise NotFound("该服务站没有这个站长账号")
-    if user.has_role("county_admin", "poverty_office", "platform_admin"):
+    if user.has_role(Role.COUNTY_ADMIN, Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN):
         raise Conflict("该账号还有其他管理角色，请由平台管理员处理")
     if user.is_active == active:
         raise Conflict("账号已是正常状态" if active else "账号已停用")
