@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench install install-dev clean
+.PHONY: run test lint bench bench-quick install install-dev clean
 
 # `make run` installs what production needs; `make test` adds the test and lint tools.
 $(BIN)/.installed: requirements.txt
@@ -42,8 +42,12 @@ test: lint
 		$(BIN)/python -m pytest; \
 	fi
 
+# The city at scale over HTTP (PostgreSQL, Redis, gunicorn, wrk; see README). Not part of `make test`.
 bench: install-dev
 	$(BIN)/python -m bench
+
+bench-quick: install-dev
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -167,6 +167,8 @@ class Config:
         # Catalogue cache: key prefix in Redis (or in-process) and how long an entry lives.
         self.CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX") or "zz:"
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
+        # How long a worker reuses the catalogue version it read from Redis (0: every request).
+        self.CATALOGUE_VERSION_SECONDS = _float("CATALOGUE_VERSION_SECONDS", 1.0)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
         # The web console (console/): a signed session cookie, signed out after this many idle minutes.
@@ -176,6 +178,10 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.ENV_NAME == "production")
         # CSRF tokens are checked on the console's forms only; the JSON API uses bearer tokens.
         self.WTF_CSRF_CHECK_DEFAULT = False
+        # The reviewing office as exports and messages name it (the city may have renamed it).
+        self.OFFICE_NAME = env("OFFICE_NAME") or "株洲市扶贫办"
+        # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.
+        self.LABEL_FONT_PATH = env("LABEL_FONT_PATH") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         # flask-smorest / OpenAPI

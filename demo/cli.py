@@ -30,6 +30,13 @@ def seed_command(if_empty: bool) -> None:
             f"demo: {counts['products']} products, {counts['on_sale']} on sale, "
             f"{counts['certified']} certified poverty-alleviation products"
         )
+    if result.get("batches"):
+        counts = result["batches"]
+        click.echo(
+            f"demo: {counts['batches']} harvest batches with 合格证 ({counts['tested']} on test reports), "
+            f"{counts['monitored']} 监测对象 households, "
+            f"{counts['consented']} sellers agreed to be named on trace pages"
+        )
     if result.get("settlement"):
         counts = result["settlement"]
         click.echo(

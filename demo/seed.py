@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.models import Role, User
+from demo.batches import seed_batches
 from demo.catalogue import seed_catalogue
 from demo.orders import seed_orders
 from demo.settlement import seed_settlement
@@ -86,6 +87,7 @@ def seed_demo_city() -> dict:
         username, password = DEMO_STATION_MANAGER
         staff.append((username, password, Role.STATION_MANAGER, True))
     catalogue = seed_catalogue(village_data.get("manager_station"))
+    batches = seed_batches()  # before the orders: their shipments take units from the batches
     orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
     settlement = seed_settlement()
     units = seed_units()
@@ -94,6 +96,7 @@ def seed_demo_city() -> dict:
         "staff": staff,
         **village_data,
         "catalogue": catalogue,
+        "batches": batches,
         "settlement": settlement,
         "orders": orders,
         "units": units,

@@ -69,6 +69,15 @@ def queue_upload(order: Order, shipment: Shipment, logistics_type: LogisticsType
     run_later(upload_shipping_info, upload.id)
 
 
+def item_description(lines: list[OrderLine]) -> str:
+    """What is in the parcel, each line with the batch it came from (WeChat allows 120 characters)."""
+    items = [
+        f"{line.product_title}×{line.quantity}" + (f"（批次{line.batch.trace_code}）" if line.batch else "")
+        for line in lines
+    ]
+    return "、".join(items)[:120]
+
+
 def shipping_payload(upload: ShippingUpload) -> dict:
     """The request body WeChat documents for one parcel."""
     payment = db.session.get(Payment, upload.payment_id)
@@ -86,7 +95,7 @@ def shipping_payload(upload: ShippingUpload) -> dict:
             "out_trade_no": payment.out_trade_no,
         }
     )
-    parcel = {"item_desc": "、".join(f"{line.product_title}×{line.quantity}" for line in lines)[:120]}
+    parcel = {"item_desc": item_description(lines)}
     if upload.logistics_type == LogisticsType.EXPRESS:
         parcel |= {
             "tracking_no": shipment.tracking_no,

@@ -2,9 +2,12 @@
 
 What counts: order lines of orders paid within the date range (Beijing dates),
 whose origin village lies in the region; every amount is net of refunds
-(a refunded line contributes its amount minus what was refunded). Income that
-reached registered poor households is what the ledger credited to their
-sellers for those lines, net of reversals.
+(a refunded line contributes its amount minus what was refunded). Household
+income is what the ledger credited to sellers for those lines, net of
+reversals, split by the household category the seller had when the order was
+placed: 脱贫户 (``tuopin_household_income_fen``) and 防止返贫致贫监测对象
+(``monitored_household_income_fen``). ``poor_household_income_fen``, the
+figure of the 2018 contract, is their sum, so it reads as before.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -15,7 +18,7 @@ import sqlalchemy as sa
 from core.clock import BEIJING
 from core.extensions import db
 from shop.orders.models import LineStatus, Order, OrderLine
-from villages.models import CODE_LENGTHS, Region, RegionLevel
+from villages.models import CODE_LENGTHS, HouseholdCategory, Region, RegionLevel
 
 
 class SalesGrouping(StrEnum):
@@ -34,9 +37,13 @@ FIGURES = (
     "units",
     "poverty_village_gmv_fen",
     "poor_household_income_fen",
+    "tuopin_household_income_fen",
+    "monitored_household_income_fen",
     "certified_product_gmv_fen",
     "refunded_fen",
 )
+# Figures added after reports were first frozen: a snapshot without them is not drift.
+ADDED_FIGURES = ("tuopin_household_income_fen", "monitored_household_income_fen")
 _CHILD_LENGTH = {4: 6, 6: 9, 9: 12}
 
 
@@ -83,7 +90,16 @@ def counted_lines(region_code: str, first: date, last: date):
     )
 
 
-def _aggregates(income_by_line):
+SUPPORTED = (HouseholdCategory.TUOPIN, HouseholdCategory.MONITORED)
+
+
+def _income_of(income, *categories):
+    """The seller income of lines whose seller was in ``categories`` when the order was placed."""
+    values = [category.value for category in categories]
+    return sa.case((OrderLine.seller_household_category.in_(values), income.c.income_fen), else_=0)
+
+
+def _aggregates(income):
     net = OrderLine.amount_fen - OrderLine.refunded_fen
     live = OrderLine.refunded_fen < OrderLine.amount_fen
     zero = sa.literal(0)
@@ -95,7 +111,13 @@ def _aggregates(income_by_line):
         sa.func.coalesce(sa.func.sum(sa.case((OrderLine.poverty_village, net), else_=0)), zero).label(
             "poverty_village_gmv_fen"
         ),
-        sa.func.coalesce(sa.func.sum(income_by_line), zero).label("poor_household_income_fen"),
+        sa.func.coalesce(sa.func.sum(_income_of(income, *SUPPORTED)), zero).label("poor_household_income_fen"),
+        sa.func.coalesce(sa.func.sum(_income_of(income, HouseholdCategory.TUOPIN)), zero).label(
+            "tuopin_household_income_fen"
+        ),
+        sa.func.coalesce(sa.func.sum(_income_of(income, HouseholdCategory.MONITORED)), zero).label(
+            "monitored_household_income_fen"
+        ),
         sa.func.coalesce(sa.func.sum(sa.case((OrderLine.poverty_certified, net), else_=0)), zero).label(
             "certified_product_gmv_fen"
         ),
@@ -115,15 +137,12 @@ def sales_figures(region_code: str, first: date, last: date, group_by: str | Non
         .outerjoin(income, income.c.order_line_id == OrderLine.id)
         .where(counted_lines(region_code, first, last))
     )
-    income_column = sa.case((OrderLine.seller_poor_household, income.c.income_fen), else_=0)
-    totals_row = db.session.execute(base.add_columns(*_aggregates(income_column))).one()
+    totals_row = db.session.execute(base.add_columns(*_aggregates(income))).one()
     totals = {name: int(getattr(totals_row, name)) for name in FIGURES}
     rows = []
     if group_by:
         key = _group_column(group_by, region_code).label("key")
-        grouped = db.session.execute(
-            base.add_columns(key, *_aggregates(income_column)).group_by(key).order_by(key)
-        ).all()
+        grouped = db.session.execute(base.add_columns(key, *_aggregates(income)).group_by(key).order_by(key)).all()
         names = _names(group_by, [row.key for row in grouped])
         rows = [
             {"key": row.key, "name": names.get(row.key, row.key), **{f: int(getattr(row, f)) for f in FIGURES}}

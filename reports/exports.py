@@ -5,6 +5,7 @@ import io
 import json
 from decimal import Decimal
 
+from flask import current_app
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
@@ -24,19 +25,35 @@ HEADERS = (
     ("buyers", "买家数", False),
     ("units", "件数", False),
     ("poverty_village_gmv_fen", "贫困村销售额（元）", True),
-    ("poor_household_income_fen", "贫困户收入（元）", True),
+    ("poor_household_income_fen", "脱贫户及监测对象收入（元）", True),
+    ("tuopin_household_income_fen", "其中：脱贫户收入（元）", True),
+    ("monitored_household_income_fen", "其中：监测对象收入（元）", True),
     ("certified_product_gmv_fen", "扶贫产品销售额（元）", True),
     ("refunded_fen", "退款额（元）", True),
 )
 
 
-def _yuan(fen: int) -> Decimal:
-    return Decimal(fen) / 100
+def _yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen) / 100
+
+
+def _figure(row: dict, key: str, money: bool):
+    """A figure of a row; reports frozen before a figure existed leave its cell empty."""
+    value = row.get(key)
+    return _yuan(value) if money else value
+
+
+def _csv_figure(row: dict, key: str, money: bool) -> str:
+    value = row.get(key)
+    if value is None:
+        return ""
+    return f"{_yuan(value):.2f}" if money else str(value)
 
 
 def _header_lines(report: SalesReport, snapshot: dict) -> list[tuple[str, str]]:
     return [
-        ("报表", f"{snapshot['region']['name']} {report.period} 电商销售月报"),
+        ("报表", f"{snapshot['region']['name']} {report.period} 电商销售（消费帮扶）月报"),
+        ("审核单位", current_app.config["OFFICE_NAME"]),
         ("地区代码", report.region_code),
         ("状态", STATUS_ZH[report.status]),
         ("版本", str(report.version)),
@@ -50,7 +67,7 @@ def _figure_rows(sheet, first_column: str, rows: list[dict]) -> None:
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([row["key"], row["name"], *(_yuan(row[k]) if money else row[k] for k, _, money in HEADERS)])
+        sheet.append([row["key"], row["name"], *(_figure(row, k, money) for k, _, money in HEADERS)])
         for (_, _, money), cell in zip(HEADERS, sheet[sheet.max_row][2:], strict=True):
             if money:
                 cell.number_format = YUAN
@@ -110,7 +127,7 @@ def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
     summary.append([])
     summary.append(["指标", "数值"])
     for key, title, money in HEADERS:
-        summary.append([title, _yuan(snapshot["totals"][key]) if money else snapshot["totals"][key]])
+        summary.append([title, _figure(snapshot["totals"], key, money)])
         if money:
             summary.cell(summary.max_row, 2).number_format = YUAN
     summary.append([])
@@ -130,15 +147,19 @@ def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
     _figure_rows(book.create_sheet("分品类"), "品类", snapshot["categories"])
     if trend:
         sheet = book.create_sheet("月度趋势")
-        sheet.append(["月份", "销售额（元）", "贫困户收入（元）"])
-        for month, gmv, income in zip(
-            trend["months"], trend["gmv_fen"], trend["poor_household_income_fen"], strict=True
+        sheet.append(["月份", "销售额（元）", "脱贫户收入（元）", "监测对象收入（元）"])
+        for month, gmv, tuopin, monitored in zip(
+            trend["months"],
+            trend["gmv_fen"],
+            trend["tuopin_household_income_fen"],
+            trend["monitored_household_income_fen"],
+            strict=True,
         ):
-            sheet.append([month, _yuan(gmv), _yuan(income)])
+            sheet.append([month, _yuan(gmv), _yuan(tuopin), _yuan(monitored)])
         chart = BarChart()
-        chart.title = "月度销售额与贫困户收入"
+        chart.title = "月度销售额与脱贫户、监测对象收入"
         chart.y_axis.title = "元"
-        data = Reference(sheet, min_col=2, max_col=3, min_row=1, max_row=sheet.max_row)
+        data = Reference(sheet, min_col=2, max_col=4, min_row=1, max_row=sheet.max_row)
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=sheet.max_row))
         sheet.add_chart(chart, "E2")
@@ -165,7 +186,5 @@ def to_csv(report: SalesReport) -> bytes:
         writer.writerow([section])
         writer.writerow([first_column or "范围", "名称", *(title for _, title, _ in HEADERS)])
         for row in rows:
-            writer.writerow(
-                [row["key"], row["name"], *(f"{_yuan(row[k]):.2f}" if m else row[k] for k, _, m in HEADERS)]
-            )
+            writer.writerow([row["key"], row["name"], *(_csv_figure(row, k, m) for k, _, m in HEADERS)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

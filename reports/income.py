@@ -10,8 +10,8 @@ def poor_household_income_by_line():
 
     Payment splits credit the seller's pending bucket, refunds reverse it, and
     the hold's release moves it from pending to available (nets to zero), so
-    the sum is what the seller kept from the line. Reports count it for lines
-    whose seller was a registered poor household when the order was placed.
+    the sum is what the seller kept from the line. Reports count it by the
+    household category the seller had when the order was placed.
     """
     return (
         sa.select(LedgerEntry.order_line_id, sa.func.sum(LedgerEntry.amount_fen).label("income_fen"))

@@ -3,6 +3,7 @@
 import json
 
 import sqlalchemy as sa
+from flask import current_app
 
 from core.auth import Scope, ensure_in_scope, scope_for
 from core.clock import beijing_today
@@ -11,7 +12,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
 from core.pii import sm3_hex
-from reports.analytics import SalesGrouping, month_bounds, sales_figures
+from reports.analytics import ADDED_FIGURES, SalesGrouping, month_bounds, sales_figures
 from reports.models import ReportAction, ReportEvent, ReportStatus, SalesReport
 from reports.units import units_in, units_report
 from shop.models import ReviewDecision
@@ -139,7 +140,7 @@ def review_report(actor: User, report_id: int, decision: str, comment: str | Non
     report = report_for(actor, report_id)
     scope_for(actor, *REVIEWERS)
     if report.status != ReportStatus.SUBMITTED:
-        raise Conflict("只有已提交的报表可以审核")
+        raise Conflict(f"只有已提交的报表可以由{current_app.config['OFFICE_NAME']}审核")
     _ensure_second_pair_of_eyes(actor, report)
     if decision == ReviewDecision.REJECT and not comment:
         raise ValidationFailed.field("comment", "退回报表须填写意见")
@@ -164,11 +165,32 @@ def _diff(frozen, live, path="") -> list[dict]:
     return [] if frozen == live else [{"field": path, "frozen": frozen, "live": live}]
 
 
+def _figures_frozen_then(frozen: dict, live: dict) -> dict:
+    """The live snapshot without figures added after ``frozen`` was made (a 2025 report has no 脱贫户 split).
+
+    Such a report still verifies: its digest covers what it froze, and its
+    ``poor_household_income_fen`` equals today's sum of the two categories.
+    """
+    missing = [name for name in ADDED_FIGURES if name not in frozen.get("totals", {})]
+    if not missing:
+        return live
+
+    def trim(figures: dict) -> dict:
+        return {key: value for key, value in figures.items() if key not in missing}
+
+    return {
+        **live,
+        "totals": trim(live["totals"]),
+        "villages": [trim(row) for row in live["villages"]],
+        "categories": [trim(row) for row in live["categories"]],
+    }
+
+
 def verify_report(report: SalesReport) -> dict:
     """Check the digest of the stored snapshot and list drift against today's figures (nothing rewritten)."""
     digest_ok = sm3_hex(report.snapshot.encode()) == report.digest
     frozen = json.loads(report.snapshot)
-    live = build_snapshot(report.region_code, report.period)
+    live = _figures_frozen_then(frozen, build_snapshot(report.region_code, report.period))
     for section in set(live) - set(frozen):  # made before the section existed: not drift
         del live[section]
     return {"report_id": report.id, "digest_ok": digest_ok, "drift": _diff(frozen, live)}

@@ -28,7 +28,7 @@ from reports.schemas import (
 )
 from villages.models import Region
 
-reports_blp = Blueprint("reports", __name__, description="销售分析与扶贫月报")
+reports_blp = Blueprint("reports", __name__, description="销售分析与消费帮扶月报")
 
 
 @reports_blp.get("/reports/sales")
@@ -135,7 +135,7 @@ def export(args, report_id, actor):
 @reports_blp.arguments(ChartArgs, location="query")
 @reports_blp.response(200, content_type="image/svg+xml")
 def monthly_chart(args, actor):
-    """Monthly GMV and poor-household income of a region, as SVG for the console."""
+    """Monthly GMV and 脱贫户 / 监测对象 income of a region, as SVG for the console."""
     ensure_overlaps(scope_for(actor, *snapshots.READERS), args["region"])
     ensure_in_scope(scope_for(actor, *snapshots.READERS), args["region"])
     region = db.session.get(Region, args["region"])

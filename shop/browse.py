@@ -1,6 +1,8 @@
 """The public catalogue: the list buyers browse and search, and a product's page."""
 
+import hashlib
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -19,8 +21,9 @@ SORTS = {
     "price_desc": (Product.min_price_fen.desc(), Product.id.desc()),
     "sales": (Product.sales_count.desc(), Product.id.desc()),
 }
-# The home feed (default sort, no filter) is cached for its first pages.
-HOME_FEED_CACHED_PAGES = 5
+# The query arguments of the public list; a query with any other argument is not cached.
+LIST_ARGS = frozenset({"q", "category", "region", "poverty", "sort", "page", "per_page"})
+_FEED_ARGS = frozenset({"page", "per_page", "sort"})
 
 
 def like_pattern(text: str) -> str:
@@ -29,25 +32,24 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def home_feed_cache_key(args: dict) -> str | None:
-    """The cache key of a home-feed page, or None for any other list (search, filters …)."""
-    filtered = any(args.get(name) not in (None, "") for name in ("q", "category", "region", "poverty"))
-    if filtered or args["sort"] != "newest" or args["page"] > HOME_FEED_CACHED_PAGES:
-        return None
-    return f"feed:{args['page']}:{args['per_page']}"
+def list_cache_key(query) -> str | None:
+    """The cache key of a public list page, read straight off the raw query string.
 
-
-def home_feed_cache_key_from_query(query) -> str | None:
-    """The same key read straight off the query string, before any parsing (the hit path)."""
-    if not set(query) <= {"page", "per_page", "sort"} or query.get("sort", "newest") != "newest":
+    Every page of every filter, search and sort is cached under the catalogue
+    version. The key is taken before any parsing so that a hit skips it; only
+    a query that passed validation is ever stored, so a bad one still gets its
+    422. The plain home feed keeps readable keys (``feed:<page>:<per_page>``).
+    """
+    items = list(query.items(multi=True))
+    names = [name for name, _ in items]
+    if len(set(names)) != len(names) or not set(names) <= LIST_ARGS:
         return None
-    page, per_page = query.get("page", "1"), query.get("per_page", "20")
-    if not (page.isdigit() and per_page.isdigit()):
-        return None
-    page, per_page = int(page), int(per_page)
-    if not (1 <= page <= HOME_FEED_CACHED_PAGES and 1 <= per_page <= 100):
-        return None
-    return home_feed_cache_key({"page": page, "per_page": per_page, "sort": "newest"})
+    if set(names) <= _FEED_ARGS and query.get("sort", "newest") == "newest":
+        page, per_page = query.get("page", "1"), query.get("per_page", "20")
+        if page.isdigit() and per_page.isdigit():
+            return f"feed:{int(page)}:{int(per_page)}"
+    canonical = urlencode(sorted(items))
+    return "list:" + hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 def _public_statement() -> sa.Select:

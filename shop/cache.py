@@ -9,6 +9,7 @@ entries are never served and expire on their own. The store is Redis when
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import Protocol
 
@@ -64,40 +65,68 @@ class MemoryCache:
 
 
 class RedisCache:
-    """Shared by every worker; entries expire after ``ttl`` seconds."""
+    """Shared by every worker; entries expire after ``ttl`` seconds.
 
-    def __init__(self, url: str, prefix: str, ttl: int):
+    An entry never changes once stored (its key names the catalogue version),
+    so each worker also keeps the entries it has read in a small local LRU:
+    a hit then costs one round trip to Redis (the version), not two, and no
+    page body crosses the wire. With ``version_seconds`` a worker also reuses
+    the version it read for that long: a hit then costs no round trip at all,
+    and a change committed by another worker shows there within that time (at
+    once in the worker that made it).
+    """
+
+    def __init__(self, url: str, prefix: str, ttl: int, version_seconds: float = 0.0, local_entries: int = 256):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._errors = (redis.RedisError, OSError)
         self.prefix = f"{prefix}catalogue:"
         self.ttl = ttl
+        self._local = MemoryCache(max_entries=local_entries)
+        # The version read from Redis is trusted this long (0: read on every request).
+        self.version_seconds = version_seconds
+        self._version: tuple[int, float] = (0, 0.0)
 
     def version(self) -> int:
+        held, until = self._version
+        if time.monotonic() < until:
+            return held
         try:
-            return int(self._redis.get(self.prefix + "version") or 0)
+            version = int(self._redis.get(self.prefix + "version") or 0)
         except self._errors as exc:
             log.warning("catalogue cache unavailable: %s", type(exc).__name__)
             return -1  # no cache this request
+        self._version = (version, time.monotonic() + self.version_seconds)
+        return version
 
     def bump(self) -> int:
-        return int(self._redis.incr(self.prefix + "version"))
+        version = int(self._redis.incr(self.prefix + "version"))
+        self._version = (version, time.monotonic() + self.version_seconds)
+        return version
 
     def get(self, key: str) -> bytes | None:
+        value = self._local.get(key)
+        if value is not None:
+            return value
         try:
-            return self._redis.get(self.prefix + key)
+            value = self._redis.get(self.prefix + key)
         except self._errors as exc:
             log.warning("catalogue cache unavailable: %s", type(exc).__name__)
             return None
+        if value is not None:
+            self._local.set(key, value)
+        return value
 
     def set(self, key: str, value: bytes) -> None:
+        self._local.set(key, value)
         try:
             self._redis.set(self.prefix + key, value, ex=self.ttl)
         except self._errors as exc:
             log.warning("catalogue cache unavailable: %s", type(exc).__name__)
 
     def clear(self) -> None:
+        self._local.clear()
         keys = list(self._redis.scan_iter(match=self.prefix + "*", count=500))
         if keys:
             self._redis.delete(*keys)
@@ -106,11 +135,16 @@ class RedisCache:
 def catalogue_cache() -> CatalogueCache:
     """The current app's cache, built once per configuration."""
     config = current_app.config
-    settings = (config.get("REDIS_URL"), config["CACHE_KEY_PREFIX"], config["CATALOGUE_CACHE_SECONDS"])
+    settings = (
+        config.get("REDIS_URL"),
+        config["CACHE_KEY_PREFIX"],
+        config["CATALOGUE_CACHE_SECONDS"],
+        config.get("CATALOGUE_VERSION_SECONDS", 0.0),
+    )
     held = current_app.extensions.get("catalogue_cache")
     if held is None or held[0] != settings:
-        url, prefix, ttl = settings
-        cache = RedisCache(url, prefix, ttl) if url else MemoryCache()
+        url, prefix, ttl, version_seconds = settings
+        cache = RedisCache(url, prefix, ttl, version_seconds) if url else MemoryCache()
         held = current_app.extensions["catalogue_cache"] = (settings, cache)
     return held[1]
 

@@ -15,12 +15,12 @@ from core.pagination import paginate
 from shop.access import can_see_unpublished, get_product, product_for_reviewer, review_scope
 from shop.listing import record_review_event, revoke
 from shop.models import Product, ProductReviewEvent, ProductStatus, ReviewAction, ReviewDecision
-from villages.models import Station, Village
+from villages.models import SUPPORTED_HOUSEHOLDS, Station, Village
 
 
 def certification_allowed(product: Product) -> bool:
-    """Only a registered poor household's product, or one from a poverty village, may be certified."""
-    if product.seller.poor_household:
+    """Only a product of a 脱贫户 or 监测对象 household, or from a poverty village, may be certified."""
+    if product.seller.household_category in SUPPORTED_HOUSEHOLDS:
         return True
     village = db.session.get(Village, product.origin_village_code)
     return bool(village and village.is_poverty_village)
@@ -30,7 +30,7 @@ def _certify(product: Product, actor: User, certificate_no: str | None, certifie
     if not certificate_no:
         raise ValidationFailed.field("certificate_no", "扶贫产品认定须填写认定证书编号")
     if not certification_allowed(product):
-        raise ValidationFailed.field("poverty_certified", "只有建档立卡贫困户或贫困村的产品可以认定为扶贫产品")
+        raise ValidationFailed.field("poverty_certified", "只有脱贫户、监测对象或贫困村的产品可以认定为扶贫产品")
     product.poverty_certified = True
     product.certificate_no = certificate_no
     product.certified_on = certified_on or beijing_today()

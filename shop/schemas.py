@@ -266,6 +266,7 @@ class SellerRefSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     poor_household = fields.Boolean()
+    household_category = fields.String()
 
 
 class ManagedProductSchema(ProductDetailSchema):

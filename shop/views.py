@@ -7,7 +7,6 @@ from flask import request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated, current_user
-from core.extensions import limiter
 from core.pagination import PageArgs, page_schema
 from shop import browse, categories, images, listing, review
 from shop.http import CachedPage, json_response
@@ -217,22 +216,12 @@ def review_history(product_id, actor):
 # Public catalogue -----------------------------------------------------------
 
 
-@limiter.request_filter
-def _cached_reads_skip_rate_limits() -> bool:
-    """The home feed and product pages are served from the cache: no per-client limit to check."""
-    if request.method != "GET":
-        return False
-    if request.endpoint == "products.get_product":
-        return True
-    return request.endpoint == "products.list_products" and bool(browse.home_feed_cache_key_from_query(request.args))
-
-
-def home_feed_fast_path(view):
-    """Answer a cached home-feed page before argument parsing: the mini-program's hottest read."""
+def list_fast_path(view):
+    """Answer a cached list page before argument parsing: the mini-program's hottest reads."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        key = browse.home_feed_cache_key_from_query(request.args)
+        key = browse.list_cache_key(request.args)
         hit = CachedPage(key).hit() if key else None
         return hit if hit is not None else view(*args, **kwargs)
 
@@ -240,12 +229,12 @@ def home_feed_fast_path(view):
 
 
 @products_blp.get("/products")
-@home_feed_fast_path
+@list_fast_path
 @products_blp.arguments(ProductQueryArgs, location="query")
 @products_blp.response(200, ProductPageSchema)
 def list_products(args):
-    """On-sale products: search, filters, sorting; the home feed comes from the cache."""
-    page = CachedPage(browse.home_feed_cache_key(args))
+    """On-sale products: search, filters, sorting; every page is cached under the catalogue version."""
+    page = CachedPage(browse.list_cache_key(request.args))
     return page.hit() or page.store(ProductPageSchema().dump(browse.list_public_products(**args)))
 
 

@@ -22,6 +22,7 @@ from core.config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter
 from shop.cache import reset_catalogue_cache
+from villages.regions import forget_kept_regions
 
 # Fixtures of the order tests (`shop`), the payment sandbox and the settlement tests.
 pytest_plugins = ("tests.orders", "tests.payments_fixtures", "tests.ledger_helpers")
@@ -113,6 +114,7 @@ def db(app):
             connection.close()
             # Pages cached during the test show rows that were just rolled back.
             reset_catalogue_cache(app)
+            forget_kept_regions(app)
     limiter.reset()
 
 

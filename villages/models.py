@@ -4,6 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from core.db import UTCDateTime, one_of, utcnow
@@ -39,6 +40,23 @@ class PiiSubject(StrEnum):
 CODE_LENGTHS = {RegionLevel.CITY: 4, RegionLevel.COUNTY: 6, RegionLevel.TOWNSHIP: 9, RegionLevel.VILLAGE: 12}
 
 
+class HouseholdCategory(StrEnum):
+    """A seller's household in the 2026 vocabulary (the transition period ended in 2025)."""
+
+    TUOPIN = "tuopin"  # 脱贫户: lifted out of poverty, the former 建档立卡贫困户
+    MONITORED = "monitored"  # 防止返贫致贫监测对象: monitored to prevent a return to poverty
+    ORDINARY = "ordinary"  # 一般农户
+
+
+# The categories policy supports (income counted, products certifiable); `poor_household` in the API.
+SUPPORTED_HOUSEHOLDS = (HouseholdCategory.TUOPIN, HouseholdCategory.MONITORED)
+HOUSEHOLD_LABELS = {
+    HouseholdCategory.TUOPIN: "脱贫户",
+    HouseholdCategory.MONITORED: "监测对象",
+    HouseholdCategory.ORDINARY: "一般农户",
+}
+
+
 class Region(db.Model):
     __tablename__ = "regions"
     __table_args__ = (sa.CheckConstraint(one_of("level", RegionLevel), name="known_level"),)
@@ -65,7 +83,7 @@ class Village(db.Model):
     code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
     is_poverty_village: Mapped[bool] = mapped_column(default=False, index=True)
     households: Mapped[int] = mapped_column(default=0)
-    # 建档立卡贫困户 registered in the village.
+    # 脱贫户 (formerly 建档立卡贫困户) registered in the village; the contract keeps the old field name.
     registered_poor_households: Mapped[int] = mapped_column(default=0)
     fibre_covered: Mapped[bool] = mapped_column(default=False)
     fibre_covered_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -132,6 +150,11 @@ class Seller(db.Model):
     """A villager who sells through a station; personal data encrypted at rest."""
 
     __tablename__ = "sellers"
+    __table_args__ = (
+        sa.CheckConstraint(
+            one_of("household_category", tuple(c.value for c in HouseholdCategory)), name="known_household_category"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), index=True)
@@ -143,8 +166,11 @@ class Seller(db.Model):
     phone_digest: Mapped[str] = mapped_column(sa.String(64), index=True)
     id_card_no: Mapped[str | None] = mapped_column(Encrypted("seller.id_card_no"))
     id_card_digest: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    # 建档立卡: the household is a registered poor household.
-    poor_household: Mapped[bool] = mapped_column(default=False, index=True)
+    # 脱贫户 / 监测对象 / 一般农户 (replaces the single 建档立卡 flag; see ``poor_household``).
+    household_category: Mapped[str] = mapped_column(sa.String(16), default=HouseholdCategory.ORDINARY, index=True)
+    # The villager agreed that trace pages show their masked name (李**); when it was recorded.
+    show_name_on_trace: Mapped[bool] = mapped_column(default=False)
+    name_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     household_no: Mapped[str | None] = mapped_column(Encrypted("seller.household_no"))
     payout_alipay_account: Mapped[str | None] = mapped_column(Encrypted("seller.payout_alipay_account"))
     # HMAC-SM3 of the current 6-digit bind code; cleared once used.
@@ -155,6 +181,24 @@ class Seller(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     station: Mapped[Station] = relationship(lazy="joined", innerjoin=True)
+
+    @hybrid_property
+    def poor_household(self) -> bool:
+        """The contract's flag: true for 脱贫户 and 监测对象."""
+        return self.household_category in SUPPORTED_HOUSEHOLDS
+
+    @poor_household.inplace.setter
+    def _poor_household_setter(self, value: bool) -> None:
+        # `true` means 脱贫户 (API.md), but does not demote a 监测对象; `false` means 一般农户.
+        if not value:
+            self.household_category = HouseholdCategory.ORDINARY
+        elif self.household_category not in SUPPORTED_HOUSEHOLDS:
+            self.household_category = HouseholdCategory.TUOPIN
+
+    @poor_household.inplace.expression
+    @classmethod
+    def _poor_household_expression(cls):
+        return cls.household_category.in_(tuple(SUPPORTED_HOUSEHOLDS))
 
 
 class VillageWorker(db.Model):

@@ -2,9 +2,12 @@
 
 import csv
 import io
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.extensions import db
@@ -12,6 +15,10 @@ from core.pagination import paginate
 from villages.models import CODE_LENGTHS, Region, RegionLevel, Village
 
 REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
+# How long a worker keeps a page of regions (changes made by another process show after this).
+REGION_CACHE_SECONDS = 300
+MAX_KEPT_PAGES = 2000
+_REGIONS_CHANGED = "regions_changed"
 _PARENT_LEVEL = {
     RegionLevel.COUNTY: RegionLevel.CITY,
     RegionLevel.TOWNSHIP: RegionLevel.COUNTY,
@@ -84,15 +91,68 @@ def import_regions(text: str) -> ImportResult:
 
 
 def list_children(parent_code: str | None, page: int, per_page: int) -> dict:
-    """Regions directly under ``parent_code`` (the city when none is given)."""
-    statement = sa.select(Region).order_by(Region.code)
+    """Regions directly under ``parent_code`` (the city when none is given), kept in this process a while.
+
+    Regions change only through ``flask regions import`` (and the demo seed):
+    a change made in this process forgets the kept pages at once; one made by
+    another process (the CLI) shows within ``REGION_CACHE_SECONDS``.
+    """
+    key = (parent_code or "", page, per_page)
+    pages = _kept_pages()
+    held = pages.get(key)
+    now = time.monotonic()
+    if held is not None and held[0] > now:
+        return held[1]
+    statement = sa.select(Region.code, Region.name, Region.level).order_by(Region.code)
     if parent_code:
         if db.session.get(Region, parent_code) is None:
             raise NotFound("地区不存在", details={"parent": [parent_code]})
         statement = statement.where(Region.parent_code == parent_code)
     else:
         statement = statement.where(Region.level == RegionLevel.CITY)
-    return paginate(statement, page, per_page)
+    result = paginate(statement, page, per_page, scalars=False)
+    result["items"] = [row._asdict() for row in result["items"]]
+    if len(pages) >= MAX_KEPT_PAGES:
+        pages.clear()
+    pages[key] = (now + REGION_CACHE_SECONDS, result)
+    return result
+
+
+def _kept_pages() -> dict:
+    return current_app.extensions.setdefault("region_pages", {})
+
+
+def forget_kept_regions(app=None) -> None:
+    """Drop every kept region page (after a change; tests after a rollback)."""
+    (app or current_app).extensions.pop("region_pages", None)
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _track_region_changes(session: Session, flush_context, instances) -> None:
+    if any(isinstance(obj, Region) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_REGIONS_CHANGED] = True
+        _forget_if_app()
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _track_bulk_region_statements(state) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and getattr(
+        getattr(state.statement, "table", None), "name", None
+    ) == Region.__tablename__:
+        state.session.info[_REGIONS_CHANGED] = True
+        _forget_if_app()
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_after_transaction(session: Session, *args) -> None:
+    if session.info.pop(_REGIONS_CHANGED, False):
+        _forget_if_app()
+
+
+def _forget_if_app() -> None:
+    if has_app_context():
+        forget_kept_regions()
 
 
 def get_region(code: str) -> Region:

@@ -7,7 +7,7 @@ from core.models import STAFF_ROLES
 from core.pagination import PageArgs
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
 from core.validators import validate_id_card, validate_mobile
-from villages.models import StationStatus, WorkerKind
+from villages.models import HouseholdCategory, StationStatus, WorkerKind
 
 CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
 BPS = validate.Range(min=0, max=10000, error="费率应在 0–10000 基点之间")
@@ -160,14 +160,26 @@ class SellerArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     phone = fields.String(required=True, validate=validate_mobile)
     id_card_no = fields.String(allow_none=True, validate=validate_id_card)
-    poor_household = fields.Boolean(load_default=False)
+    # The contract's flag: true means 脱贫户 when household_category is not given.
+    poor_household = fields.Boolean()
+    household_category = fields.String(validate=validate.OneOf([c.value for c in HouseholdCategory]))
+    # The villager agreed to be shown as 李** on trace pages.
+    show_name_on_trace = fields.Boolean()
     household_no = fields.String(allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z-]{4,32}$"))
     payout_alipay_account = fields.String(allow_none=True, validate=validate.Length(min=5, max=100))
 
     @validates_schema
-    def _poor_household_has_number(self, data, **kwargs):
-        if data.get("poor_household") and not data.get("household_no") and not self.partial:
-            raise ValidationError("建档立卡贫困户须填写户编号", "household_no")
+    def _household_is_consistent(self, data, **kwargs):
+        category = data.get("household_category")
+        if (
+            category is not None
+            and "poor_household" in data
+            and data["poor_household"] != (category != HouseholdCategory.ORDINARY)
+        ):
+            raise ValidationError("poor_household 与 household_category 不一致", "poor_household")
+        supported = data.get("poor_household") or category in ("tuopin", "monitored")
+        if supported and not data.get("household_no") and not self.partial:
+            raise ValidationError("脱贫户和监测对象须填写户编号", "household_no")
 
 
 class SellerPatchArgs(SellerArgs):
@@ -191,6 +203,10 @@ class BindArgs(Schema):
     bind_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="绑定码为6位数字"))
 
 
+class NameConsentArgs(Schema):
+    show_name_on_trace = fields.Boolean(required=True)
+
+
 class RevealArgs(Schema):
     reason = fields.String(validate=validate.Length(max=200))
 
@@ -204,6 +220,8 @@ class SellerSchema(Schema):
     phone = fields.Function(lambda s: mask_phone(s.phone))
     id_card_no = fields.Function(lambda s: mask_id_card(s.id_card_no))
     poor_household = fields.Boolean()
+    household_category = fields.String()
+    show_name_on_trace = fields.Boolean()
     household_no = fields.Function(lambda s: mask_middle(s.household_no))
     payout_alipay_account = fields.Function(lambda s: mask_account(s.payout_alipay_account))
     bound = fields.Function(lambda s: s.user_id is not None)

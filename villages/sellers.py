@@ -16,7 +16,7 @@ from core.services import grant_role
 from core.throttle import BIND_BY_ACCOUNT, BIND_BY_ADDRESS
 from core.validators import normalise_phone
 from villages.access import SELLER_MANAGERS, ensure_station_access, read_scope
-from villages.models import PiiAccess, PiiSubject, Seller, Station
+from villages.models import SUPPORTED_HOUSEHOLDS, HouseholdCategory, PiiAccess, PiiSubject, Seller, Station
 from villages.signals import seller_dashboard_requested
 from villages.stations import ensure_active, get_station
 
@@ -41,8 +41,22 @@ def _set_personal_data(seller: Seller, data: dict) -> None:
 
 
 def _check_poor_household(seller: Seller) -> None:
-    if seller.poor_household and not seller.household_no:
-        raise ValidationFailed.field("household_no", "建档立卡贫困户须填写户编号")
+    if seller.household_category in SUPPORTED_HOUSEHOLDS and not seller.household_no:
+        raise ValidationFailed.field("household_no", "脱贫户和监测对象须填写户编号")
+
+
+def _set_household(seller: Seller, data: dict) -> None:
+    """``household_category`` wins; the contract's ``poor_household`` alone still works (true → 脱贫户)."""
+    if "household_category" in data:
+        seller.household_category = data["household_category"]
+    elif "poor_household" in data:
+        seller.poor_household = data["poor_household"]
+
+
+def _set_name_consent(seller: Seller, data: dict) -> None:
+    if "show_name_on_trace" in data and data["show_name_on_trace"] != seller.show_name_on_trace:
+        seller.show_name_on_trace = data["show_name_on_trace"]
+        seller.name_consent_at = utcnow() if seller.show_name_on_trace else None
 
 
 def _check_phone_unique(seller: Seller) -> None:
@@ -80,9 +94,12 @@ def register_seller(actor: User, station_id: int, data: dict) -> tuple[Seller, s
     seller = Seller(
         station=station,
         name=data["name"],
-        poor_household=data.get("poor_household", False),
+        household_category=HouseholdCategory.ORDINARY,
+        show_name_on_trace=False,
         created_by_id=actor.id,
     )
+    _set_household(seller, data)
+    _set_name_consent(seller, data)
     _set_personal_data(seller, data)
     _check_poor_household(seller)
     _check_phone_unique(seller)
@@ -111,8 +128,8 @@ def seller_for_manager(actor: User, seller_id: int) -> Seller:
     return seller
 
 
-# Where the money goes and who counts as a poor household: only the county changes these after registration.
-COUNTY_ONLY_FIELDS = ("payout_alipay_account", "poor_household", "household_no")
+# Where the money goes and whose household policy supports: only the county changes these after registration.
+COUNTY_ONLY_FIELDS = ("payout_alipay_account", "poor_household", "household_category", "household_no")
 
 
 def update_seller(actor: User, seller_id: int, data: dict) -> Seller:
@@ -130,9 +147,10 @@ def update_seller(actor: User, seller_id: int, data: dict) -> Seller:
                 reason="changed",
             )
         )
-    for field in ("name", "poor_household"):
-        if field in data:
-            setattr(seller, field, data[field])
+    if "name" in data:
+        seller.name = data["name"]
+    _set_household(seller, data)
+    _set_name_consent(seller, data)
     _set_personal_data(seller, data)
     _check_poor_household(seller)
     _check_phone_unique(seller)
@@ -202,6 +220,16 @@ def bind_seller(user: User, code: str, client_address: str | None = None) -> Sel
     seller.user_id, seller.bound_at = user.id, utcnow()
     seller.bind_code_digest = seller.bind_code_expires_at = None
     grant_role(user, Role.SELLER, region_code=seller.station.village_code)
+    db.session.flush()
+    return seller
+
+
+def set_own_name_consent(user: User, consent: bool) -> Seller:
+    """The villager decides whether trace pages show their masked name."""
+    seller = db.session.scalar(sa.select(Seller).where(Seller.user_id == user.id))
+    if seller is None:
+        raise NotFound("尚未绑定卖家身份")
+    _set_name_consent(seller, {"show_name_on_trace": consent})
     db.session.flush()
     return seller
 

@@ -64,7 +64,7 @@ def update_village(user: User, code: str, changes: dict) -> Village:
         if field in changes:
             setattr(village, field, changes[field])
     if village.registered_poor_households > village.households:
-        raise ValidationFailed.field("registered_poor_households", "贫困户数不能大于总户数")
+        raise ValidationFailed.field("registered_poor_households", "脱贫户数不能大于总户数")
     db.session.flush()
     return village
 

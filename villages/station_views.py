@@ -10,6 +10,7 @@ from villages.schemas import (
     BindArgs,
     LeaveArgs,
     MySellerPageSchema,
+    NameConsentArgs,
     RevealArgs,
     SellerArgs,
     SellerPatchArgs,
@@ -176,6 +177,15 @@ def bind_seller(args, actor):
 def my_seller_page(actor):
     """The villager's own page: profile, products, sales this month, balances."""
     return sellers.my_seller_page(actor)
+
+
+@stations_blp.put("/sellers/me/name-consent")
+@authenticated
+@stations_blp.arguments(NameConsentArgs)
+@stations_blp.response(200, SellerSchema)
+def set_name_consent(args, actor):
+    """The villager agrees (or no longer agrees) to be shown as 李** on trace pages."""
+    return sellers.set_own_name_consent(actor, args["show_name_on_trace"])
 
 
 @stations_blp.post("/villages/<code>/workers")

@@ -11,6 +11,7 @@ from core.errors import Forbidden, NotFound
 from core.extensions import db
 from core.models import Role, User
 from core.tasks import run_later
+from shop.batches.allocation import assign_batches
 from shop.models import Product
 from shop.orders.models import CancelReason, LineStatus, Order, OrderLine, OrderStatus, Shipment
 from shop.orders.notifications import notify_sellers_of_paid_order
@@ -109,8 +110,19 @@ def _station_manager_scope(actor: User, station_id: int):
     return scope
 
 
-def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str, tracking_no: str) -> Order:
-    """A station ships its own paid lines of an order with carrier and tracking number."""
+def ship_station_lines(
+    actor: User,
+    order_id: int,
+    station_id: int,
+    carrier: str,
+    tracking_no: str,
+    batch_choices: dict[int, int | None] | None = None,
+) -> Order:
+    """A station ships its own paid lines of an order with carrier and tracking number.
+
+    ``batch_choices`` names the batch of some lines (line id → batch id, None for
+    none); the others ship from their product's oldest open batch (shop.batches).
+    """
     scope = _station_manager_scope(actor, station_id)
     order = lock_order(order_id)
     lines = [line for line in order.lines if line.station_id == station_id]
@@ -130,6 +142,7 @@ def ship_station_lines(actor: User, order_id: int, station_id: int, carrier: str
         tracking_no=tracking_no,
         shipped_by_id=actor.id,
     )
+    assign_batches(to_ship, batch_choices or {})
     db.session.add(shipment)
     db.session.flush()
     for line in to_ship:

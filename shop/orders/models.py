@@ -10,6 +10,7 @@ from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.models import User
 from core.pii import Encrypted
+from shop.batches.models import Batch
 
 
 class OrderStatus(StrEnum):
@@ -134,16 +135,21 @@ class OrderLine(db.Model):
     # Facts at the time of order that reports count by.
     poverty_certified: Mapped[bool] = mapped_column(default=False)
     seller_poor_household: Mapped[bool] = mapped_column(default=False)
+    # The seller's household category then (tuopin / monitored / ordinary); reports split income by it.
+    seller_household_category: Mapped[str] = mapped_column(sa.String(16), default="ordinary")
     poverty_village: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(sa.String(20), default=LineStatus.PENDING_PAYMENT)
     # The status to return to when an after-sales request is rejected.
     status_before_refund: Mapped[str | None] = mapped_column(sa.String(20))
     refunded_fen: Mapped[int] = mapped_column(default=0)
     shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"))
+    # The production batch the shipped units came from (chosen at shipping).
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batches.id"), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     shipment: Mapped["Shipment | None"] = relationship(lazy="joined")
+    batch: Mapped[Batch | None] = relationship(lazy="selectin")
 
 
 class Shipment(db.Model):

@@ -138,6 +138,7 @@ def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str]) -> OrderLine:
         service_fee_bps=station.service_fee_bps,
         poverty_certified=product.poverty_certified,
         seller_poor_household=product.seller.poor_household,
+        seller_household_category=product.seller.household_category,
         poverty_village=product.origin_village_code in poverty_villages,
     )
 

@@ -1,11 +1,12 @@
 """Request and response schemas for orders and after-sales."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from core.validators import validate_mobile
+from shop.batches.schemas import LineBatchSchema
 from shop.models import ReviewDecision
 from shop.orders.models import LineStatus, OrderStatus, RefundRequestStatus
 from shop.orders.queries import OrderListView
@@ -52,8 +53,23 @@ class OrderQueryArgs(PageArgs):
     station_id = fields.Integer()
 
 
+class ShipmentLineArgs(Schema):
+    line_id = fields.Integer(strict=True, required=True)
+    # The batch the line's units came from; null ships the line without one.
+    batch_id = fields.Integer(strict=True, required=True, allow_none=True)
+
+
 class ShipmentArgs(Schema):
     station_id = fields.Integer(strict=True, required=True)
+    # Optional: the batch of some lines; the others take their product's oldest open batch.
+    lines = fields.List(fields.Nested(ShipmentLineArgs), validate=validate.Length(max=50))
+
+    @validates_schema
+    def _each_line_once(self, data, **kwargs):
+        ids = [item["line_id"] for item in data.get("lines", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("每个订单行只能指定一个批次", "lines")
+
     carrier = fields.String(required=True, validate=validate.Length(min=2, max=40))
     tracking_no = fields.String(
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$", error="运单号格式不正确")
@@ -84,6 +100,7 @@ class OrderLineSchema(Schema):
     village_code = fields.String()
     poverty_certified = fields.Boolean()
     shipment = fields.Nested(ShipmentSchema, allow_none=True)
+    batch = fields.Nested(LineBatchSchema, allow_none=True)
 
 
 class MaskedAddressSchema(Schema):

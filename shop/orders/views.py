@@ -96,8 +96,9 @@ def cancel_order(order_id, actor):
 @orders_blp.arguments(ShipmentArgs)
 @orders_blp.response(201, OrderSchema)
 def ship(args, order_id, actor):
-    """The station's manager ships the station's paid lines."""
-    fulfilment.ship_station_lines(actor, order_id, args["station_id"], args["carrier"], args["tracking_no"])
+    """The station's manager ships the station's paid lines, each from a production batch."""
+    choices = {item["line_id"]: item["batch_id"] for item in args.get("lines", [])}
+    fulfilment.ship_station_lines(actor, order_id, args["station_id"], args["carrier"], args["tracking_no"], choices)
     return order_queries.order_for(actor, order_id)
 
 

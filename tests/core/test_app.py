@@ -144,3 +144,48 @@ def test_every_signal_has_a_receiver_and_wiring_twice_adds_none(app):
     assert all(before.values()), before
     register_receivers()
     assert {signal.name: len(signal.receivers) for signal in signals} == before
+
+
+def test_no_rate_limit_check_runs_on_requests_without_a_limit(app):
+    from core.extensions import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+
+
+def test_a_decorated_limit_still_applies(tmp_path):
+    from core.extensions import limiter
+
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/unused.db"
+    app = create_app(config)
+
+    @app.get("/_test/limited")
+    @limiter.limit("2 per minute")
+    def _limited():
+        return {"status": "ok"}
+
+    client = app.test_client()
+    try:
+        assert [client.get("/_test/limited").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        limiter.reset()
+
+
+def test_the_session_cookie_still_round_trips(tmp_path):
+    from flask import session
+
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/unused.db"
+    app = create_app(config)
+
+    @app.get("/_test/session/<value>")
+    def _store(value):
+        if value != "read":
+            session["value"] = value
+        return {"value": session.get("value")}
+
+    client = app.test_client()
+    assert client.get("/_test/session/read").json == {"value": None}
+    assert "Set-Cookie" not in client.get("/_test/session/read").headers
+    assert client.get("/_test/session/kept").json == {"value": "kept"}
+    assert client.get("/_test/session/read").json == {"value": "kept"}

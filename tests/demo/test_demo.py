@@ -145,3 +145,27 @@ def _line_sellers(db):
     from payments.ledger.models import LineSettlement
 
     return db.session.scalars(sa.select(LineSettlement.seller_id).where(LineSettlement.released_at.is_(None)))
+
+
+def test_seed_records_batches_with_certificates_for_fresh_produce(client, db, upload_dir):
+    from shop.batches.models import Batch
+    from shop.orders.models import OrderLine
+
+    result = seed_demo_city()
+    counts = result["batches"]
+    assert counts["batches"] > 0 and counts["tested"] > 0 and counts["monitored"] > 0 and counts["consented"] > 0
+    batches = db.session.scalars(sa.select(Batch)).all()
+    assert all(batch.certificate is not None for batch in batches)
+    assert {batch.product.category_slug for batch in batches} <= {"fruit", "vegetables", "tea", "meat_eggs", "aquatic"}
+    assert any(batch.certificate.test_report is not None for batch in batches)
+    categories = set(db.session.scalars(sa.select(Seller.household_category)))
+    assert categories == {"tuopin", "monitored", "ordinary"}
+    named = db.session.scalar(sa.select(sa.func.count()).select_from(Seller).where(Seller.show_name_on_trace))
+    assert named > 0
+    answer = client.get(f"/api/v1/trace/{batches[0].trace_code}").json
+    assert answer["code"] == batches[0].trace_code and answer["batch"]["certificate"]["no"]
+    # Demo orders shipped after the batches were recorded took their units from the product's oldest batch.
+    for line in db.session.scalars(sa.select(OrderLine).where(OrderLine.shipment_id.is_not(None))):
+        has_batches = any(batch.product_id == line.product_id for batch in batches)
+        assert (line.batch_id is not None) == has_batches
+    assert seed_demo_city()["batches"] == {}

@@ -85,6 +85,9 @@ EXPECTED = {
     "units": 3,
     "poverty_village_gmv_fen": 13600,
     "poor_household_income_fen": 5000 - 5000 * 300 // 10000 - 5000 * 500 // 10000,
+    # The tea seller registered with poor_household=true: a 脱贫户.
+    "tuopin_household_income_fen": 5000 - 5000 * 300 // 10000 - 5000 * 500 // 10000,
+    "monitored_household_income_fen": 0,
     "certified_product_gmv_fen": 13600,
     "refunded_fen": 10000,
 }

@@ -4,9 +4,11 @@ import os
 import uuid
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from core.db import utcnow
 from core.extensions import db as _db
+from shop import browse
 from shop.cache import catalogue_cache
 from tests import catalogue, factories
 from tests.catalogue import CHALING_VILLAGE, YANLING_OTHER_VILLAGE
@@ -310,17 +312,63 @@ def test_the_cached_path_still_refuses_bad_parameters(client, yanling, query):
     assert client.get(f"/api/v1/products?{query}").status_code == 422
 
 
-def test_only_the_first_home_feed_pages_are_cached(client, yanling, count_queries):
+def test_every_list_page_is_cached_under_the_catalogue_version(client, yanling, count_queries):
     for number in range(7):
-        factories.product(yanling.station, yanling.seller, title=f"黄桃{number}")
-    for query in ("page=5&per_page=1", "page=6&per_page=1", "q=黄桃"):
-        client.get(f"/api/v1/products?{query}")
-    with count_queries() as cached:
-        assert len(client.get("/api/v1/products?page=5&per_page=1").json["items"]) == 1
-    with count_queries() as uncached:
-        assert len(client.get("/api/v1/products?page=6&per_page=1").json["items"]) == 1
-        client.get("/api/v1/products?q=黄桃")
-    assert cached == [] and len(uncached) == 4
+        factories.product(yanling.station, yanling.seller, title=f"黄桃{number}", published_at=utcnow())
+    queries_to_cache = (
+        "page=6&per_page=1",
+        "q=黄桃",
+        "category=fruit",
+        "sort=price_asc&poverty=false",
+        "region=4302&sort=sales&page=2&per_page=3",
+    )
+    with count_queries() as cold:
+        first = {query: client.get(f"/api/v1/products?{query}") for query in queries_to_cache}
+    assert all(response.status_code == 200 for response in first.values())
+    assert len(cold) == 2 * len(queries_to_cache)  # a count and a page query each, nothing per row
+    with count_queries() as warm:
+        again = {query: client.get(f"/api/v1/products?{query}") for query in queries_to_cache}
+    assert warm == []
+    assert {q: r.json for q, r in again.items()} == {q: r.json for q, r in first.items()}
+    # A committed change is visible at once on every cached list.
+    newest = factories.product(yanling.station, yanling.seller, title="黄桃新品", published_at=utcnow())
+    assert client.get("/api/v1/products?q=黄桃").json["total"] == 8
+    assert newest.id in _ids(client.get("/api/v1/products?q=黄桃"))
+
+
+def test_a_list_query_with_unknown_or_repeated_arguments_is_not_cached(client, yanling, count_queries):
+    factories.product(yanling.station, yanling.seller, published_at=utcnow())
+    assert browse.list_cache_key(MultiDict([("q", "a"), ("q", "b")])) is None
+    assert browse.list_cache_key(MultiDict([("colour", "red")])) is None
+    for _ in range(2):
+        assert client.get("/api/v1/products?colour=red").status_code == 422
+
+
+def test_a_worker_reuses_the_version_it_read_for_version_seconds(redis_cache):
+    from shop.cache import RedisCache
+
+    _, prefix = redis_cache
+    reader = RedisCache(REDIS_URL, prefix, 600, version_seconds=60)
+    writer = RedisCache(REDIS_URL, prefix, 600, version_seconds=60)
+    every_time = RedisCache(REDIS_URL, prefix, 600)
+    assert reader.version() == writer.version() == 0
+    assert writer.bump() == 1
+    assert writer.version() == 1  # the worker that made the change sees it at once
+    assert every_time.version() == 1
+    assert reader.version() == 0  # another worker within its window still serves version 0
+    reader._version = (0, 0.0)  # the window has passed
+    assert reader.version() == 1
+
+
+def test_a_worker_keeps_the_entries_it_read(redis_cache):
+    from shop.cache import RedisCache
+
+    connection, prefix = redis_cache
+    cache = RedisCache(REDIS_URL, prefix, 600)
+    cache.set("v1:feed:1:20", b"etag\n{}")
+    connection.delete(f"{prefix}catalogue:v1:feed:1:20")
+    assert cache.get("v1:feed:1:20") == b"etag\n{}"  # no round trip for an entry already read
+    assert RedisCache(REDIS_URL, prefix, 600).get("v1:feed:1:20") is None
 
 
 def test_a_product_id_out_of_range_is_not_found(client, db):

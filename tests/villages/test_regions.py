@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from villages.models import Region
-from villages.regions import RegionImportError, import_regions
+from villages.regions import RegionImportError, import_regions, list_children
 
 HEADER = "code,name,level,parent_code\n"
 GOOD = HEADER + "4302,株洲市,city,43\n430225,炎陵县,county,4302\n430225100,霞阳镇,township,430225\n"
@@ -90,3 +90,28 @@ def test_regions_api_rejects_unknown_and_malformed_parents(client, db):
     assert bad.status_code == 422
     assert "parent" in bad.json["error"]["details"]
     assert client.get("/api/v1/regions?per_page=101").status_code == 422
+
+
+def test_a_page_of_regions_is_kept_and_a_change_forgets_it(client, db, count_queries):
+    import_regions(GOOD)
+    factories.region("430225100201", name="桃源村")
+    with count_queries() as cold:
+        first = client.get("/api/v1/regions?parent=430225100")
+    assert first.status_code == 200 and len(cold) == 3  # the parent, the count, the page
+    with count_queries() as warm:
+        assert client.get("/api/v1/regions?parent=430225100").json == first.json
+    assert warm == []
+    import_regions(GOOD.replace("霞阳镇", "霞阳镇（新）") + "430225100202,杏花村,village,430225100\n")
+    names = [region["name"] for region in client.get("/api/v1/regions?parent=430225100").json["items"]]
+    assert names == ["桃源村", "杏花村"]
+    assert client.get("/api/v1/regions?parent=430225").json["items"][0]["name"] == "霞阳镇（新）"
+
+
+def test_a_rolled_back_region_is_not_kept(db):
+    import_regions(GOOD)
+    db.session.commit()
+    db.session.add(Region(code="430225100203", name="临时村", level="village", parent_code="430225100"))
+    db.session.flush()
+    assert [row["name"] for row in list_children("430225100", 1, 20)["items"]] == ["临时村"]
+    db.session.rollback()
+    assert list_children("430225100", 1, 20)["items"] == []

@@ -1,0 +1,392 @@
+"""`make bench`: the city at scale, over HTTP, every figure a ratio to a bare Flask route.
+
+1. Build (or reuse) the dataset on PostgreSQL (``bench.dataset``).
+2. Serve the app with gunicorn in production settings and, the same way, a
+   bare Flask route; wrk drives each endpoint and the bare route in turn,
+   ``BENCH_REPS`` times, and each figure is the median of the paired ratios.
+3. Reports at 1M lines: the app's time over HTTP ÷ the same aggregate in
+   hand-written SQL run directly.
+4. A hot SKU (200 buyers, 50 in stock) and worker RSS over 10,000 requests.
+5. Checkout and payment notifications: production refuses the payment
+   sandbox (and any gateway URL pointing at it), so these two run against the
+   app in development mode with ``PAYMENT_SANDBOX=1`` and the simulator, under
+   the same gunicorn settings.
+
+Writes ``bench/results/latest.json`` and prints a Markdown table.
+"""
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+from bench import load, queries, servers
+from bench.dataset import DEFAULT_URL, Dataset, Scale, ensure_dataset, libpq_url
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+
+TARGETS = {
+    "home feed": 0.6,
+    "product page": 0.6,
+    "category=fruit": 0.2,
+    "q=黄桃": 0.2,
+    "sort=price_asc&poverty=true": 0.2,
+    "regions?parent=4302": 0.5,
+    "/healthz": None,
+    "checkout (order + payment)": 0.1,
+    "payment notification": 0.15,
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def base_env(dataset: Dataset, cache_prefix: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("FLASK_", "PAYMENT_", "SANDBOX_"))}
+    env.update(
+        DATABASE_URL=dataset.url,
+        SECRET_KEY=dataset.secret_key,
+        PII_KEY=dataset.pii_key,
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=cache_prefix,
+        PYTHONPATH=str(servers.ROOT),
+    )
+    return env
+
+
+def production_env(dataset: Dataset, cache_prefix: str) -> dict:
+    return {**base_env(dataset, cache_prefix), "APP_ENV": "production", "PAYMENT_SANDBOX": "0"}
+
+
+def sandbox_env(dataset: Dataset, cache_prefix: str) -> dict:
+    """Development mode with the payment sandbox: the only way the app pays without a real merchant."""
+    return {
+        **base_env(dataset, cache_prefix),
+        "APP_ENV": "development",
+        "PAYMENT_SANDBOX": "1",
+        "SANDBOX_URL": f"http://127.0.0.1:{servers.SANDBOX_PORT}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{servers.SANDBOX_APP_PORT}",
+        # Checkout is measured as throughput: each bench buyer leaves every order unpaid, which the
+        # anti-hoarding limits (5 unpaid orders, 30 units of a SKU per buyer) would otherwise stop.
+        "UNPAID_ORDERS_PER_BUYER": "1000000",
+        "UNPAID_UNITS_PER_SKU": "1000000",
+    }
+
+
+def clear_cache(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def paired(name: str, app: servers.Server, bare: servers.Server, script: str, args_for, **options) -> dict:
+    """``REPS`` rounds of (bare route, endpoint) back to back; the median of the per-round ratios."""
+    rounds = []
+    for rep in range(REPS):
+        bare_run = load.wrk(bare.base_url, "get", ["/bare"], seconds=SECONDS, **options)
+        run = load.wrk(app.base_url, script, args_for(rep), seconds=SECONDS, **options)
+        rounds.append((bare_run, run))
+        log(f"  {name:32} {run.rps:8.0f} rps  bare {bare_run.rps:8.0f}  ×{run.rps / bare_run.rps:.2f}")
+    return {
+        "rps": statistics.median(run.rps for _, run in rounds),
+        "bare_rps": statistics.median(bare_run.rps for bare_run, _ in rounds),
+        "ratio": statistics.median(run.rps / bare_run.rps for bare_run, run in rounds),
+        "errors": sum(run.errors for _, run in rounds),
+        "p50_ms": statistics.median(run.p50_ms for _, run in rounds),
+        "p99_ms": statistics.median(run.p99_ms for _, run in rounds),
+        "target": TARGETS.get(name),
+    }
+
+
+def get_ok(base_url: str, path: str, token: str | None = None) -> bytes:
+    import urllib.request
+
+    request = urllib.request.Request(base_url + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status}")
+        return response.read()
+
+
+def read_endpoints(dataset: Dataset) -> list[tuple[str, list[str]]]:
+    products = [f"/api/v1/products/{pid}" for pid in dataset.product_ids[:100]]
+    return [
+        ("home feed", ["/api/v1/products"]),
+        ("product page", products),
+        ("category=fruit", ["/api/v1/products?category=fruit"]),
+        ("q=黄桃", ["/api/v1/products?q=" + quote("黄桃")]),
+        ("sort=price_asc&poverty=true", ["/api/v1/products?sort=price_asc&poverty=true"]),
+        ("regions?parent=4302", ["/api/v1/regions?parent=4302"]),
+        ("/healthz", ["/healthz"]),
+    ]
+
+
+def measure_reads(dataset, app, bare) -> dict:
+    results = {}
+    for name, paths in read_endpoints(dataset):
+        for path in paths:
+            get_ok(app.base_url, path)  # answers 200, and warms any cache as a live site's would be
+        results[name] = paired(name, app, bare, "get", lambda rep, paths=paths: paths, connections=CONNECTIONS)
+    return results
+
+
+# Reports ---------------------------------------------------------------------------
+
+
+def report_periods(dataset: Dataset) -> dict[str, tuple[date, date]]:
+    last_full = dataset.last_day.replace(day=1) - timedelta(days=1)
+    month_first = last_full.replace(day=1)
+    year_first = max(dataset.first_day, dataset.last_day - timedelta(days=364))
+    return {
+        "monthly (by village)": (month_first, last_full, "village"),
+        "12 months (by month)": (year_first, dataset.last_day, "month"),
+    }
+
+
+def measure_reports(dataset, app, token: str) -> dict:
+    results = {}
+    with psycopg.connect(libpq_url(dataset.url)) as conn:
+        for name, (first, last, group_by) in report_periods(dataset).items():
+            path = f"/api/v1/reports/sales?region=4302&from={first}&to={last}&group_by={group_by}"
+            app_times, sql_times = [], []
+            for _ in range(REPS):
+                started = time.perf_counter()
+                answer = json.loads(get_ok(app.base_url, path, token))
+                app_times.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                totals, rows = queries.hand_sales(conn, "4302", first, last, group_by)
+                sql_times.append(time.perf_counter() - started)
+            if answer["totals"] != totals or len(answer["rows"]) != len(rows):
+                raise RuntimeError(f"{name}: the app and the hand-written SQL disagree: {answer['totals']} vs {totals}")
+            results[name] = {
+                "app_s": statistics.median(app_times),
+                "sql_s": statistics.median(sql_times),
+                "ratio": statistics.median(app_times) / statistics.median(sql_times),
+                "gmv_fen": totals["gmv_fen"],
+                "rows": len(rows),
+                "target": 1.5,
+            }
+            log(f"  report {name}: app {results[name]['app_s']:.2f} s, SQL {results[name]['sql_s']:.2f} s")
+    return results
+
+
+# Hot SKU, RSS --------------------------------------------------------------------------
+
+
+def measure_hot_sku(dataset, app, tokens: list[str]) -> dict:
+    with psycopg.connect(libpq_url(dataset.url)) as conn:
+        conn.execute("UPDATE skus SET stock = 50 WHERE id = %s", (dataset.hot_sku_id,))
+        before = conn.execute("SELECT count(*) FROM order_lines WHERE sku_id = %s", (dataset.hot_sku_id,)).fetchone()[0]
+    # Buyers other than the checkout ones, drawn afresh each run: the app allows a buyer only a few
+    # unpaid orders, and earlier runs' hot-SKU orders stay unpaid until they expire.
+    buyers = random.sample(tokens[CONNECTIONS:], 200)
+    job = {"url": app.base_url, "sku_id": dataset.hot_sku_id, "tokens": buyers}
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.hot_sku_client"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=servers.ROOT,
+    ).stdout
+    answers = json.loads(output)["results"]
+    with psycopg.connect(libpq_url(dataset.url)) as conn:
+        stock = conn.execute("SELECT stock FROM skus WHERE id = %s", (dataset.hot_sku_id,)).fetchone()[0]
+        after = conn.execute("SELECT count(*) FROM order_lines WHERE sku_id = %s", (dataset.hot_sku_id,)).fetchone()[0]
+    latencies = sorted(seconds * 1000 for _, seconds in answers)
+    created = sum(1 for status, _ in answers if status == 201)
+    out_of_stock = sum(1 for status, _ in answers if status == 409)
+    result = {
+        "buyers": len(answers),
+        "units_sold": 50 - stock,
+        "orders_created": created,
+        "order_lines_written": after - before,
+        "out_of_stock_409": out_of_stock,
+        "errors": len(answers) - created - out_of_stock,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+    result["p99_over_p50"] = result["p99_ms"] / result["p50_ms"]
+    log(f"  hot SKU: {result}")
+    return result
+
+
+def measure_rss(dataset, app, requests: int = 10_000) -> dict:
+    paths = [path for _, group in read_endpoints(dataset) for path in group]
+    paths += [f"/api/v1/products?page={page}" for page in range(2, 6)]
+    paths += [f"/api/v1/regions?parent={code}" for code in ("430202", "430211", "430223", "430225")]
+    random.Random(7).shuffle(paths)
+    load.wrk(app.base_url, "get", paths, seconds=2, connections=CONNECTIONS)  # warm-up
+    before = {pid: servers.rss_kib(pid) for pid in app.worker_pids()}
+    served = 0
+    while served < requests:  # wrk runs for a time, not a count: repeat short runs until enough were served
+        served += load.wrk(app.base_url, "get", paths, seconds=3, connections=CONNECTIONS).requests
+    after = {pid: servers.rss_kib(pid) for pid in app.worker_pids()}
+    growth = max((after[pid] - before[pid]) / before[pid] for pid in before if pid in after)
+    result = {"requests": served, "before_kib": before, "after_kib": after, "max_growth": growth, "target": 0.10}
+    log(f"  RSS: {before} → {after} (max growth {growth:.1%})")
+    return result
+
+
+# Checkout and notifications (sandbox mode) ------------------------------------------------------
+
+
+def write_lines(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def measure_checkout(dataset, app, bare, tokens: list[str]) -> dict:
+    token_file = write_lines(RESULTS / "tokens.txt", tokens[:CONNECTIONS])
+    skus = ",".join(map(str, dataset.checkout_sku_ids))
+    return paired(
+        "checkout (order + payment)",
+        app,
+        bare,
+        "checkout",
+        lambda rep: [token_file, skus, "wechat_jsapi"],
+        connections=CONNECTIONS,
+        threads=CONNECTIONS,
+    )
+
+
+def measure_notifications(dataset, app, bare, bodies: list[str]) -> dict:
+    per_rep = len(bodies) // REPS
+    files = [
+        write_lines(RESULTS / f"notify-{rep}.txt", bodies[rep * per_rep : (rep + 1) * per_rep]) for rep in range(REPS)
+    ]
+    result = paired(
+        "payment notification",
+        app,
+        bare,
+        "notify",
+        lambda rep: [files[rep], str(CONNECTIONS)],
+        connections=CONNECTIONS,
+        threads=CONNECTIONS,
+    )
+    for path in files:
+        Path(path).unlink(missing_ok=True)
+    return result
+
+
+# The run ------------------------------------------------------------------------------------------
+
+
+def markdown(results: dict) -> str:
+    rows = ["| figure | value | target | met |", "|---|---|---|---|"]
+
+    def verdict(ok: bool | None) -> str:
+        return "" if ok is None else ("yes" if ok else "**no**")
+
+    for name, figure in results["http"].items():
+        target = figure.get("target")
+        ok = None if target is None else figure["ratio"] >= target
+        queries_note = results["queries"].get(name)
+        extra = f", {queries_note} SQL/request" if queries_note is not None else ""
+        rows.append(
+            f"| {name} rps ÷ bare | {figure['ratio']:.2f} ({figure['rps']:.0f} vs {figure['bare_rps']:.0f} rps, "
+            f"p50 {figure['p50_ms']:.1f} ms, p99 {figure['p99_ms']:.1f} ms, {figure['errors']} errors{extra}) | "
+            f"{'≥ ' + format(target, '.2f') if target is not None else '—'} | {verdict(ok)} |"
+        )
+    for name, figure in results["reports"].items():
+        rows.append(
+            f"| report {name}: app ÷ hand SQL | {figure['ratio']:.2f} "
+            f"({figure['app_s']:.2f} s vs {figure['sql_s']:.2f} s) | ≤ 1.50 | {verdict(figure['ratio'] <= 1.5)} |"
+        )
+    hot = results["hot_sku"]
+    hot_ok = hot["units_sold"] == 50 and hot["orders_created"] == 50 and hot["p99_over_p50"] <= 10 and not hot["errors"]
+    rows.append(
+        f"| hot SKU (200 buyers, stock 50) | {hot['units_sold']} sold, {hot['orders_created']} orders, "
+        f"{hot['out_of_stock_409']} × 409, {hot['errors']} errors, p50 {hot['p50_ms']:.0f} ms, "
+        f"p99 {hot['p99_ms']:.0f} ms (×{hot['p99_over_p50']:.1f}) | 50 sold, p99 ≤ 10× p50 | {verdict(hot_ok)} |"
+    )
+    rss = results["rss"]
+    sizes = ", ".join(
+        f"{rss['before_kib'][pid] // 1024}→{rss['after_kib'][pid] // 1024} MiB"
+        for pid in rss["before_kib"]
+        if pid in rss["after_kib"]
+    )
+    rows.append(
+        f"| worker RSS over {rss['requests']:,} requests | max growth {rss['max_growth']:.1%} ({sizes}) "
+        f"| < 10 % | {verdict(rss['max_growth'] < 0.10)} |"
+    )
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    RESULTS.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    dataset = ensure_dataset(url, Scale.from_env(), rebuild="--rebuild" in argv, log=log)
+    cache_prefix = f"zzbench:{dataset.key}:{int(time.time())}:"
+    clear_cache("zzbench:")
+    prepared = queries.prepare(dataset, sandbox_env(dataset, cache_prefix), 1000)
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dataset": {
+            "key": dataset.key,
+            "reused": dataset.reused,
+            "build_seconds": dataset.build_seconds,
+            **dataset.counts,
+        },
+        "settings": {"workers": servers.WORKERS, "connections": CONNECTIONS, "reps": REPS, "seconds": SECONDS},
+    }
+    bare = servers.gunicorn("bare", "bench.bare:app", servers.BARE_PORT, base_env(dataset, cache_prefix), "/bare")
+    app = servers.gunicorn("app", "wsgi:app", servers.APP_PORT, production_env(dataset, cache_prefix), "/healthz")
+    with bare, app:
+        log("reads (production settings):")
+        results["http"] = measure_reads(dataset, app, bare)
+        log("reports at scale:")
+        results["reports"] = measure_reports(dataset, app, prepared["office_token"])
+        log("hot SKU:")
+        results["hot_sku"] = measure_hot_sku(dataset, app, prepared["tokens"])
+        log("worker RSS:")
+        results["rss"] = measure_rss(dataset, app)
+    sandbox_settings = sandbox_env(dataset, cache_prefix)
+    sandbox = servers.Server(
+        "sandbox",
+        [sys.executable, "-m", "flask", "--app", "wsgi", "sandbox", "serve", "--port", str(servers.SANDBOX_PORT)],
+        sandbox_settings,
+        servers.SANDBOX_PORT,
+        "/sandbox/requests",
+    )
+    app = servers.gunicorn("app-sandbox", "wsgi:app", servers.SANDBOX_APP_PORT, sandbox_settings, "/healthz")
+    with bare, sandbox, app:
+        log("checkout and notifications (development mode with the payment sandbox, same gunicorn settings):")
+        results["http"]["checkout (order + payment)"] = measure_checkout(dataset, app, bare, prepared["tokens"])
+        bodies = queries.pending_notifications(dataset, sandbox_settings, int(SECONDS * REPS * 400) + 500)
+        results["http"]["payment notification"] = measure_notifications(dataset, app, bare, bodies[1:])
+        log("SQL per request (in-process, same settings):")
+        results["queries"] = queries.count_per_request(
+            dataset,
+            production_env(dataset, cache_prefix),
+            sandbox_settings,
+            read_endpoints(dataset),
+            prepared["tokens"][-1],
+            bodies[0],
+        )
+        log(f"  {results['queries']}")
+    results["seconds"] = round(time.perf_counter() - started)
+    (RESULTS / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n")
+    table = markdown(results)
+    (RESULTS / "latest.md").write_text(table + "\n")
+    print()
+    print(table)
+    print(f"\n{results['seconds']} s in all; bench/results/latest.json")
+    return 0
