@@ -29,7 +29,7 @@ def test_edit_a_villages_coverage_and_poverty_flag(db, staff, as_user, post):
         f"/console/stations/villages/{VILLAGE}",
         {"households": "10", "registered_poor_households": "20", "fibre_covered": "on"},
     )
-    assert bad.status_code == 422 and "贫困户数不能大于总户数" in bad.text
+    assert bad.status_code == 422 and "脱贫户数不能大于总户数" in bad.text
     db.session.expire_all()
     assert not db.session.get(Village, VILLAGE).fibre_covered
     ok = post(
@@ -186,7 +186,7 @@ def test_correct_a_seller_audits_only_real_changes_of_poverty_status(db, staff, 
     assert db.session.get(Seller, seller.id).phone == "13911112222"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PiiAccess)) == 0  # nothing county-only changed
     missing = post(f"/console/stations/sellers/{seller.id}", {"name": "罗秀英", "poor_household": "on"})
-    assert missing.status_code == 422 and "建档立卡贫困户须填写户编号" in missing.text
+    assert missing.status_code == 422 and "脱贫户和监测对象须填写户编号" in missing.text
     ok = post(
         f"/console/stations/sellers/{seller.id}",
         {"name": "罗秀英", "poor_household": "on", "household_no": "43022512345"},

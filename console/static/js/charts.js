@@ -20,13 +20,13 @@
       color: [GREEN, ORANGE],
       // richText: the tooltip is drawn on the canvas, so no HTML with inline styles (CSP).
       tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: money },
-      legend: { data: ["销售额", "贫困户收入"], top: 0 },
+      legend: { data: ["销售额", "脱贫户·监测对象收入"], top: 0 },
       grid: { left: 8, right: 8, bottom: 8, top: 36, containLabel: true },
       xAxis: { type: "category", data: categories, axisLabel: { rotate: rotate || 0, hideOverlap: true } },
       yAxis: { type: "value", axisLabel: { formatter: function (v) { return v >= 10000 ? v / 10000 + "万" : v; } } },
       series: [
         { name: "销售额", type: "bar", data: gmv.map(yuan) },
-        { name: "贫困户收入", type: "bar", data: income.map(yuan) },
+        { name: "脱贫户·监测对象收入", type: "bar", data: income.map(yuan) },
       ],
     };
   }
