@@ -228,6 +228,7 @@ def world(cluster):
             "buyers": [factories.auth_header(buyer) for buyer in buyers],
             "admin": factories.auth_header(admin),
         }
+        db.session.commit()  # factories only flush; the gunicorns read committed rows
         db.session.remove()
     return world
 
