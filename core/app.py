@@ -119,6 +119,7 @@ def skip_rate_limit_check_without_limits(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from console import register_console
     from core.metrics import metrics_bp
     from core.views import auth_blp, system_bp
     from institutions.views import units_blp
@@ -134,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(system_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(media_bp)
+    register_console(app)
     for blueprint in (
         auth_blp,
         regions_blp,

@@ -171,6 +171,13 @@ class Config:
         self.CATALOGUE_VERSION_SECONDS = _float("CATALOGUE_VERSION_SECONDS", 1.0)
         # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
         self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
+        # The web console (console/): a signed session cookie, signed out after this many idle minutes.
+        self.CONSOLE_IDLE_MINUTES = _int("CONSOLE_IDLE_MINUTES", 30)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.ENV_NAME == "production")
+        # CSRF tokens are checked on the console's forms only; the JSON API uses bearer tokens.
+        self.WTF_CSRF_CHECK_DEFAULT = False
         # The reviewing office as exports and messages name it (the city may have renamed it).
         self.OFFICE_NAME = env("OFFICE_NAME") or "株洲市扶贫办"
         # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.

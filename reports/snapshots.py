@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from core.auth import Scope, ensure_in_scope, scope_for
+from core.clock import beijing_today
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
@@ -68,7 +69,7 @@ def _check_period(period: str) -> None:
         first, _ = month_bounds(period)
     except ValueError as exc:
         raise ValidationFailed.field("period", "期间格式应为 YYYY-MM") from exc
-    if first > utcnow().date():
+    if first > beijing_today():  # periods are Beijing months: on the 1st before 08:00 UTC it is still last month
         raise ValidationFailed.field("period", "不能为尚未开始的月份生成报表")
 
 

@@ -3,6 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.fields import LocalDateTime, enum_string, one_of
+from core.models import STAFF_ROLES
 from core.pagination import PageArgs
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
 from core.validators import validate_id_card, validate_mobile
@@ -333,3 +334,17 @@ class ShortfallSchema(Schema):
 class VillageMetricsSchema(RegionCountsSchema):
     children = fields.List(fields.Nested(RegionCountsSchema))
     shortfalls = fields.List(fields.Nested(ShortfallSchema))
+
+
+# Staff accounts (the console's platform administration) ------------------------
+
+
+class StaffArgs(Schema):
+    username = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="用户名为 3–64 位字母、数字或 _ . -")
+    )
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+    display_name = fields.String(validate=validate.Length(max=64))
+    role = fields.String(required=True, validate=validate.OneOf(STAFF_ROLES))
+    region_code = fields.String(validate=CODE)
+    station_id = fields.Integer()

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from core.auth import ensure_in_scope, ensure_overlaps
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import Role, User
+from core.models import Role, RoleGrant, User
 from core.pagination import paginate
 from core.services import grant_role, hash_password
 from villages.access import county_scope, ensure_station_access, read_scope
@@ -141,3 +141,33 @@ def reactivate_station(actor: User, station_id: int) -> Station:
 def ensure_active(station: Station) -> None:
     if station.status != StationStatus.ACTIVE:
         raise Conflict("服务站已暂停，不能办理此业务")
+
+
+def station_managers(actor: User, station_id: int) -> list[User]:
+    """The manager accounts of a station (county admin of its county)."""
+    station = station_for_county_admin(actor, station_id)
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(RoleGrant.role == Role.STATION_MANAGER, RoleGrant.station_id == station.id)
+            .order_by(User.id)
+        ).unique()
+    )
+
+
+def set_manager_active(actor: User, station_id: int, user_id: int, active: bool) -> User:
+    """Suspend or restore a station manager's account; suspending ends every sign-in at once."""
+    managers = {user.id: user for user in station_managers(actor, station_id)}
+    user = managers.get(user_id)
+    if user is None:
+        raise NotFound("该服务站没有这个站长账号")
+    if user.has_role(Role.COUNTY_ADMIN, Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN):
+        raise Conflict("该账号还有其他管理角色，请由平台管理员处理")
+    if user.is_active == active:
+        raise Conflict("账号已是正常状态" if active else "账号已停用")
+    user.is_active = active
+    if not active:
+        user.token_version += 1  # revokes API tokens and console sessions
+    db.session.flush()
+    return user

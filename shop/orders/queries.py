@@ -1,11 +1,12 @@
 """Who sees which orders: buyers their own, stations their lines, counties their county."""
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 
 from core.auth import Scope, scope_for
+from core.clock import BEIJING
 from core.db import utcnow
 from core.errors import NotFound
 from core.extensions import db
@@ -93,9 +94,26 @@ def order_for(user: User, order_id: int) -> OrderView:
     return OrderView(order, lines, now, Viewer.STAFF)
 
 
-def list_orders(user: User, view: str, status: str | None, station_id: int | None, page: int, per_page: int) -> dict:
-    """``view=own`` (the buyer's orders) or ``view=staff`` (orders with lines in scope)."""
+def list_orders(
+    user: User,
+    view: str,
+    status: str | None,
+    station_id: int | None,
+    page: int,
+    per_page: int,
+    *,
+    placed_from: date | None = None,
+    placed_to: date | None = None,
+) -> dict:
+    """``view=own`` (the buyer's orders) or ``view=staff`` (orders with lines in scope); optionally by
+    the Beijing dates they were placed on."""
     statement = sa.select(Order).order_by(Order.id.desc())
+    if placed_from:
+        statement = statement.where(Order.created_at >= datetime.combine(placed_from, time.min, BEIJING))
+    if placed_to:
+        statement = statement.where(
+            Order.created_at < datetime.combine(placed_to + timedelta(days=1), time.min, BEIJING)
+        )
     scope = None
     if view == OrderListView.OWN:
         statement = statement.where(Order.buyer_id == user.id)

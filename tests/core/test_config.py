@@ -3,6 +3,8 @@
 import base64
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import config as config_module
 from core.app import create_app
@@ -11,15 +13,34 @@ from core.config import Config, ProductionConfig, TestConfig, config_from_env
 GOOD_PII_KEY = base64.b64encode(b"k" * 32).decode()
 
 
+def _pem_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private.decode(), public.decode()
+
+
 @pytest.fixture
 def production(monkeypatch):
-    """Everything production needs apart from payment credentials (PAYMENT_SANDBOX checks are elsewhere)."""
+    """Everything production needs, with a real-looking WeChat Pay v3 merchant (payment checks are elsewhere)."""
+    merchant_private, _ = _pem_pair()
+    _, wechat_pay_public = _pem_pair()
     values = {
         "APP_ENV": "production",
         "SECRET_KEY": "s" * 64,
         "PII_KEY": GOOD_PII_KEY,
         "DATABASE_URL": "postgresql+psycopg://app@db/zhuzhou",
         "REDIS_URL": "redis://cache:6379/0",
+        # WECHAT_PAY_VERSION=v3 (the default) refuses to start without these (tests/payments/test_payments_config.py).
+        "WECHAT_APPID": "wx1234567890abcdef",
+        "WECHAT_PAY_MCH_ID": "1600000001",
+        "WECHAT_PAY_V3_PRIVATE_KEY": merchant_private,
+        "WECHAT_PAY_V3_SERIAL_NO": "3775B6A45ACD588826D15E583A95F5DD3F1D0D01",
+        "WECHAT_PAY_V3_KEY": "k" * 32,
+        "WECHAT_PAY_V3_PUBLIC_KEY": wechat_pay_public,
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID": "PUB_KEY_ID_0116000000012025010100000000000001",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

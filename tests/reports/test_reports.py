@@ -283,3 +283,20 @@ def test_four_eyes_nobody_reviews_a_report_they_generated_or_submitted(client, m
     trail = client.get(f"/api/v1/reports/{rid}", headers=third).json
     actors = [event["actor_id"] for event in trail["events"]]
     assert actors == [first_official.id, second_official.id, actors[-1]] and actors[-1] not in actors[:2]
+
+
+def test_a_beijing_month_can_be_reported_on_its_first_day_before_utc_catches_up(client, db, monkeypatch):
+    """At 00:30 on 1 December in Beijing it is still 30 November in UTC: December has begun all the same."""
+    import reports.snapshots
+
+    factories.region("430225100201")
+    admin = factories.user(("county_admin", "430225"))
+    monkeypatch.setattr(reports.snapshots, "beijing_today", lambda: datetime(2026, 12, 1, tzinfo=BEIJING).date())
+    made = client.post(
+        "/api/v1/reports", headers=factories.auth_header(admin), json={"region": "430225", "period": "2026-12"}
+    )
+    assert made.status_code == 201, made.json
+    early = client.post(
+        "/api/v1/reports", headers=factories.auth_header(admin), json={"region": "430225", "period": "2027-01"}
+    )
+    assert early.status_code == 422

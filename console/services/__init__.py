@@ -1,0 +1,1 @@
+"""Read queries only the console needs, composed from the domain services (scoped like them)."""

@@ -1,0 +1,81 @@
+"""A station manager's day: their station, orders to ship, the pick list, after-sales requests."""
+
+import sqlalchemy as sa
+
+from core.auth import scope_for
+from core.errors import Forbidden
+from core.extensions import db
+from core.models import Role, User
+from shop.orders.models import LineStatus, OrderLine, RefundRequest, RefundRequestLine, RefundRequestStatus
+from shop.orders.queries import OrderView, order_for
+from shop.orders.schemas import MaskedAddressSchema
+from villages.models import Station
+from villages.stations import station_for_reader
+
+MAX_LISTED = 100
+
+
+def my_station(user: User, station_id: int | None = None) -> Station:
+    """The station the manager works at (``station_id`` picks one when they run several)."""
+    scope = scope_for(user, Role.STATION_MANAGER)
+    mine = sorted(scope.station_ids or ())
+    if not mine:
+        raise Forbidden()
+    chosen = station_id if station_id in mine else mine[0]
+    return station_for_reader(user, chosen)
+
+
+def managed_stations(user: User) -> list[Station]:
+    scope = scope_for(user, Role.STATION_MANAGER)
+    ids = sorted(scope.station_ids or ())
+    return list(db.session.scalars(sa.select(Station).where(Station.id.in_(ids)).order_by(Station.id)))
+
+
+def orders_to_ship(user: User, station: Station) -> list[OrderView]:
+    """Orders with paid lines of the station, oldest payment first, each with only the station's lines."""
+    order_ids = db.session.scalars(
+        sa.select(OrderLine.order_id)
+        .where(OrderLine.station_id == station.id, OrderLine.status == LineStatus.PAID)
+        .group_by(OrderLine.order_id)
+        .order_by(OrderLine.order_id)
+        .limit(MAX_LISTED)
+    ).all()
+    views = [order_for(user, order_id) for order_id in order_ids]
+    for view in views:
+        view.lines = [line for line in view.lines if line.station_id == station.id and line.status == LineStatus.PAID]
+        view.masked_address = MaskedAddressSchema().dump(view.order)  # as the API shows it
+    return sorted(views, key=lambda view: (view.paid_at is None, view.paid_at, view.id))
+
+
+def pick_list(views: list[OrderView]) -> list[dict]:
+    """What to take off the shelves: quantity per product and size over the orders to ship."""
+    rows: dict[tuple, dict] = {}
+    for view in views:
+        for line in view.lines:
+            row = rows.setdefault(
+                (line.product_title, line.sku_name),
+                {"product_title": line.product_title, "sku_name": line.sku_name, "quantity": 0, "orders": []},
+            )
+            row["quantity"] += line.quantity
+            row["orders"].append(view.id)
+    return sorted(rows.values(), key=lambda row: (row["product_title"], row["sku_name"]))
+
+
+def open_refunds(user: User, station: Station) -> list[RefundRequest]:
+    """After-sales requests waiting for a decision that involve the station's lines."""
+    scope_for(user, Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
+    return list(
+        db.session.scalars(
+            sa.select(RefundRequest)
+            .where(
+                RefundRequest.status == RefundRequestStatus.REQUESTED,
+                RefundRequest.id.in_(
+                    sa.select(RefundRequestLine.refund_id)
+                    .join(OrderLine, OrderLine.id == RefundRequestLine.line_id)
+                    .where(OrderLine.station_id == station.id)
+                ),
+            )
+            .order_by(RefundRequest.created_at, RefundRequest.id)
+            .limit(MAX_LISTED)
+        )
+    )

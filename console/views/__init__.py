@@ -1,0 +1,1 @@
+"""One blueprint per console area, nested under the ``console`` blueprint (console.blueprint)."""
