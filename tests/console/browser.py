@@ -86,7 +86,10 @@ def live_server():
         "UPLOAD_DIR": str(workdir / "uploads"),
         "SECRET_KEY": "console-browser-tests",
         "PAYMENT_SANDBOX": "1",
-        "SANDBOX_URL": "http://127.0.0.1:9",  # nothing listens: gateway calls fail fast, as in the unit tests
+        # The seed pays the demo orders through a simulator it serves on this port for its duration
+        # (its state in the work directory); afterwards nothing listens: gateway calls fail fast.
+        "SANDBOX_URL": f"http://127.0.0.1:{_free_port()}",
+        "SANDBOX_STATE_FILE": str(workdir / "sandbox-state.json"),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
     }
