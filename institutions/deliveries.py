@@ -14,28 +14,28 @@ from core.auth import scope_for
 from core.db import utcnow
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from institutions.models import Purpose, UnitDelivery, UnitDeliveryLine, UnitOrder
 from institutions.units import is_manager_of, membership
 from shop.orders.fulfilment import lock_order
-from shop.orders.models import Order, OrderLine, Shipment
+from shop.orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment
 from shop.orders.states import InvalidState, move_line, sync_order
 from shop.signals import lines_shipped
 from villages.models import PiiAccess, Station
 
-SHIPPERS = ("station_manager", "county_admin", "platform_admin")
+SHIPPERS = (Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
 
 
 def delivery_status(delivery: UnitDelivery) -> str:
     """What the recipient's lines say: pending_payment, paid, shipped, completed, cancelled, refunded, refunding."""
     statuses = {link.line.status for link in delivery.lines}
-    live = statuses - {"cancelled", "refunded"}
+    live = statuses - {LineStatus.CANCELLED, LineStatus.REFUNDED}
     if not live:
-        return "refunded" if "refunded" in statuses else "cancelled"
-    for status in ("refunding", "pending_payment", "paid", "shipped"):
+        return LineStatus.REFUNDED if LineStatus.REFUNDED in statuses else LineStatus.CANCELLED
+    for status in (LineStatus.REFUNDING, LineStatus.PENDING_PAYMENT, LineStatus.PAID, LineStatus.SHIPPED):
         if status in live:
             return status
-    return "completed"
+    return LineStatus.COMPLETED
 
 
 def refuse_station_shipping(order: Order, station_id: int | None = None, **_) -> None:
@@ -130,7 +130,7 @@ def ship_deliveries(actor: User, order_id: int, station_id: int, parcels: list[d
     for parcel in parcels:
         delivery = deliveries[parcel["delivery_id"]]
         lines = [link.line for link in delivery.lines if link.line.station_id == station_id]
-        to_ship = [line for line in lines if line.status == "paid"]
+        to_ship = [line for line in lines if line.status == LineStatus.PAID]
         if not to_ship:
             raise InvalidState(f"收件人 {delivery.seq} 在本服务站没有待发货的商品")
         shipment = Shipment(
@@ -144,7 +144,9 @@ def ship_deliveries(actor: User, order_id: int, station_id: int, parcels: list[d
         db.session.flush()
         for line in to_ship:
             line.shipment_id = shipment.id
-            move_line(line, "shipped", actor, f"收件人 {delivery.seq}：{parcel['carrier']} {parcel['tracking_no']}")
+            move_line(
+                line, LineStatus.SHIPPED, actor, f"收件人 {delivery.seq}：{parcel['carrier']} {parcel['tracking_no']}"
+            )
         shipments.append(shipment)
     sync_order(order, actor, "全部收件人已发货")
     for shipment in shipments:
@@ -155,9 +157,9 @@ def ship_deliveries(actor: User, order_id: int, station_id: int, parcels: list[d
 def _receive(order: Order, lines: list[OrderLine], actor: User | None, reason: str) -> None:
     now = utcnow()
     for line in lines:
-        move_line(line, "completed", actor, reason)
+        move_line(line, LineStatus.COMPLETED, actor, reason)
         line.completed_at = now
-    if sync_order(order, actor, reason) and order.status == "completed":
+    if sync_order(order, actor, reason) and order.status == OrderStatus.COMPLETED:
         order.completed_at = now
 
 
@@ -171,10 +173,10 @@ def confirm_deliveries(actor: User, order_id: int, delivery_ids: list[int]) -> i
     deliveries = _deliveries(order.id, delivery_ids)
     if len(deliveries) != len(set(delivery_ids)):
         raise ValidationFailed.field("delivery_ids", "收件人不存在")
-    not_shipped = [d.seq for d in deliveries if delivery_status(d) != "shipped"]
+    not_shipped = [d.seq for d in deliveries if delivery_status(d) != LineStatus.SHIPPED]
     if not_shipped:
         raise InvalidState(f"收件人 {', '.join(map(str, not_shipped))} 的包裹尚未发出或已签收")
-    lines = [link.line for delivery in deliveries for link in delivery.lines if link.line.status == "shipped"]
+    lines = [link.line for delivery in deliveries for link in delivery.lines if link.line.status == LineStatus.SHIPPED]
     _receive(order, lines, actor, "单位确认收件人已签收")
     return len(deliveries)
 
@@ -192,7 +194,7 @@ def auto_confirm_deliveries(now: datetime | None = None, batch_size: int = 100) 
         sa.select(OrderLine.order_id)
         .join(UnitDeliveryLine, UnitDeliveryLine.order_line_id == OrderLine.id)
         .join(Shipment, Shipment.id == OrderLine.shipment_id)
-        .where(OrderLine.status == "shipped", Shipment.shipped_at <= now - timedelta(days=days))
+        .where(OrderLine.status == LineStatus.SHIPPED, Shipment.shipped_at <= now - timedelta(days=days))
     )
     orders = db.session.scalars(
         sa.select(Order)
@@ -208,7 +210,7 @@ def auto_confirm_deliveries(now: datetime | None = None, batch_size: int = 100) 
             link.line
             for delivery in _deliveries(order.id)
             for link in delivery.lines
-            if link.line.status == "shipped" and link.line.shipment.shipped_at <= cutoff
+            if link.line.status == LineStatus.SHIPPED and link.line.shipment.shipped_at <= cutoff
         ]
         _receive(order, lines, None, f"发货满 {days} 天自动确认收件人签收")
     return len(orders)

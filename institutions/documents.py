@@ -14,10 +14,10 @@ from core.auth import scope_for
 from core.clock import BEIJING
 from core.errors import NotFound
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitOrder
 from institutions.units import is_manager_of, membership, unit_for_reader
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from villages.models import Centre, Region
 
 YUAN = "#,##0.00"
@@ -25,13 +25,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PURPOSE_ZH = {Purpose.CANTEEN: "食堂采购", Purpose.UNION_WELFARE: "工会福利"}
 METHOD_ZH = {PaymentMethod.ONLINE: "在线支付", PaymentMethod.BANK_TRANSFER: "对公转账"}
 STATUS_ZH = {
-    "pending_payment": "待付款",
-    "paid": "已付款",
-    "shipped": "已发货",
-    "completed": "已完成",
-    "cancelled": "已取消",
-    "refunding": "退款中",
-    "refunded": "已退款",
+    LineStatus.PENDING_PAYMENT: "待付款",
+    LineStatus.PAID: "已付款",
+    LineStatus.SHIPPED: "已发货",
+    LineStatus.COMPLETED: "已完成",
+    LineStatus.CANCELLED: "已取消",
+    LineStatus.REFUNDING: "退款中",
+    LineStatus.REFUNDED: "已退款",
 }
 KIND_ZH = {"budget_unit": "预算单位", "enterprise": "企业", "trade_union": "工会"}
 
@@ -91,8 +91,8 @@ def order_for_document(actor: User, order_id: int) -> UnitOrder:
         return unit_order
     if is_manager_of(actor, unit_order.unit):
         return unit_order
-    if actor.has_role("county_admin", "station_manager"):
-        scope = scope_for(actor, "county_admin", "station_manager")
+    if actor.has_role(Role.COUNTY_ADMIN, Role.STATION_MANAGER):
+        scope = scope_for(actor, Role.COUNTY_ADMIN, Role.STATION_MANAGER)
         counties = db.session.scalars(
             sa.select(Centre.county_code).where(
                 Centre.id.in_({line.centre_id for line in unit_order.order.lines}), scope.filter(Centre.county_code)
@@ -108,7 +108,7 @@ def _grouped_lines(lines: list[OrderLine]) -> list[dict]:
     """Lines of the same SKU added up (a welfare order has one per recipient)."""
     groups: dict[int, dict] = {}
     for line in lines:
-        if line.status == "cancelled":
+        if line.status == LineStatus.CANCELLED:
             continue
         group = groups.setdefault(
             line.sku_id,
@@ -228,7 +228,7 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
         .where(
             UnitOrder.unit_id == unit.id,
             UnitOrder.payment_method == PaymentMethod.BANK_TRANSFER,
-            Order.status == "pending_payment",
+            Order.status == OrderStatus.PENDING_PAYMENT,
             Order.expires_at > now,
         )
         .order_by(Order.id)

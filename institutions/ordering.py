@@ -32,7 +32,7 @@ from institutions.models import (
     UnitOrder,
 )
 from institutions.units import get_unit, membership
-from shop.orders.models import Order
+from shop.orders.models import Order, OrderStatus
 from shop.orders.placement import _check_cart, _check_on_sale, _load_skus, _snapshot, reserve_stock
 from shop.orders.states import append_order_event
 from villages.models import Region, Village
@@ -222,7 +222,7 @@ def _build_order(buyer: User, items: list[dict], address: dict, recipients: list
     if recipients is None:
         order.lines.extend(_snapshot(skus[sku_id], quantity, poverty) for sku_id, quantity in gift.items())
         db.session.flush()
-        append_order_event(order, None, None, "pending_payment", buyer, "单位采购下单")
+        append_order_event(order, None, None, OrderStatus.PENDING_PAYMENT, buyer, "单位采购下单")
         return order
     for seq, recipient in enumerate(recipients, start=1):
         delivery = UnitDelivery(order_id=order.id, seq=seq, **recipient)
@@ -232,7 +232,9 @@ def _build_order(buyer: User, items: list[dict], address: dict, recipients: list
         db.session.flush()
         db.session.add_all(UnitDeliveryLine(order_line_id=line.id, delivery_id=delivery.id) for line in lines)
     db.session.flush()
-    append_order_event(order, None, None, "pending_payment", buyer, f"工会福利下单（{len(recipients)} 位收件人）")
+    append_order_event(
+        order, None, None, OrderStatus.PENDING_PAYMENT, buyer, f"工会福利下单（{len(recipients)} 位收件人）"
+    )
     return order
 
 

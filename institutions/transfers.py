@@ -21,21 +21,21 @@ from core.clock import beijing_today
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from institutions.models import BankTransfer, PaymentMethod, TransferStatus, UnitOrder
 from payments.applying import apply_success
 from payments.ledger.postings import Leg, account, gateway_account, post
-from payments.models import GatewayRefund, Payment
+from payments.models import GatewayRefund, GatewayRefundStatus, Payment
 from payments.providers import RefundResult
 from payments.refunds import apply_refund_result
 from shop.images import process_image, read_upload
 from shop.orders.fulfilment import lock_order
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.storage import save_in_transaction
 from villages.models import Centre
 
-CHANNEL = "bank_transfer"
-RECORDERS = ("county_admin", "platform_admin")
+CHANNEL = "bank_transfer"  # Payment.channel of a recorded 对公转账 (no gateway, so not a providers.Channel)
+RECORDERS = (Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
 
 
 def suspense_account():
@@ -70,11 +70,11 @@ def _same_transfer(existing: BankTransfer, order_id: int, data: dict) -> bool:
 
 def _hold_reason(order: Order) -> str | None:
     """Why an order cannot take money now, or None when it can."""
-    if order.status == "pending_payment" and not order.is_past_deadline(utcnow()):
+    if order.status == OrderStatus.PENDING_PAYMENT and not order.is_past_deadline(utcnow()):
         return None
-    if order.status == "pending_payment" or order.cancel_reason == "expired":
+    if order.status == OrderStatus.PENDING_PAYMENT or order.cancel_reason == "expired":
         return "late"
-    return "order_cancelled" if order.status == "cancelled" else "order_paid"
+    return "order_cancelled" if order.status == OrderStatus.CANCELLED else "order_paid"
 
 
 def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, bool]:
@@ -246,7 +246,7 @@ def record_refund_sent(actor: User, refund_id: int, bank_serial_no: str) -> Gate
     if refund is None or refund.payment.channel != CHANNEL:
         raise NotFound("退款记录不存在")
     _ensure_recorder(actor, lock_order(refund.payment.order_id))
-    if refund.status == "success":
+    if refund.status == GatewayRefundStatus.SUCCESS:
         if refund.gateway_refund_id == bank_serial_no:
             return refund  # the same transfer recorded again
         raise Conflict("该退款已登记为另一笔转账")

@@ -9,7 +9,7 @@ from core.auth import Scope, ensure_in_scope, scope_for
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.pagination import paginate
 from core.pii import digest, digest_candidates
 from institutions.credit_code import is_credit_code, normalise_credit_code
@@ -17,7 +17,7 @@ from institutions.models import MemberRole, Unit, UnitInvite, UnitInvoiceInfo, U
 from villages.models import Region
 
 # Who sets units up and reads every unit in their region.
-UNIT_MANAGERS = ("platform_admin", "poverty_office")
+UNIT_MANAGERS = (Role.PLATFORM_ADMIN, Role.POVERTY_OFFICE)
 INVITE_DAYS = 7
 BPS = 10_000
 

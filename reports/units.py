@@ -17,16 +17,16 @@ import sqlalchemy as sa
 from core.auth import Scope, ensure_overlaps, scope_for
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from institutions.models import Purpose, Unit, UnitOrder, UnitTarget
 from institutions.units import unit_for_reader
 from reports.analytics import beijing_bounds, month_bounds
 from shop.models import Category
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import LineStatus, Order, OrderLine
 from villages.models import Region
 
 BPS = 10_000
-READERS = ("county_admin", "poverty_office", "platform_admin")
+READERS = (Role.COUNTY_ADMIN, Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
 
 
 def period_bounds(year: int | None, period: str | None) -> tuple[date, date, int]:
@@ -56,7 +56,7 @@ def _lines(unit_ids: list[int], first: date, last: date):
             UnitOrder.unit_id.in_(unit_ids),
             Order.paid_at >= start,
             Order.paid_at < end,
-            OrderLine.status != "cancelled",
+            OrderLine.status != LineStatus.CANCELLED,
         )
     )
 
