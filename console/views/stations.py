@@ -9,7 +9,7 @@ from console.forms import form_page, load_form
 from console.menus import COUNTY_ROLES
 from console.services import villages as village_queries
 from villages import poster, sellers, services, stations, workers
-from villages.models import StationStatus
+from villages.models import HouseholdCategory, StationStatus
 from villages.schemas import (
     LeaveArgs,
     ManagerArgs,
@@ -28,6 +28,8 @@ bp = Blueprint("stations", __name__, url_prefix="/stations")
 ManagerForm = Schema.from_dict({"manager": fields.Nested(ManagerArgs, required=True)}, name="ManagerForm")
 VILLAGE_FLAGS = ("is_poverty_village", "fibre_covered", "mobile_4g_covered")
 STATION_INTS = ("service_fee_bps", "centre_id")
+# The household categories in the order the forms offer them (their names are in the templates).
+HOUSEHOLDS = (HouseholdCategory.ORDINARY, HouseholdCategory.TUOPIN, HouseholdCategory.MONITORED)
 
 
 @bp.get("/")
@@ -120,6 +122,7 @@ def station(station_id: int, bind_code: str | None = None, bound_seller=None, re
         sellers=sellers.list_sellers(staff, station_id, None, page, 50),
         bind_code=bind_code,
         bound_seller=bound_seller,
+        households=HOUSEHOLDS,
     )
 
 
@@ -201,7 +204,7 @@ def poster_code(station_id: int):
 @form_page(station)
 def register_seller(station_id: int):
     """Register a villager; the bind code is shown once, on this response only (it is kept only as a digest)."""
-    data = load_form(SellerArgs(), booleans=("poor_household",))
+    data = load_form(SellerArgs(), booleans=("show_name_on_trace",))
     seller, code = sellers.register_seller(signed_in_staff(), station_id, data)
     return station(station_id=station_id, bind_code=code, bound_seller=seller), 201
 
@@ -211,7 +214,13 @@ def register_seller(station_id: int):
 def seller(seller_id: int, revealed: bool = False, bind_code: str | None = None):
     """A seller with personal data masked; the full data only through the audited action."""
     record = sellers.seller_for_manager(signed_in_staff(), seller_id)
-    return render_template("stations/seller.html", seller=record, revealed=revealed, bind_code=bind_code)
+    return render_template(
+        "stations/seller.html",
+        seller=record,
+        revealed=revealed,
+        bind_code=bind_code,
+        households=HOUSEHOLDS,
+    )
 
 
 @bp.post("/sellers/<int:seller_id>/reveal")
@@ -238,10 +247,10 @@ def reissue_bind_code(seller_id: int):
 @form_page(seller)
 def update_seller(seller_id: int):
     """Correct a seller's details; blank personal-data fields keep what is on file."""
-    data = load_form(SellerPatchArgs(), booleans=("poor_household",))
+    data = load_form(SellerPatchArgs(), booleans=("show_name_on_trace",))
     current = sellers.seller_for_manager(signed_in_staff(), seller_id)
-    if data.get("poor_household") == current.poor_household:
-        data.pop("poor_household")  # unchanged: not a (county-only, audited) change of poverty status
+    if data.get("household_category") == current.household_category:
+        data.pop("household_category")  # unchanged: not a (county-only, audited) change of the household
     record = sellers.update_seller(signed_in_staff(), seller_id, data)
     notify("seller_updated", name=record.name)
     return redirect(url_for(".seller", seller_id=seller_id))

@@ -29,7 +29,7 @@ def test_edit_a_villages_coverage_and_poverty_flag(db, staff, as_user, post):
         f"/console/stations/villages/{VILLAGE}",
         {"households": "10", "registered_poor_households": "20", "fibre_covered": "on"},
     )
-    assert bad.status_code == 422 and "脱贫户数不能大于总户数" in bad.text
+    assert bad.status_code == 422 and "户数不能大于总户数" in bad.text
     db.session.expire_all()
     assert not db.session.get(Village, VILLAGE).fibre_covered
     ok = post(
@@ -115,7 +115,7 @@ def test_register_a_seller_see_the_bind_code_once_and_reveal_data_audited(db, st
     client = as_user(staff["yanling"])
     registered = post(
         f"/console/stations/{station_id}/sellers",
-        {"name": "李秀英", "phone": "13987654321", "poor_household": "on", "household_no": "4302250099"},
+        {"name": "李秀英", "phone": "13987654321", "household_category": "tuopin", "household_no": "4302250099"},
     )
     assert registered.status_code == 201
     code = re.search(r"data-bind-code>(\d{6})<", registered.text).group(1)
@@ -178,19 +178,20 @@ def test_add_another_manager_account(db, staff, as_user, post):
     assert [(g.role, g.station_id) for g in user.grants] == [("station_manager", station_id)]
 
 
-def test_correct_a_seller_audits_only_real_changes_of_poverty_status(db, staff, as_user, post):
+def test_correct_a_seller_audits_only_real_changes_of_the_household(db, staff, as_user, post):
     seller = factories.seller(staff["peach_station"], name="罗秀英")
     as_user(staff["yanling"])
-    assert post(f"/console/stations/sellers/{seller.id}", {"name": "罗秀英", "phone": "13911112222"}).status_code == 302
+    unchanged = {"name": "罗秀英", "phone": "13911112222", "household_category": "ordinary"}
+    assert post(f"/console/stations/sellers/{seller.id}", unchanged).status_code == 302
     db.session.expire_all()
     assert db.session.get(Seller, seller.id).phone == "13911112222"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PiiAccess)) == 0  # nothing county-only changed
-    missing = post(f"/console/stations/sellers/{seller.id}", {"name": "罗秀英", "poor_household": "on"})
-    assert missing.status_code == 422 and "脱贫户和监测对象须填写户编号" in missing.text
-    ok = post(
-        f"/console/stations/sellers/{seller.id}",
-        {"name": "罗秀英", "poor_household": "on", "household_no": "43022512345"},
-    )
-    assert ok.status_code == 302
+    missing = post(f"/console/stations/sellers/{seller.id}", {"name": "罗秀英", "household_category": "tuopin"})
+    assert missing.status_code == 422 and "须填写户编号" in missing.text
+    data = {"name": "罗秀英", "household_category": "tuopin", "household_no": "43022512345", "show_name_on_trace": "on"}
+    assert post(f"/console/stations/sellers/{seller.id}", data).status_code == 302
+    db.session.expire_all()
+    seller = db.session.get(Seller, seller.id)
+    assert seller.household_category == "tuopin" and seller.show_name_on_trace
     audit = db.session.scalar(sa.select(PiiAccess).where(PiiAccess.subject_id == seller.id))
-    assert audit.reason == "changed" and "poor_household" in audit.fields
+    assert audit.reason == "changed" and "household_category" in audit.fields
