@@ -168,6 +168,22 @@ def uses_celery(app: Flask) -> bool:
     return bool(app.extensions.get("celery_enabled"))
 
 
+def _transport_options(visibility_timeout: int) -> dict:
+    """How long an unacknowledged task waits before it is handed out again, and how often that is checked.
+
+    On Redis, kombu sweeps for overdue tasks every ``unacked_restore_interval`` × ``unacked_restore_throttle``
+    seconds (10 × 10 by default): with a short visibility timeout a killed worker's task would still wait
+    up to 100 s, so the sweep runs about five times per timeout, at most every 100 s (RabbitMQ ignores these).
+    """
+    interval = max(1, min(10, visibility_timeout // 5))
+    throttle = max(1, min(10, visibility_timeout // (5 * interval)))
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": throttle,
+    }
+
+
 def init_celery(app: Flask) -> Celery:
     """Build the app's Celery instance and register every declared task and the beat schedule on it."""
     url = broker_url(app.config)
@@ -183,7 +199,7 @@ def init_celery(app: Flask) -> Celery:
         timezone="Asia/Shanghai",
         enable_utc=True,
         worker_hijack_root_logger=False,
-        broker_transport_options={"visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)},
+        broker_transport_options=_transport_options(app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
         task_time_limit=app.config.get("CELERY_TASK_TIME_LIMIT", 300),
         task_soft_time_limit=max(1, app.config.get("CELERY_TASK_TIME_LIMIT", 300) - 30),
     )

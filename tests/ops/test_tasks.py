@@ -133,6 +133,20 @@ def test_backoff_grows_and_is_capped():
     assert all(tasks.backoff_seconds(30) <= tasks.BACKOFF_MAX_SECONDS for _ in range(20))
 
 
+@pytest.mark.parametrize(
+    ("visibility_timeout", "sweep_at_most_every"),
+    [(5, 1), (60, 10), (3600, 100)],
+)
+def test_a_killed_workers_task_is_swept_back_within_a_fraction_of_the_visibility_timeout(
+    visibility_timeout, sweep_at_most_every
+):
+    options = tasks._transport_options(visibility_timeout)
+    sweep = options["unacked_restore_interval"] * options["unacked_restore_throttle"]
+    assert options["visibility_timeout"] == visibility_timeout
+    assert sweep == sweep_at_most_every
+    assert sweep <= max(1, visibility_timeout // 5)
+
+
 def test_without_a_broker_work_runs_in_a_thread_and_is_retried(app, monkeypatch, declared):
     monkeypatch.setitem(app.config, "TASKS_EAGER", False)
     monkeypatch.setattr(tasks, "BACKOFF_SECONDS", 0.01)
