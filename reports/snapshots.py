@@ -12,6 +12,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
 from core.pii import sm3_hex
+from reports import archive
 from reports.analytics import ADDED_FIGURES, SalesGrouping, month_bounds, sales_figures
 from reports.models import ReportAction, ReportEvent, ReportStatus, SalesReport
 from reports.units import units_in, units_report
@@ -149,6 +150,8 @@ def review_report(actor: User, report_id: int, decision: str, comment: str | Non
     report.reviewed_by_id, report.reviewed_at, report.review_comment = actor.id, utcnow(), comment
     _event(report, ReportAction.APPROVED if approved else ReportAction.REJECTED, actor, comment)
     db.session.flush()
+    if approved:
+        archive.archive(report)
     return report
 
 

@@ -8,7 +8,7 @@ from core.auth import authenticated, ensure_in_scope, ensure_overlaps, scope_for
 from core.errors import NotFound
 from core.extensions import db
 from core.pagination import page_schema, paginate
-from reports import charts, exports, snapshots
+from reports import archive, charts, snapshots
 from reports import units as unit_reports
 from reports.analytics import sales_figures
 from reports.models import SalesReport
@@ -118,16 +118,7 @@ def verify(report_id, actor):
 @reports_blp.response(200, content_type="application/octet-stream")
 def export(args, report_id, actor):
     """XLSX (summary, per village, per category, monthly trend chart) or CSV (UTF-8 with BOM)."""
-    report = snapshots.report_for(actor, report_id)
-    name = f"report-{report.region_code}-{report.period}-v{report.version}"
-    if args["format"] == "csv":
-        body, mimetype = exports.to_csv(report), "text/csv; charset=utf-8"
-    else:
-        region = db.session.get(Region, report.region_code)
-        body = exports.to_xlsx(report, charts.monthly_series(region, report.period, 12))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    disposition = f'attachment; filename="{name}.{args["format"]}"'
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+    return archive.download(snapshots.report_for(actor, report_id), args["format"])
 
 
 @reports_blp.get("/reports/charts/monthly.svg")

@@ -177,6 +177,15 @@ class S3Storage:
         return response
 
 
+# Stored files that only their own endpoint hands out (report exports, reports/archive.py).
+PRIVATE_PREFIXES = ("exports/",)
+
+
+def is_public(key: str) -> bool:
+    """Whether ``/media/`` (and a public bucket policy) may serve the key."""
+    return not key.startswith(PRIVATE_PREFIXES)
+
+
 def upload_dir() -> Path:
     """UPLOAD_DIR, or ``uploads`` in the app's instance folder."""
     configured = current_app.config.get("UPLOAD_DIR")

@@ -7,6 +7,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated, current_user
+from core.errors import NotFound
 from core.pagination import PageArgs, page_schema
 from shop import browse, categories, images, listing, review
 from shop.http import CachedPage, json_response
@@ -34,7 +35,7 @@ from shop.schemas import (
     SkuPatchArgs,
     StationProductQueryArgs,
 )
-from shop.storage import storage
+from shop.storage import is_public, storage
 
 products_blp = Blueprint("products", __name__, description="商品目录：分类、上架、图片、审核与扶贫产品认定")
 media_bp = FlaskBlueprint("media", __name__)
@@ -254,5 +255,7 @@ def get_product(product_id):
 
 @media_bp.get("/media/<path:key>")
 def media(key):
-    """A stored product image (keys never change, so it may be cached for long)."""
+    """A stored product image (keys never change, so it may be cached for long); report exports are not public."""
+    if not is_public(key):
+        raise NotFound("文件不存在")
     return storage().response(key)

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.auth import signed_in_staff, staff_required
 from console.feedback import notify
@@ -12,7 +12,7 @@ from console.services import reports as report_queries
 from core.clock import beijing_today
 from core.extensions import db
 from core.models import Role
-from reports import charts, exports, snapshots
+from reports import archive, charts, snapshots
 from reports.analytics import FIGURES
 from reports.models import ReportStatus
 from reports.schemas import ExportArgs, ReportArgs, ReportReviewArgs
@@ -106,15 +106,6 @@ def review(report_id: int):
 @bp.get("/<int:report_id>/export")
 @staff_required(*REPORT_ROLES)
 def export(report_id: int):
-    """XLSX (summary, per village, per category, monthly trend chart) or CSV (UTF-8 with BOM), as the API gives."""
+    """The API's export: the archived file of an approved report, a fresh one otherwise."""
     args = load_form(ExportArgs(), request.args)
-    item = snapshots.report_for(signed_in_staff(), report_id)
-    name = f"report-{item.region_code}-{item.period}-v{item.version}"
-    if args["format"] == "csv":
-        body, mimetype = exports.to_csv(item), "text/csv; charset=utf-8"
-    else:
-        region = db.session.get(Region, item.region_code)
-        body = exports.to_xlsx(item, charts.monthly_series(region, item.period, 12))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    disposition = f'attachment; filename="{name}.{args["format"]}"'
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+    return archive.download(snapshots.report_for(signed_in_staff(), report_id), args["format"])

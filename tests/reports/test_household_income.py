@@ -85,7 +85,8 @@ def test_a_report_approved_before_the_change_still_verifies(client, month, app):
 def test_exports_name_the_categories_the_office_and_leave_unfrozen_figures_empty(client, month, app, monkeypatch):
     monkeypatch.setitem(app.config, "OFFICE_NAME", "株洲市乡村振兴局")
     old = _approved_before_the_split(client, month)
-    book = load_workbook(io.BytesIO(client.get(f"/api/v1/reports/{old}/export", headers=month["county"]).data))
+    with client.get(f"/api/v1/reports/{old}/export", headers=month["county"]) as xlsx:  # a stored file, streamed
+        book = load_workbook(io.BytesIO(xlsx.data))
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     assert summary["审核单位"] == "株洲市乡村振兴局"
     assert summary["脱贫户及监测对象收入（元）"] == EXPECTED["poor_household_income_fen"] / 100
@@ -96,7 +97,8 @@ def test_exports_name_the_categories_the_office_and_leave_unfrozen_figures_empty
         "脱贫户收入（元）",
         "监测对象收入（元）",
     )
-    text = client.get(f"/api/v1/reports/{old}/export?format=csv", headers=month["county"]).data.decode("utf-8-sig")
+    with client.get(f"/api/v1/reports/{old}/export?format=csv", headers=month["county"]) as csv_file:
+        text = csv_file.data.decode("utf-8-sig")
     assert "脱贫户及监测对象收入（元）" in text and "贫困户收入" not in text and "株洲市乡村振兴局" in text
 
 
