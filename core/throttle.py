@@ -65,3 +65,6 @@ LOGIN_BY_ADDRESS = Throttle("login-address", 20, 15 * 60, "THROTTLE_BASE_SECONDS
 # Seller bind codes (6 digits): 5 per WeChat account, 10 per address (a second account does not start afresh).
 BIND_BY_ACCOUNT = Throttle("bind-account", 5, 60 * 60, "THROTTLE_BASE_SECONDS")
 BIND_BY_ADDRESS = Throttle("bind-address", 10, 60 * 60, "THROTTLE_BASE_SECONDS")
+# Unit invite codes (8 digits, issued by a unit's admin): the same shape of limit as seller bind codes.
+UNIT_BIND_BY_ACCOUNT = Throttle("unit-bind-account", 5, 60 * 60, "THROTTLE_BASE_SECONDS")
+UNIT_BIND_BY_ADDRESS = Throttle("unit-bind-address", 10, 60 * 60, "THROTTLE_BASE_SECONDS")

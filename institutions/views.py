@@ -4,13 +4,13 @@ bank transfers and the unit documents."""
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated, require_user
 from core.db import utcnow
 from core.errors import NotFound
-from core.extensions import db, limiter
+from core.extensions import db
 from core.pagination import page_schema, paginate
 from institutions import deliveries, documents, ordering, transfers, units
 from institutions.models import BankTransfer, UnitOrder
@@ -113,19 +113,13 @@ def issue_invite(args, unit_id, actor):
     return invite
 
 
-def _bind_key() -> str:
-    """Per user, not per token: a refreshed token must not reset the guesses left."""
-    return f"unit-bind:{require_user().id}"
-
-
 @units_blp.post("/units/bind")
 @authenticated
-@limiter.limit("5 per 15 minutes", key_func=_bind_key, deduct_when=lambda r: r.status_code == 422)
 @units_blp.arguments(UnitBindArgs)
 @units_blp.response(200, UnitMemberSchema)
 def bind(args, actor):
     """Join the unit an invite code was issued for (the code is then spent)."""
-    return units.bind_invite(actor, args["code"])
+    return units.bind_invite(actor, args["code"], request.remote_addr)
 
 
 @units_blp.get("/units/<int:unit_id>/members")

@@ -51,6 +51,32 @@ def test_a_wrong_check_character_is_refused_and_nothing_is_stored(client, units)
     assert duplicate.status_code == 422 and "credit_code" in duplicate.json["error"]["details"]
 
 
+def test_guessing_invite_codes_slows_down_per_account_and_per_address(client, units):
+    def guess(header, n, address="203.0.113.7"):
+        body = {"code": f"{n:08d}"}
+        return client.post("/api/v1/units/bind", headers=header, json=body, environ_base={"REMOTE_ADDR": address})
+
+    one = factories.auth_header(factories.user(("buyer", None)))
+    assert [guess(one, n).status_code for n in range(5)] == [422] * 5
+    waiting = guess(one, 5)
+    assert waiting.status_code == 429 and waiting.json["error"]["details"]["retry_after_seconds"] > 0
+    # A second account from the same address uses up the address's ten; a third then has to wait at once.
+    two = factories.auth_header(factories.user(("buyer", None)))
+    assert [guess(two, n).status_code for n in range(10, 15)] == [422] * 5
+    third = factories.auth_header(factories.user(("buyer", None)))
+    assert guess(third, 20).status_code == 429
+    # The real purchaser elsewhere is not locked out by the guesser, and the right code works.
+    invite = client.post(f"/api/v1/units/{units['hospital']['id']}/invites", headers=units["hospital_admin"], json={})
+    real = factories.auth_header(factories.user(("buyer", None)))
+    joined = client.post(
+        "/api/v1/units/bind",
+        headers=real,
+        json={"code": invite.json["code"]},
+        environ_base={"REMOTE_ADDR": "198.51.100.20"},
+    )
+    assert joined.status_code == 200
+
+
 def test_invites_are_single_use_and_expire(client, units):
     invite = client.post(f"/api/v1/units/{units['hospital']['id']}/invites", headers=units["hospital_admin"], json={})
     assert invite.status_code == 201 and invite.json["role"] == "purchaser" and len(invite.json["code"]) == 8
