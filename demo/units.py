@@ -14,7 +14,7 @@ from PIL import Image
 
 from core.clock import beijing_today
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from core.services import grant_role
 from demo.orders import _managers, pay_demo_order
 from institutions.credit_code import check_character
@@ -23,6 +23,7 @@ from institutions.models import Unit, UnitDelivery
 from institutions.transfers import record_transfer
 from institutions.units import bind_invite, create_unit, issue_invite, set_invoice_info, set_target
 from shop.models import Product, Sku
+from shop.orders.models import OrderStatus
 from shop.orders.placement import place_order
 from villages.models import Station
 
@@ -48,7 +49,7 @@ def _demo_user(openid: str, name: str) -> User:
         user = User(wechat_openid=openid, display_name=name)
         db.session.add(user)
         db.session.flush()
-        grant_role(user, "buyer")
+        grant_role(user, Role.BUYER)
     return user
 
 
@@ -175,5 +176,5 @@ def seed_units() -> dict:
         "transfer_orders": 4,
         "welfare_recipients": len(deliveries),
         "welfare_shipped": len(shipped),
-        "held_fen": 0 if short.status == "paid" else short.total_fen - 10_000,
+        "held_fen": 0 if short.status == OrderStatus.PAID else short.total_fen - 10_000,
     }

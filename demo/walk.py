@@ -79,7 +79,7 @@ def walk(app_base: str, sandbox_base: str, echo=print, wait_seconds: float = 5.0
         if channel == Channel.ALIPAY_WAP:
             requests.get(payment["params"]["url"], timeout=15)  # the buyer opens the payment page
         paying = {"out_trade_no": payment["out_trade_no"], "channel": channel}
-        if channel == "wechat_jsapi":  # the sandbox checks paySign as wx.requestPayment would (v3: RSA, v2: MD5)
+        if channel == Channel.WECHAT_JSAPI:  # the sandbox checks paySign as wx.requestPayment would (v3: RSA, v2: MD5)
             paying["request_payment"] = payment["params"]
         _call("POST", f"{sandbox}/sandbox/pay", 200, json=paying)
         outcome = _wait_until_paid(api, headers, order["id"], payment["id"], wait_seconds)

@@ -10,6 +10,7 @@ from core.pagination import PageArgs
 from core.pii import mask_phone
 from institutions.credit_code import is_credit_code
 from institutions.models import MemberRole, TransferStatus, UnitKind
+from payments.models import GatewayRefundStatus
 from shop.orders.schemas import OrderLineSchema
 from shop.storage import media_url
 
@@ -267,7 +268,7 @@ class UnitPeriodArgs(Schema):
 
 
 class BankRefundListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(["pending", "success"]))
+    status = fields.String(validate=validate.OneOf([GatewayRefundStatus.PENDING, GatewayRefundStatus.SUCCESS]))
 
 
 class BankRefundSentArgs(Schema):

@@ -26,7 +26,7 @@ from institutions.models import BankTransfer, PaymentMethod, TransferStatus, Uni
 from payments.applying import apply_success
 from payments.ledger.postings import Leg, account, gateway_account, post
 from payments.models import GatewayRefund, GatewayRefundStatus, Payment
-from payments.providers import RefundResult
+from payments.providers import RefundResult, RefundStatus
 from payments.refunds import apply_refund_result
 from shop.images import process_image, read_upload
 from shop.orders.fulfilment import lock_order
@@ -253,6 +253,6 @@ def record_refund_sent(actor: User, refund_id: int, bank_serial_no: str) -> Gate
     clash = db.session.scalar(sa.select(GatewayRefund.id).where(GatewayRefund.gateway_refund_id == bank_serial_no))
     if clash is not None:
         raise ValidationFailed.field("bank_serial_no", "该银行流水号已登记")
-    apply_refund_result(refund, RefundResult(refund.out_refund_no, "success", refund_id=bank_serial_no))
+    apply_refund_result(refund, RefundResult(refund.out_refund_no, RefundStatus.SUCCESS, refund_id=bank_serial_no))
     db.session.flush()
     return refund

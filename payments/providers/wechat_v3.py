@@ -34,6 +34,7 @@ from core.errors import ValidationFailed
 from payments.providers.base import (
     Ack,
     BillRow,
+    Channel,
     CloseOutcome,
     GatewayTrade,
     Notification,
@@ -182,7 +183,7 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 class WeChatPayV3Provider:
     """The ``wechat_jsapi`` channel on API v3."""
 
-    channel = "wechat_jsapi"
+    channel = Channel.WECHAT_JSAPI
     version = "v3"
 
     def __init__(self, config: Mapping[str, Any]):
