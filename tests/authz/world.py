@@ -59,7 +59,7 @@ def build_world(client) -> dict:
     station_a = factories.station(YANLING, service_fee_bps=500)
     station_b = factories.station(CHALING, service_fee_bps=400)
     peaches = factories.product(station_a, skus=(("5斤装", 6800, 500), ("10斤装", 12800, 500)))
-    factories.product(station_b, title="茶陵大蒜", skus=(("2斤装", 3000, 500),))
+    garlic = factories.product(station_b, title="茶陵大蒜", skus=(("2斤装", 3000, 500),))
     seller_a = peaches.seller
     seller_a.household_category = "tuopin"
     seller_a.household_no = "4302250001"
@@ -79,6 +79,7 @@ def build_world(client) -> dict:
     }
     seller_a.user_id = users["seller"].id
     worker = factories.worker(YANLING)
+    worker_b = factories.worker(CHALING)
     _db.session.commit()
     headers = {role: factories.auth_header(account) for role, account in users.items()}
     headers["anonymous"] = {}
@@ -95,6 +96,12 @@ def build_world(client) -> dict:
         "sku_10": sku_10.id,
         "village": YANLING,
         "worker": worker.id,
+        # County B's records, for the probes that pair a record of one's own with someone else's.
+        "seller_b": garlic.seller_id,
+        "product_b": garlic.id,
+        "sku_b": garlic.skus[0].id,
+        "worker_b": worker_b.id,
+        "village_b": CHALING,
         "slug": "fruit",
         "year": beijing_today().year,
         "staff_user": users["station_manager_own"].id,
@@ -227,6 +234,21 @@ def build_world(client) -> dict:
     )
     ids["spare_image"] = _ok(spare)["id"]
     _db.session.get(Product, peaches.id).status = ProductStatus.ON_SALE  # back on sale, as after a review
+
+    image_b = client.post(
+        f"/api/v1/products/{garlic.id}/images",
+        headers=headers["station_manager_other"],
+        data={"file": (io.BytesIO(png()), "g.png")},
+    )
+    ids["image_b"] = _ok(image_b)["id"]
+    _db.session.get(Product, garlic.id).status = ProductStatus.ON_SALE
+    # An order of the other buyer, for station B.
+    other_order = _ok(
+        place(client, {"buyer_header": headers["buyer_other"]}, [(_db.session.get(Product, garlic.id).skus[0], 1)])
+    )
+    pay(other_order["id"])
+    ids["order_b"] = other_order["id"]
+    ids["line_b"] = _db.session.get(Order, other_order["id"]).lines[0].id
 
     # A settlement batch of county A paying seller A (the gateway is never reached: rows only).
     payout_batch = PayoutBatch(county_code=COUNTY_A, created_by_id=users["platform_admin"].id)
