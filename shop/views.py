@@ -7,6 +7,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated, current_user
+from core.errors import NotFound
 from core.pagination import PageArgs, page_schema
 from shop import browse, categories, images, listing, review
 from shop.http import CachedPage, json_response
@@ -252,7 +253,14 @@ def get_product(product_id):
     return json_response(ManagedProductSchema().dump(product), private=True)
 
 
+# What /media serves: the files the API hands out as URLs (product photos, bank-transfer receipts). Test
+# reports live in the same storage but are served by GET /test-reports/<id>, to their station and county only.
+LINKED_MEDIA = ("products/", "transfers/")
+
+
 @media_bp.get("/media/<path:key>")
 def media(key):
     """A stored product image (keys never change, so it may be cached for long)."""
+    if not key.startswith(LINKED_MEDIA):
+        raise NotFound("文件不存在")
     return storage().response(key)

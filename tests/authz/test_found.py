@@ -25,6 +25,18 @@ def test_a_buyer_cannot_tell_known_payment_references_from_unknown_ones(client, 
             assert response.status_code == 403 and response.json["error"]["code"] == "forbidden", (role, reference)
 
 
+def test_a_test_report_is_served_only_by_its_scoped_route(client, world):
+    """/media/<key> served every stored file to anyone, test reports included, which GET /test-reports/<id>
+    shows to their station and county only (another station gets 404)."""
+    key = world["ids"]["test_report_key"]
+    for role in ("anonymous", "station_manager_other", "station_manager_own"):
+        with client.get(f"/media/{key}", headers=world["headers"][role]) as response:
+            assert response.status_code == 404, role
+    own = world["headers"]["station_manager_own"]
+    with client.get(f"/api/v1/test-reports/{world['ids']['test_report']}", headers=own) as response:
+        assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
 def _pairs(ids):
     """(role, method, url, request, status): a record the role may act on, paired with county B's."""
     ship_b = {"station_id": ids["station_b"], "carrier": "顺丰速运", "tracking_no": "SF0000000009"}

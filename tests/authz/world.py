@@ -18,6 +18,7 @@ from core.extensions import db as _db
 from institutions.models import UnitMember
 from payments.ledger.models import Payout, PayoutBatch
 from payments.models import Payment
+from shop.batches.models import TestReport
 from shop.models import Product, ProductImage, ProductStatus
 from shop.orders.models import Order
 from tests import factories
@@ -126,6 +127,7 @@ def build_world(client) -> dict:
         f"/api/v1/test-reports?station_id={station_a.id}", headers=manager, data={"file": (io.BytesIO(PDF), "r.pdf")}
     )
     ids["test_report"] = _ok(report)["id"]
+    ids["test_report_key"] = _db.session.get(TestReport, ids["test_report"]).key
     batch = _ok(client.post("/api/v1/batches", headers=manager, json=batch_body(peaches.id)))
     ids["batch"] = batch["id"]
     ids["trace_code"] = batch["trace_code"]
