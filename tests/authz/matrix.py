@@ -8,11 +8,16 @@ PATH = Path(__file__).with_name("matrix.txt")
 OUTCOMES = {"ok", "401", "403", "404", "422", "login"}
 
 
-def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
-    """Lines ``METHOD RULE cell × len(ROLES)  # note``; blank lines and ``#`` comments are skipped."""
+def parse(text: str) -> tuple[dict[tuple[str, str], dict[str, str]], dict[tuple[str, str], str]]:
+    """Lines ``METHOD RULE cell × len(ROLES)  # note``; blank lines and ``#`` comments are skipped.
+
+    Returns the matrix and the notes of the lines that have one.
+    """
     matrix: dict[tuple[str, str], dict[str, str]] = {}
+    notes: dict[tuple[str, str], str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip()
+        line, _, note = raw.partition(" #")
+        line = line.strip()
         if not line or line.startswith("#"):
             continue
         tokens = line.split()
@@ -24,7 +29,9 @@ def parse(text: str) -> dict[tuple[str, str], dict[str, str]]:
         if (method, rule) in matrix:
             raise ValueError(f"{PATH.name}:{number}: a second line for {method} {rule}")
         matrix[(method, rule)] = dict(zip(ROLES, cells, strict=True))
-    return matrix
+        if note.strip():
+            notes[(method, rule)] = note.strip()
+    return matrix, notes
 
 
-MATRIX = parse(PATH.read_text(encoding="utf-8"))
+MATRIX, NOTES = parse(PATH.read_text(encoding="utf-8"))
