@@ -79,6 +79,7 @@ def _hold_reason(order: Order) -> str | None:
 
 def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, bool]:
     """Record a received transfer; returns it and whether it is new (False: already recorded)."""
+    scope_for(actor, *RECORDERS)  # the role first: to anyone else a reference is neither known nor unknown
     unit_order = _unit_order_by_reference(data["payment_reference"])
     if unit_order.payment_method != PaymentMethod.BANK_TRANSFER:
         raise ValidationFailed.field("payment_reference", "该订单不是对公转账订单")

@@ -177,13 +177,15 @@ class S3Storage:
         return response
 
 
-# Stored files that only their own endpoint hands out (report exports, reports/archive.py).
-PRIVATE_PREFIXES = ("exports/",)
+# What /media/ serves: the files the API hands out as URLs (product photos, bank-transfer receipts).
+# Test reports (GET /test-reports/<id>) and approved report exports (reports/archive.py) live in the
+# same storage but only their own endpoints hand them out, to the people allowed to read them.
+PUBLIC_PREFIXES = ("products/", "transfers/")
 
 
 def is_public(key: str) -> bool:
     """Whether ``/media/`` (and a public bucket policy) may serve the key."""
-    return not key.startswith(PRIVATE_PREFIXES)
+    return key.startswith(PUBLIC_PREFIXES)
 
 
 def upload_dir() -> Path:

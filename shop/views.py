@@ -255,7 +255,7 @@ def get_product(product_id):
 
 @media_bp.get("/media/<path:key>")
 def media(key):
-    """A stored product image (keys never change, so it may be cached for long); report exports are not public."""
+    """A stored file the API links to (keys never change, so it may be cached for long)."""
     if not is_public(key):
         raise NotFound("文件不存在")
     return storage().response(key)
