@@ -2,6 +2,7 @@
 
 import re
 
+from flask import current_app
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -12,7 +13,6 @@ from institutions.credit_code import is_credit_code
 from institutions.models import MemberRole, TransferStatus, UnitKind
 from payments.models import GatewayRefundStatus
 from shop.orders.schemas import OrderLineSchema
-from shop.storage import media_url
 
 CREDIT_CODE_HELP = "18 位统一社会信用代码（GB 32100-2015 校验位）"
 
@@ -217,6 +217,11 @@ class BankTransferListArgs(PageArgs):
     order_id = fields.Integer()
 
 
+def _receipt_url(transfer) -> str:
+    """The authenticated receipt endpoint, not /media/: a receipt names the payer's bank account."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/bank-transfers/{transfer.id}/receipt"
+
+
 class BankTransferSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
@@ -224,7 +229,7 @@ class BankTransferSchema(Schema):
     payer_account_name = fields.String()
     bank_serial_no = fields.String()
     received_on = fields.Date()
-    receipt_image_url = fields.Function(lambda t: media_url(t.receipt_image_key))
+    receipt_image_url = fields.Function(lambda t: _receipt_url(t))
     status = fields.String()
     applied_fen = fields.Integer()
     held_fen = fields.Integer()

@@ -212,6 +212,14 @@ def transfers_for(actor: User, status: str | None, order_id: int | None):
     return statement
 
 
+def transfer_for_reader(actor: User, transfer_id: int) -> BankTransfer:
+    """One transfer the caller's county recorded (404 otherwise, as for any record out of reach)."""
+    transfer = db.session.scalar(transfers_for(actor, None, None).where(BankTransfer.id == transfer_id))
+    if transfer is None:
+        raise NotFound("转账记录不存在")
+    return transfer
+
+
 # Refunds of orders paid by transfer ----------------------------------------------
 
 

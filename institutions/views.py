@@ -44,6 +44,7 @@ from institutions.schemas import (
     UnitTargetArgs,
     UnitTargetSchema,
 )
+from shop.storage import storage
 
 units_blp = Blueprint("units", __name__, description="单位消费帮扶：单位、采购员、预留份额、工会福利、对公转账、单据")
 
@@ -305,6 +306,16 @@ def list_transfers(args, actor):
     """Transfers recorded for orders of the caller's county (``status=held``: the suspense list)."""
     statement = transfers.transfers_for(actor, args.get("status"), args.get("order_id"))
     return paginate(statement, args["page"], args["per_page"])
+
+
+@units_blp.get("/bank-transfers/<int:transfer_id>/receipt")
+@authenticated
+@units_blp.response(200, content_type="image/jpeg")
+def bank_transfer_receipt(transfer_id, actor):
+    """The bank receipt image (the county that recorded the transfer; platform admins)."""
+    response = storage().response(transfers.transfer_for_reader(actor, transfer_id).receipt_image_key)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @units_blp.post("/bank-transfers/<int:transfer_id>/return")

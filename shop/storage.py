@@ -177,10 +177,11 @@ class S3Storage:
         return response
 
 
-# What /media/ serves: the files the API hands out as URLs (product photos, bank-transfer receipts).
-# Test reports (GET /test-reports/<id>) and approved report exports (reports/archive.py) live in the
-# same storage but only their own endpoints hand them out, to the people allowed to read them.
-PUBLIC_PREFIXES = ("products/", "transfers/")
+# What /media/ serves: product photos, the only stored files meant for anyone. Bank-transfer receipts
+# (GET /bank-transfers/<id>/receipt), test reports (GET /test-reports/<id>) and approved report exports
+# (reports/archive.py) live in the same storage, but only their own endpoints hand them out, to the
+# people allowed to read them.
+PUBLIC_PREFIXES = ("products/",)
 
 
 def is_public(key: str) -> bool:

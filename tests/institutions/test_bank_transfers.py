@@ -66,6 +66,22 @@ def _transfer_order(client, units, quantity: int = 10):
     return created.json["id"], info["payment_reference"], created.json["total_fen"]
 
 
+def test_the_receipt_is_read_through_its_endpoint_by_the_recording_county_only(client, units):
+    _, reference, total = _transfer_order(client, units)
+    recorded = record(client, units, reference, total, "ICBC20261130000099").json
+    url = f"/api/v1/bank-transfers/{recorded['id']}/receipt"
+    assert recorded["receipt_image_url"] == "http://127.0.0.1:5000" + url
+    with client.get(url, headers=units["chaling_admin"]) as receipt:
+        assert receipt.status_code == 200 and receipt.mimetype == "image/jpeg"
+        assert receipt.headers["Cache-Control"] == "private, no-cache"
+        assert Image.open(io.BytesIO(receipt.data)).size == (40, 30)
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=units["yanling_admin"]).status_code == 404  # another county's transfer
+    assert client.get(url, headers=units["zhao_header"]).status_code == 403  # a unit purchaser is not a recorder
+    key = _db.session.get(BankTransfer, recorded["id"]).receipt_image_key
+    assert key.startswith("transfers/") and client.get(f"/media/{key}").status_code == 404
+
+
 def test_exact_transfer_pays_the_order_with_the_ledger_split(client, units):
     order_id, reference, total = _transfer_order(client, units)
     response = record(client, units, reference, total, "ICBC20261130000001")
