@@ -148,7 +148,10 @@ def open_group(buyer: User, offer_id: int, quantity: int, address: dict) -> Grou
 def lock_group(group_id: int) -> GroupBuy:
     """The group, row-locked for the rest of the transaction; taken after any of its orders' locks."""
     group = db.session.scalar(
-        sa.select(GroupBuy).where(GroupBuy.id == group_id).with_for_update().execution_options(populate_existing=True)
+        sa.select(GroupBuy)
+        .where(GroupBuy.id == group_id)
+        .with_for_update(of=GroupBuy)  # not the joined SKU: PostgreSQL refuses FOR UPDATE on an outer join
+        .execution_options(populate_existing=True)
     )
     if group is None:
         raise NotFound("拼团不存在")

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from console.services.station_work import orders_to_ship
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.models import GatewayRefund, Payment
@@ -13,7 +14,9 @@ from shop.groups.tasks import expire_groups
 from shop.models import Sku
 from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
+from tests import factories
 from tests.ledger_helpers import assert_books_balance, balances
+from tests.orders import YANLING, pay
 from tests.shop.groups.conftest import join, open_group, pay_through
 
 
@@ -227,3 +230,21 @@ def test_a_group_whose_first_buyer_never_pays_is_cancelled(client, group_shop):
 def test_unknown_group_is_404_and_joining_needs_a_login(client, group_shop):
     assert client.get("/api/v1/groups/999999").status_code == 404
     assert join(client, {}, 1).status_code == 401
+
+
+def test_the_station_sees_a_group_order_to_ship_only_once_the_group_succeeded(client, group_shop):
+    shop = group_shop
+    station = shop["peach_station"]
+    manager = factories.user(("station_manager", YANLING, station.id))
+    shop["offer"].group_size = 2
+    _db.session.commit()
+    opened = open_group(client, shop["headers"][0], shop["offer"].id)
+    pay(opened["order"]["id"])
+    joined = join(client, shop["headers"][1], opened["group"]["id"]).json
+    assert [view.id for view in orders_to_ship(manager, station)] == []  # forming: not ready to ship
+    pay(joined["order"]["id"], "alipay_wap")
+    assert _group(client, opened["group"]["id"])["status"] == "succeeded"
+    assert sorted(view.id for view in orders_to_ship(manager, station)) == [
+        opened["order"]["id"],
+        joined["order"]["id"],
+    ]
