@@ -124,6 +124,16 @@ def refuse_shipping_before_success(order: Order, **_) -> None:
         raise InvalidState("拼团尚未成团，成团后才能发货")
 
 
+def refuse_refund_before_success(order: Order, **_) -> None:
+    """``refund_requesting`` receiver: a member's money waits for the group (refunded automatically if it fails)."""
+    member = member_of(order.id)
+    if member is None:
+        return
+    status = db.session.scalar(sa.select(GroupBuy.status).where(GroupBuy.id == member.group_id))
+    if status == GroupStatus.FORMING:
+        raise InvalidState("拼团进行中，不能申请退款；未成团将自动全额退款")
+
+
 def orders_awaiting_group():
     """SELECT of the order ids whose group has not succeeded (not ready to ship)."""
     return (

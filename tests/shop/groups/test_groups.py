@@ -85,6 +85,12 @@ def test_a_group_of_three_succeeds_and_only_then_ships(client, group_shop, gatew
     forming = _group(client, group_id)
     assert forming["status"] == "forming" and 24 * 3600 - 60 < forming["seconds_left"] <= 24 * 3600
     assert _ship(client, shop, order["id"]).json["error"]["code"] == "invalid_state"  # not before success
+    asked = client.post(
+        "/api/v1/refunds",
+        headers=leader,
+        json={"order_id": order["id"], "line_ids": [order["lines"][0]["id"]], "reason": "不想拼了"},
+    )
+    assert asked.status_code == 409  # the money waits for the group: refunded in full if it fails
 
     joined = join(client, second, group_id)
     assert joined.status_code == 201, joined.json
