@@ -5,9 +5,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from console.services.station_work import orders_to_ship
+from core.clock import beijing_today
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.models import GatewayRefund, Payment
+from reports.analytics import sales_figures
 from shop.groups.lifecycle import expire_group
 from shop.groups.models import GroupBuy
 from shop.groups.tasks import expire_groups
@@ -29,6 +31,12 @@ def _group(client, group_id):
 def _ship(client, shop, order_id):
     body = {"station_id": shop["peach_station"].id, "carrier": "顺丰速运", "tracking_no": f"SF{order_id:010d}"}
     return client.post(f"/api/v1/orders/{order_id}/shipments", headers=shop["peach_manager"], json=body)
+
+
+def _sales_today():
+    today = beijing_today()
+    totals = sales_figures("430225", today - timedelta(days=1), today + timedelta(days=1), None)["totals"]
+    return totals["gmv_fen"], totals["orders"], totals["refunded_fen"]
 
 
 def _refunds_of(order_id):
@@ -109,6 +117,7 @@ def test_a_group_of_three_succeeds_and_only_then_ships(client, group_shop, gatew
     assert _ship(client, shop, order["id"]).status_code == 201
     for view in (client.get(f"/api/v1/orders/{order['id']}", headers=leader).json,):
         assert view["status"] == "shipped"
+    assert _sales_today() == (3 * 5800, 3, 0)  # reports count each member's order at the group price
     # The ledger takes each member's payment like any order's.
     assert balances("seller", shop["peach_5"].product.seller_id)[0] > 0
     assert_books_balance()
@@ -150,6 +159,7 @@ def test_an_expired_group_refunds_each_member_once_through_their_channel(client,
     assert _db.session.get(Order, third_order).status == "cancelled"
     assert _stock() == stock_before  # every member's units are back on sale
     assert balances("seller", shop["peach_5"].product.seller_id)[0] == 0  # the ledger reversed both payments
+    assert _sales_today() == (0, 0, 2 * 5800)  # reports: paid, then refunded in full
     assert_books_balance()
 
 
