@@ -17,7 +17,7 @@ from core.request_guards import register_request_guards
 
 log = logging.getLogger(__name__)
 # Modules declaring background tasks, periodic jobs and database metrics (core.tasks, core.metrics).
-TASK_MODULES = ("shop.orders.tasks", "payments.tasks", "payments.ledger.tasks")
+TASK_MODULES = ("shop.orders.tasks", "shop.groups.tasks", "payments.tasks", "payments.ledger.tasks")
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -127,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from payments.views import payments_blp
     from reports.views import reports_blp
     from shop.batches.views import batches_blp, trace_page_blp
+    from shop.groups.views import groups_blp
     from shop.orders.views import orders_blp
     from shop.views import media_bp, products_blp
     from villages.station_views import stations_blp
@@ -143,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
         stations_blp,
         products_blp,
         orders_blp,
+        groups_blp,
         payments_blp,
         ledger_blp,
         units_blp,

@@ -65,6 +65,11 @@ def seed_command(if_empty: bool) -> None:
             f"{counts['transfer_orders']} canteen orders by bank transfer, a union gift to "
             f"{counts['welfare_recipients']} employees ({counts['welfare_shipped']} shipped)"
         )
+    if result.get("groups"):
+        click.echo(
+            f"demo: group buying (拼团) — one group {result['groups']['succeeded']}, one {result['groups']['expired']} "
+            f"with its {result['groups']['refunds']} members refunded through the channel each paid with"
+        )
     click.echo("demo staff accounts (username / password / role):")
     for username, password, role, created in result["staff"]:
         click.echo(f"  {username:10} {password:22} {role}{'' if created else ' (existing)'}")

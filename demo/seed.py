@@ -11,6 +11,7 @@ from core.models import Role, User
 from demo.batches import seed_batches
 from demo.catalogue import seed_catalogue
 from demo.gateway import demo_simulator
+from demo.groups import seed_groups
 from demo.orders import seed_orders
 from demo.settlement import seed_settlement
 from demo.units import seed_units
@@ -94,6 +95,7 @@ def seed_demo_city() -> dict:
         orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
         settlement = seed_settlement()
         units = seed_units()
+        groups = seed_groups(village_data.get("manager_station"))  # after the others: they pick from the stock left
     return {
         "villages": villages,
         "staff": staff,
@@ -103,4 +105,5 @@ def seed_demo_city() -> dict:
         "settlement": settlement,
         "orders": orders,
         "units": units,
+        "groups": groups,
     }

@@ -21,3 +21,9 @@ unit_order_requested = _signals.signal("unit-order-requested")
 # Sent before a station ships lines of an order with ``ship_station_lines``; kwargs:
 # station_id. A receiver refuses by raising (a union welfare order ships per recipient).
 lines_shipping = _signals.signal("lines-shipping")
+# Sent before a buyer's after-sales request moves lines of an order to refunding; a
+# receiver refuses by raising (a forming group's order is refunded with its group).
+refund_requesting = _signals.signal("refund-requesting")
+# Sent by ``mark_paid`` once an order's lines are paid, under the order's lock; kwargs:
+# paid_at. Receivers record their own state in the same transaction (a group member paid).
+order_paid = _signals.signal("order-paid")

@@ -6,6 +6,7 @@ from core.auth import scope_for
 from core.errors import Forbidden
 from core.extensions import db
 from core.models import Role, User
+from shop.groups.lifecycle import orders_awaiting_group
 from shop.orders.models import LineStatus, OrderLine, RefundRequest, RefundRequestLine, RefundRequestStatus
 from shop.orders.queries import OrderView, order_for
 from shop.orders.schemas import MaskedAddressSchema
@@ -32,10 +33,17 @@ def managed_stations(user: User) -> list[Station]:
 
 
 def orders_to_ship(user: User, station: Station) -> list[OrderView]:
-    """Orders with paid lines of the station, oldest payment first, each with only the station's lines."""
+    """Orders with paid lines of the station, oldest payment first, each with only the station's lines.
+
+    A group buy's orders wait until their group has succeeded.
+    """
     order_ids = db.session.scalars(
         sa.select(OrderLine.order_id)
-        .where(OrderLine.station_id == station.id, OrderLine.status == LineStatus.PAID)
+        .where(
+            OrderLine.station_id == station.id,
+            OrderLine.status == LineStatus.PAID,
+            OrderLine.order_id.not_in(orders_awaiting_group()),
+        )
         .group_by(OrderLine.order_id)
         .order_by(OrderLine.order_id)
         .limit(MAX_LISTED)

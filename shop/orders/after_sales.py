@@ -18,7 +18,7 @@ from shop.models import ReviewDecision
 from shop.orders.fulfilment import buyers_order, lock_order
 from shop.orders.models import LineStatus, RefundRequest, RefundRequestLine, RefundRequestStatus
 from shop.orders.states import InvalidState, move_line, sync_order
-from shop.signals import refund_approved
+from shop.signals import refund_approved, refund_requesting
 from villages.models import Station
 
 REFUNDABLE = (LineStatus.PAID, LineStatus.SHIPPED, LineStatus.COMPLETED)
@@ -49,6 +49,7 @@ def request_refund(buyer: User, order_id: int, line_ids: list[int], reason: str)
             f"确认收货已超过 {days} 天，货款已结算给卖家，不能在线申请退款，请联系服务站协商处理",
             details={"line_ids": settled},
         )
+    refund_requesting.send(order)
     refund = RefundRequest(
         order_id=order.id,
         buyer_id=buyer.id,

@@ -17,7 +17,7 @@ from shop.orders.models import CancelReason, LineStatus, Order, OrderLine, Order
 from shop.orders.notifications import notify_sellers_of_paid_order
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, require_status, sync_order
-from shop.signals import lines_shipped, lines_shipping, order_cancelled, order_expired
+from shop.signals import lines_shipped, lines_shipping, order_cancelled, order_expired, order_paid
 from villages.models import Station
 
 
@@ -61,6 +61,7 @@ def mark_paid(order: Order, channel: str, paid_at: datetime) -> bool:
             .execution_options(synchronize_session=False)
         )
     run_later(notify_sellers_of_paid_order, order.id)
+    order_paid.send(order, paid_at=paid_at)
     return True
 
 

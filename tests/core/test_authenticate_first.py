@@ -31,6 +31,8 @@ PUBLIC = {
     ("products.list_categories", "GET"),
     ("products.list_products", "GET"),
     ("products.get_product", "GET"),
+    ("groups.list_offers", "GET"),  # a product's group prices, beside its public page
+    ("groups.get_group", "GET"),  # the group's share link: members masked
     ("batches.trace_json", "GET"),  # the 合格证 QR code: public, no login
     ("trace_page.trace_page", "GET"),
 }

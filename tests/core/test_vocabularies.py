@@ -12,6 +12,7 @@ from core.models import STAFF_ROLES, Role
 from payments.ledger.models import OPEN_PAYOUT, OwnerType, PartyType, PayoutStatus
 from payments.models import GatewayRefundStatus, PaymentStatus
 from reports.models import ReportAction, ReportStatus
+from shop.groups.models import GroupStatus, MemberStatus
 from shop.models import ProductStatus, ReviewAction
 from shop.orders.models import LineStatus, OrderStatus, RefundRequestStatus
 from villages.models import RegionLevel, StationStatus, WorkerKind
@@ -27,6 +28,8 @@ CHECKS = [
     ("orders", "ck_orders_known_status", OrderStatus),
     ("order_lines", "ck_order_lines_known_status", LineStatus),
     ("refund_requests", "ck_refund_requests_known_status", RefundRequestStatus),
+    ("group_buys", "ck_group_buys_known_status", GroupStatus),
+    ("group_members", "ck_group_members_known_status", MemberStatus),
     ("payments", "ck_payments_known_status", PaymentStatus),
     ("gateway_refunds", "ck_gateway_refunds_known_status", GatewayRefundStatus),
     ("ledger_accounts", "ck_ledger_accounts_known_owner_type", OwnerType),

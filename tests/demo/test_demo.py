@@ -169,3 +169,17 @@ def test_seed_records_batches_with_certificates_for_fresh_produce(client, db, up
         has_batches = any(batch.product_id == line.product_id for batch in batches)
         assert (line.batch_id is not None) == has_batches
     assert seed_demo_city()["batches"] == {}
+
+
+def test_seed_has_a_succeeded_and_an_expired_group(client, db, demo_gateways):
+    from shop.groups.models import GroupBuy
+
+    result = seed_demo_city()
+    assert result["groups"] == {"succeeded": "succeeded", "expired": "expired", "refunds": 2}
+    groups = {group.status: group for group in db.session.scalars(sa.select(GroupBuy))}
+    assert set(groups) == {"succeeded", "expired"}
+    expired = client.get(f"/api/v1/groups/{groups['expired'].id}").json
+    assert [member["status"] for member in expired["members"]] == ["refunded", "refunded"]
+    assert {m.order.status for m in groups["expired"].members} == {"refunded"}
+    assert {m.order.status for m in groups["succeeded"].members} == {"paid"}
+    assert seed_demo_city()["groups"] == {}

@@ -1,0 +1,29 @@
+"""Group jobs, declared for Celery (or the in-process runner)."""
+
+from datetime import timedelta
+
+from core.db import utcnow
+from core.tasks import periodic_job
+from core.unit_of_work import unit_of_work
+from shop.groups.lifecycle import expire_group, overdue_groups
+
+
+@periodic_job("groups.expire", every=timedelta(minutes=1))
+def expire_groups(batch_size: int = 100) -> int:
+    """Expire forming groups past their deadline and refund their paid members, one group per commit.
+
+    Safe to run twice or on several workers at once: each group is re-checked
+    under its lock, so its members are refunded once.
+    """
+    now = utcnow()
+    expired = 0
+    seen: set[int] = set()
+    while True:
+        with unit_of_work():
+            ids = [group_id for group_id in overdue_groups(now, batch_size) if group_id not in seen]
+        for group_id in ids:
+            seen.add(group_id)
+            with unit_of_work():
+                expired += expire_group(group_id, now)
+        if len(ids) < batch_size:
+            return expired
