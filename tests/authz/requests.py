@@ -21,6 +21,8 @@ ARGUMENTS = {
     "code": "village",
     "image_id": "image",
     "member_id": "member",
+    "group_id": "group",
+    "offer_id": "spare_offer",
     "order_id": "order",
     "payment_id": "payment",
     "product_id": "product",
@@ -127,6 +129,12 @@ BODIES = {
     ("POST", "/api/v1/orders/<int:order_id>/shipments"): _json(
         lambda ids: {"station_id": ids["station"], "carrier": "顺丰速运", "tracking_no": "SF0000000001"}
     ),
+    ("POST", "/api/v1/products/<int:product_id>/group-offers"): _json(
+        lambda ids: {"sku_id": ids["sku_3"], "price_fen": 3900, "group_size": 2, "hours": 12}
+    ),
+    ("POST", "/api/v1/group-offers/<int:offer_id>/close"): lambda ids: {},  # no body: the offer ends
+    ("POST", "/api/v1/groups"): _json(lambda ids: {"offer_id": ids["offer"], "address": ADDRESS}),
+    ("POST", "/api/v1/groups/<int:group_id>/join"): _json({"address": ADDRESS}),
     ("POST", "/api/v1/refunds"): _json(
         lambda ids: {"order_id": ids["order"], "line_ids": [ids["line"]], "reason": "不想要了"}
     ),

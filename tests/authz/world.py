@@ -23,7 +23,7 @@ from shop.models import Product, ProductImage, ProductStatus
 from shop.orders.models import Order
 from tests import factories
 from tests.institutions.conftest import credit_code, join, recipients, unit_order
-from tests.orders import CHALING, YANLING, pay, place
+from tests.orders import ADDRESS, CHALING, YANLING, pay, place
 from tests.shop.batches.conftest import batch_body
 
 COUNTY_A, COUNTY_B = YANLING[:6], CHALING[:6]
@@ -59,7 +59,7 @@ def build_world(client) -> dict:
     """Create the world and return ``{"ids": {...}, "users": {role: user id}, "headers": {role: {...}}}``."""
     station_a = factories.station(YANLING, service_fee_bps=500)
     station_b = factories.station(CHALING, service_fee_bps=400)
-    peaches = factories.product(station_a, skus=(("5斤装", 6800, 500), ("10斤装", 12800, 500)))
+    peaches = factories.product(station_a, skus=(("5斤装", 6800, 500), ("10斤装", 12800, 500), ("3斤装", 4200, 500)))
     garlic = factories.product(station_b, title="茶陵大蒜", skus=(("2斤装", 3000, 500),))
     seller_a = peaches.seller
     seller_a.household_category = "tuopin"
@@ -95,6 +95,7 @@ def build_world(client) -> dict:
         "product": peaches.id,
         "sku": sku_5.id,
         "sku_10": sku_10.id,
+        "sku_3": peaches.skus[2].id,  # no group offer yet
         "village": YANLING,
         "worker": worker.id,
         # County B's records, for the probes that pair a record of one's own with someone else's.
@@ -251,6 +252,26 @@ def build_world(client) -> dict:
     pay(other_order["id"])
     ids["order_b"] = other_order["id"]
     ids["line_b"] = _db.session.get(Order, other_order["id"]).lines[0].id
+
+    # Group buying: an offer on the 10斤装, a spare offer to close, and a group the buyer opened and paid.
+    offer = client.post(
+        f"/api/v1/products/{peaches.id}/group-offers",
+        headers=manager,
+        json={"sku_id": sku_10.id, "price_fen": 9900, "group_size": 3, "hours": 24},
+    )
+    ids["offer"] = _ok(offer)["id"]
+    spare_offer = client.post(
+        f"/api/v1/products/{peaches.id}/group-offers",
+        headers=manager,
+        json={"sku_id": sku_5.id, "price_fen": 5800, "group_size": 2, "hours": 24},
+    )
+    ids["spare_offer"] = _ok(spare_offer)["id"]
+    opened = client.post(
+        "/api/v1/groups", headers=headers["buyer"], json={"offer_id": ids["offer"], "address": ADDRESS}
+    )
+    opened = _ok(opened)
+    pay(opened["order"]["id"])
+    ids["group"] = opened["group"]["id"]
 
     # A settlement batch of county A paying seller A (the gateway is never reached: rows only).
     payout_batch = PayoutBatch(county_code=COUNTY_A, created_by_id=users["platform_admin"].id)
