@@ -137,6 +137,7 @@ def trace_json(code):
 @trace_page_blp.get("/t/<code>")
 @limiter.limit(TRACE_LIMIT)
 @trace_page_blp.response(200, content_type="text/html")
+@trace_page_blp.alt_response(404, description="未知的标签码：给人看的页面", content_type="text/html")
 def trace_page(code):
     """The page a 合格证 label's QR code opens: origin, certificate and who benefits (counts one scan)."""
     try:
