@@ -7,7 +7,9 @@ every operation from what the operation is:
 - with a request body: 400 (malformed) and 413 (``payload_too_large``, the
   request guard answers it before any view);
 - protected (``@authenticated``, i.e. ``security`` set): 401 and 403;
-- with a path parameter: 404 (an unknown or hidden id);
+- with a path parameter, or protected: 404 (an unknown id in the path, the
+  body or the query, or one outside the caller's region: API.md's "403, or
+  404 when revealing existence would leak data");
 - with arguments (query or body): 422 ``validation_error``;
 - protected and changing something (POST/PUT/PATCH/DELETE): 409, a state conflict;
 - rate limited (a Flask-Limiter limit on the view): 429.
@@ -72,7 +74,7 @@ def common_error_statuses(method: str, operation: dict, *, has_path_parameters: 
     protected = bool(operation.get("security"))
     if protected:
         statuses |= {401, 403}
-    if has_path_parameters:
+    if has_path_parameters or protected:
         statuses.add(404)
     if operation.get("requestBody") or any(p.get("in") == "query" for p in operation.get("parameters", [])):
         statuses.add(422)
@@ -83,24 +85,26 @@ def common_error_statuses(method: str, operation: dict, *, has_path_parameters: 
     return statuses
 
 
-def merge_form_fields_into_body(operation: dict) -> None:
-    """Move ``in: formData`` parameters into the operation's multipart request body."""
+def merge_form_fields_into_body(operation: dict, schemas: dict) -> None:
+    """Move ``in: formData`` parameters into the operation's multipart request body (``schemas``: components)."""
     form = [p for p in operation.get("parameters", []) if p.get("in") == "formData"]
     if not form:
         return
     operation["parameters"] = [p for p in operation["parameters"] if p.get("in") != "formData"]
     if not operation["parameters"]:
         del operation["parameters"]
-    fields_schema = {
-        "type": "object",
-        "properties": {p["name"]: p["schema"] for p in form},
-        "required": [p["name"] for p in form if p.get("required")],
-    }
     body = operation.setdefault("requestBody", {"required": True, "content": {}})
     content = body["content"]
     media = content.pop("multipart/form-data", None) or content.pop("application/x-www-form-urlencoded", None) or {}
-    schema = {"allOf": [media["schema"], fields_schema]} if "schema" in media else fields_schema
-    content["multipart/form-data"] = {**media, "schema": schema}
+    schema = media.get("schema") or {"type": "object", "properties": {}}
+    if "$ref" in schema:  # one object holding both: the file schema forbids properties it does not list
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+    merged = {
+        **schema,
+        "properties": {**schema.get("properties", {}), **{p["name"]: p["schema"] for p in form}},
+        "required": [*schema.get("required", []), *(p["name"] for p in form if p.get("required"))],
+    }
+    content["multipart/form-data"] = {**media, "schema": merged}
 
 
 class ErrorResponsesPlugin(BasePlugin):
@@ -110,6 +114,10 @@ class ErrorResponsesPlugin(BasePlugin):
         # ``is_rate_limited(rule)``: whether the view behind a URL rule carries a Flask-Limiter limit.
         self._is_rate_limited = is_rate_limited or (lambda rule: False)
 
+    def init_spec(self, spec):
+        super().init_spec(spec)
+        self._spec = spec
+
     def operation_helper(self, path=None, operations=None, **kwargs):
         rule = kwargs.get("rule")
         has_path_parameters = bool(rule.arguments) if rule is not None else "{" in (path or "")
@@ -117,7 +125,7 @@ class ErrorResponsesPlugin(BasePlugin):
         for method, operation in (operations or {}).items():
             if method not in ("get", "put", "post", "patch", "delete"):
                 continue
-            merge_form_fields_into_body(operation)
+            merge_form_fields_into_body(operation, self._spec.components.schemas)
             responses = operation.setdefault("responses", {})
             statuses = common_error_statuses(
                 method, operation, has_path_parameters=has_path_parameters, rate_limited=rate_limited
