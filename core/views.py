@@ -6,6 +6,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from core import errors, readiness, services
 from core.auth import authenticated
+from core.openapi import may_answer
 from core.schemas import (
     MeSchema,
     PasswordLoginArgs,
@@ -63,6 +64,7 @@ auth_blp = ApiBlueprint("auth", __name__, description="登录与当前用户")
 @auth_blp.post("/auth/wechat-login")
 @auth_blp.arguments(WechatLoginArgs)
 @auth_blp.response(200, TokenSchema)
+@may_answer(auth_blp, 401, 502)
 def wechat_login(args):
     """Sign in a mini-program user with the code from wx.login()."""
     return services.login_with_wechat(args["code"])
@@ -71,6 +73,7 @@ def wechat_login(args):
 @auth_blp.post("/auth/login")
 @auth_blp.arguments(PasswordLoginArgs)
 @auth_blp.response(200, TokenSchema)
+@may_answer(auth_blp, 401, 429)
 def password_login(args):
     """Sign in staff with username and password; repeated failures make the next try wait (429)."""
     return services.login_with_password(args["username"], args["password"], request.remote_addr)
@@ -79,6 +82,7 @@ def password_login(args):
 @auth_blp.post("/auth/refresh")
 @auth_blp.arguments(RefreshArgs)
 @auth_blp.response(200, TokenSchema)
+@may_answer(auth_blp, 401)
 def refresh(args):
     """Exchange a refresh token for a new access token."""
     return services.refresh_session(args["refresh_token"])

@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from core.auth import authenticated
 from core.extensions import db
 from core.idempotency import idempotent
+from core.openapi import may_answer
 from core.schemas import AlipayLoginArgs, TokenSchema
 from payments import applying, closing, opening, refunds
 from payments.login import login_with_alipay
@@ -23,6 +24,42 @@ from payments.schemas import PaymentArgs, PaymentSchema
 
 log = logging.getLogger(__name__)
 payments_blp = Blueprint("payments", __name__, description="支付与支付通知")
+
+
+def _gateway_protocol(request_type: str, request_schema: dict, reply_type: str, ok: str, refused: str) -> dict:
+    """OpenAPI of a notification endpoint: the gateway's own wire format, not the API's JSON error body."""
+    text = {"type": "string"}
+    return {
+        "requestBody": {"required": True, "content": {request_type: {"schema": request_schema}}},
+        "responses": {
+            "200": {"description": ok, "content": {reply_type: {"schema": text}}},
+            "400": {"description": refused, "content": {reply_type: {"schema": text}}},
+        },
+    }
+
+
+_WECHAT_V2_NOTIFICATION = _gateway_protocol(
+    "text/xml",
+    {"type": "string"},
+    "text/xml",
+    "<xml><return_code>SUCCESS</return_code>…</xml>: applied (or a duplicate)",
+    "<xml><return_code>FAIL</return_code>…</xml>: bad signature, unknown or mismatched; WeChat retries",
+)
+_ALIPAY_NOTIFICATION = _gateway_protocol(
+    "application/x-www-form-urlencoded",
+    {"type": "object", "additionalProperties": {"type": "string"}},
+    "text/plain",
+    "success: applied (or a duplicate)",
+    "fail: bad signature, unknown or mismatched; Alipay retries",
+)
+_WECHAT_V3_NOTIFICATION = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+}
+_WECHAT_V3_REFUSAL = {
+    "type": "object",
+    "properties": {"code": {"type": "string", "enum": ["FAIL"]}, "message": {"type": "string"}},
+    "required": ["code", "message"],
+}
 
 
 def _ack(provider, ok: bool) -> Response:
@@ -50,7 +87,7 @@ def get_payment(payment_id, actor):
 
 
 @payments_blp.post("/payments/notify/wechat")
-@payments_blp.doc(security=[])
+@payments_blp.doc(security=[], **_WECHAT_V2_NOTIFICATION)
 def wechat_notification():
     """WeChat Pay v2 payment notification (XML, MD5-signed)."""
     provider = get_wechat_pay(version="v2")
@@ -60,7 +97,7 @@ def wechat_notification():
 
 
 @payments_blp.post("/payments/notify/alipay")
-@payments_blp.doc(security=[])
+@payments_blp.doc(security=[], **_ALIPAY_NOTIFICATION)
 def alipay_notification():
     """Alipay asynchronous notification (form post, RSA2-signed)."""
     provider = get_provider(Channel.ALIPAY_WAP)
@@ -70,7 +107,7 @@ def alipay_notification():
 
 
 @payments_blp.post("/payments/notify/wechat-refund")
-@payments_blp.doc(security=[])
+@payments_blp.doc(security=[], **_WECHAT_V2_NOTIFICATION)
 def wechat_refund_notification():
     """WeChat Pay v2 refund result (encrypted req_info)."""
     provider = get_wechat_pay(version="v2")
@@ -107,9 +144,9 @@ def _apply_refund_notification(note: RefundNotification, raw: str) -> bool:
 
 
 @payments_blp.post("/payments/notify/wechat-v3")
-@payments_blp.doc(security=[])
+@payments_blp.doc(security=[], **_WECHAT_V3_NOTIFICATION)
 @payments_blp.response(204)
-@payments_blp.alt_response(400, description='{"code": "FAIL", "message": …}: WeChat retries')
+@payments_blp.alt_response(400, schema=_WECHAT_V3_REFUSAL, description='{"code": "FAIL", "message": …}: WeChat retries')
 def wechat_v3_notification():
     """WeChat Pay v3 notification (payment or refund): signed with the WeChat Pay public key, AES-GCM encrypted."""
     body = request.get_data()
@@ -135,6 +172,7 @@ def wechat_v3_notification():
 @payments_blp.post("/auth/alipay-login")
 @payments_blp.arguments(AlipayLoginArgs)
 @payments_blp.response(200, TokenSchema)
+@may_answer(payments_blp, 401, 502)
 def alipay_login(args):
     """Sign in an Alipay mini-program user with the auth code from my.getAuthCode."""
     return login_with_alipay(args["auth_code"])

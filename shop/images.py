@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.errors import AppError, ValidationFailed
+from core.errors import AppError, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import User
 from shop.access import product_for_lister
@@ -146,8 +146,8 @@ def delete_image(actor: User, product_id: int, image_id: int) -> Product:
     """Remove a photo (its files go once the change is committed)."""
     product = product_for_lister(actor, product_id)
     image = next((image for image in product.images if image.id == image_id), None)
-    if image is None:
-        raise ValidationFailed.field("image_id", "图片不存在")
+    if image is None:  # the path names it: an unknown one is not found, not invalid input
+        raise NotFound("图片不存在")
     product.images.remove(image)
     delete_after_commit(image.key)
     delete_after_commit(image.thumbnail_key)

@@ -241,6 +241,23 @@ def list_products(args):
 
 @products_blp.get("/products/<int:product_id>")
 @products_blp.response(200, ProductDetailSchema)
+@products_blp.doc(
+    responses={
+        "200": {
+            "description": "ProductDetail for everyone; ManagedProduct (status, review facts) for staff in scope",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/ProductDetail"},
+                            {"$ref": "#/components/schemas/ManagedProduct"},
+                        ]
+                    }
+                }
+            },
+        }
+    }
+)
 def get_product(product_id):
     """A product's page with SKUs; unpublished ones only for staff in scope and their seller."""
     page = CachedPage(f"product:{product_id}")

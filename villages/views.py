@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from core.auth import authenticated, scope_for
 from core.models import Role
+from core.openapi import may_answer
 from core.pagination import page_schema
 from villages import metrics, regions, services
 from villages.schemas import (
@@ -28,6 +29,7 @@ villages_blp = Blueprint("villages", __name__, description="村、县域电商�
 @regions_blp.get("/regions")
 @regions_blp.arguments(RegionQueryArgs, location="query")
 @regions_blp.response(200, page_schema(RegionSchema, "RegionPage"))
+@may_answer(regions_blp, 404)
 def list_regions(args):
     """Child regions of ``parent`` (the city when omitted); public, paginated."""
     return regions.list_children(args.get("parent"), args["page"], args["per_page"])

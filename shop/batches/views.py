@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from core.auth import authenticated
 from core.errors import NotFound
 from core.extensions import limiter
+from core.openapi import may_answer
 from core.pagination import page_schema
 from shop.batches import labels, services, trace
 from shop.batches.schemas import (
@@ -90,6 +91,7 @@ def revoke_batch(args, batch_id, actor):
 @authenticated
 @batches_blp.arguments(LabelArgs, location="query")
 @batches_blp.response(200, content_type="application/pdf")
+@may_answer(batches_blp, 409)  # a revoked batch's labels are not printed
 def label_sheets(args, batch_id, actor):
     """A4 sheets of 合格证 labels with the trace QR code (8 per sheet; ``count`` labels)."""
     batch = services.batch_for_reader(actor, batch_id)
@@ -137,6 +139,7 @@ def trace_json(code):
 @trace_page_blp.get("/t/<code>")
 @limiter.limit(TRACE_LIMIT)
 @trace_page_blp.response(200, content_type="text/html")
+@trace_page_blp.alt_response(404, description="未知的标签码：给人看的页面", content_type="text/html")
 def trace_page(code):
     """The page a 合格证 label's QR code opens: origin, certificate and who benefits (counts one scan)."""
     try:
