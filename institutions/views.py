@@ -11,6 +11,7 @@ from core.auth import authenticated, require_user
 from core.db import utcnow
 from core.errors import NotFound
 from core.extensions import db
+from core.openapi import may_answer
 from core.pagination import page_schema, paginate
 from institutions import deliveries, documents, ordering, transfers, units
 from institutions.models import BankTransfer, UnitOrder
@@ -118,6 +119,7 @@ def issue_invite(args, unit_id, actor):
 @authenticated
 @units_blp.arguments(UnitBindArgs)
 @units_blp.response(200, UnitMemberSchema)
+@may_answer(units_blp, 429)  # wrong codes slow down (core.throttle)
 def bind(args, actor):
     """Join the unit an invite code was issued for (the code is then spent)."""
     return units.bind_invite(actor, args["code"], request.remote_addr)

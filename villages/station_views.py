@@ -4,6 +4,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated
+from core.openapi import may_answer
 from core.pagination import page_schema
 from villages import poster, sellers, stations, workers
 from villages.schemas import (
@@ -166,6 +167,7 @@ def reissue_bind_code(seller_id, actor):
 @authenticated
 @stations_blp.arguments(BindArgs)
 @stations_blp.response(200, SellerSchema)
+@may_answer(stations_blp, 429)  # wrong codes slow down (core.throttle)
 def bind_seller(args, actor):
     """Bind the signed-in WeChat user to a seller with the station's bind code."""
     return sellers.bind_seller(actor, args["bind_code"], request.remote_addr)
