@@ -85,6 +85,19 @@ class ResultRowFilter(logging.Filter):
         )
 
 
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
+class OutgoingQueryFilter(logging.Filter):
+    """Drops query strings from urllib3's DEBUG lines of outgoing requests (WeChat's carry the app secret)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("urllib3") and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_QUERY.sub("", arg) if isinstance(arg, str) else arg for arg in args)
+        return True
+
+
 class QueryStringFilter(logging.Filter):
     """Drops query strings from werkzeug's dev-server request lines (they can carry personal data)."""
 
@@ -122,6 +135,7 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
     handler.addFilter(ResultRowFilter())
+    handler.addFilter(OutgoingQueryFilter())
     handler.addFilter(PersonalDataFilter())
     handler.setFormatter(json_formatter() if log_format == "json" else text_formatter())
     root.addHandler(handler)

@@ -207,3 +207,5 @@ def test_no_log_line_of_the_demo_walk_carries_personal_data(written_log, app, db
     leaks = _leaks(text, personal)
     examples = [line[:400] for leak in leaks[:5] for line in text.splitlines() if leak in line.replace(" ", "")][:5]
     assert leaks == [], f"{len(leaks)} personal values in the log, e.g. {examples}"
+    secrets = [app.config[name] for name in ("WECHAT_SECRET", "WECHAT_PAY_API_KEY", "WECHAT_PAY_V3_KEY")]
+    assert [secret for secret in secrets if secret in text] == []  # nor a credential sent in a query string
