@@ -16,6 +16,7 @@ def restore_armed():
 
 def test_the_environment_does_not_arm_a_development_app(monkeypatch, tmp_path, restore_armed):
     monkeypatch.setenv("ZZ_FAULT_AT", "checkout.reserved")
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)  # not the dev key file under instance/
     config = Config()
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/dev.db"
     assert config.FAULT_AT is None
