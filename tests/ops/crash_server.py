@@ -1,13 +1,16 @@
-"""The app a crash test runs in a process of its own: ``python -m tests.ops.crash_server PORT``.
+"""The app a crash test runs in a process of its own: ``python -m tests.ops.crash_server PORT_FILE``.
 
 TestConfig (so ``ZZ_FAULT_AT`` arms a ``core.faults`` point and background work
 runs inline after each commit) on the test's database (``CRASH_DATABASE_URL``),
 with every gateway on the test's simulator (``CRASH_SANDBOX_URL``) and the
-test's secret key, so the tokens the test issued are valid here.
+test's secret key, so the tokens the test issued are valid here. It listens on
+a loopback port the kernel picks (no other program can hold it) and writes the
+port to PORT_FILE once it listens.
 """
 
 import os
 import sys
+from pathlib import Path
 
 from werkzeug.serving import make_server
 
@@ -30,14 +33,17 @@ def crash_config(database_url: str, sandbox_url: str, public_url: str, secret_ke
     return config
 
 
-def main(port: int) -> None:
+def main(port_file: Path) -> None:
     env = os.environ
-    config = crash_config(
-        env["CRASH_DATABASE_URL"], env["CRASH_SANDBOX_URL"], f"http://127.0.0.1:{port}", env["CRASH_SECRET_KEY"]
-    )
-    app = create_app(config)
-    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+    sandbox, secret = env["CRASH_SANDBOX_URL"], env["CRASH_SECRET_KEY"]
+    app = create_app(crash_config(env["CRASH_DATABASE_URL"], sandbox, "http://127.0.0.1:9", secret))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    partial = port_file.with_suffix(".partial")
+    partial.write_text(str(server.server_port))
+    partial.replace(port_file)  # whole, or not there yet
+    server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(Path(sys.argv[1]))

@@ -31,7 +31,6 @@ from core.db import utcnow
 from core.extensions import db
 from core.faults import EXIT_STATUS
 from tests.fakes import serve
-from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "crash-consistency-secret-key-0123456789"
@@ -122,9 +121,8 @@ class Crash:
         from tests.ops.crash_server import crash_config
 
         self.database_url, self.sandbox, self.directory = database_url, sandbox, directory
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(crash_config(database_url, sandbox.base_url, self.base, SECRET))
+        self.base = ""  # the server's, once it listens
+        self.app = create_app(crash_config(database_url, sandbox.base_url, "http://127.0.0.1:9", SECRET))
         self.client = self.app.test_client()
         self.process: subprocess.Popen | None = None
 
@@ -153,9 +151,11 @@ class Crash:
             CRASH_SECRET_KEY=SECRET,
         )
         self.log = self.directory / "server.log"
+        port_file = self.directory / "server.port"
+        port_file.unlink(missing_ok=True)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "tests.ops.crash_server", str(self.port)],
+                [sys.executable, "-m", "tests.ops.crash_server", str(port_file)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -164,6 +164,10 @@ class Crash:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text(errors="replace")
+            if not port_file.exists():
+                time.sleep(0.1)
+                continue
+            self.base = f"http://127.0.0.1:{port_file.read_text()}"
             with contextlib.suppress(requests.RequestException):
                 if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
                     return
