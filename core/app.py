@@ -7,6 +7,7 @@ from flask import Flask, g
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import faults
 from core.config import Config, config_from_env
 from core.db import configure_sqlite
 from core.errors import register_error_handlers
@@ -27,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config)
     app.config["APP_ENV"] = config.ENV_NAME
+    faults.arm(app)  # a no-op unless a test's TestConfig names a crash point
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["API_SPEC_OPTIONS"] = {

@@ -98,6 +98,8 @@ class Config:
     ENV_NAME = "development"
     TESTING = False
     SANDBOX_BY_DEFAULT = True
+    # A core.faults crash point that kills the process (TestConfig only, from ZZ_FAULT_AT).
+    FAULT_AT: str | None = None
 
     def __init__(self) -> None:
         env = os.environ.get
@@ -299,6 +301,8 @@ class TestConfig(Config):
         # and the rest must never reach a developer's running `make run` sandbox.
         self.SANDBOX_URL = "http://127.0.0.1:9"
         self.apply_sandbox_defaults()
+        # Read here and nowhere else: the crash tests' subprocesses die at this point (core.faults).
+        self.FAULT_AT = os.environ.get("ZZ_FAULT_AT") or None
 
 
 class ProductionConfig(Config):
@@ -332,6 +336,8 @@ class ProductionConfig(Config):
                 "REDIS_URL is required in production: login limits and caches are shared by workers, "
                 "and it is the task broker unless CELERY_BROKER_URL is set"
             )
+        if self.FAULT_AT or self.TESTING:
+            problems.append("crash points (FAULT_AT) and TESTING are for the test suite only")
         if _bool("FLASK_DEBUG", False):
             problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
         problems.extend(self.wechat_pay_problems())

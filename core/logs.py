@@ -6,7 +6,8 @@ written while the request runs, and handed to the background tasks it enqueues
 (``core.tasks``), whose log lines carry it too.
 
 Personal data stays out of logs by construction (log ids, never names, phones,
-addresses or openids; SQL parameters are hidden); ``PersonalDataFilter`` masks
+addresses or openids; SQL parameters are hidden, and so are the result rows that
+SQLAlchemy logs at DEBUG, decrypted); ``PersonalDataFilter`` masks
 mobile and ID-card numbers that slip into a message anyway.
 """
 
@@ -72,6 +73,31 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
+class ResultRowFilter(logging.Filter):
+    """Drops SQLAlchemy's DEBUG result rows: they hold decrypted personal data (parameters are hidden already)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.DEBUG
+            and record.name.startswith("sqlalchemy.engine")
+            and isinstance(record.msg, str)
+            and record.msg.startswith("Row ")
+        )
+
+
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
+class OutgoingQueryFilter(logging.Filter):
+    """Drops query strings from urllib3's DEBUG lines of outgoing requests (WeChat's carry the app secret)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("urllib3") and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_QUERY.sub("", arg) if isinstance(arg, str) else arg for arg in args)
+        return True
+
+
 class QueryStringFilter(logging.Filter):
     """Drops query strings from werkzeug's dev-server request lines (they can carry personal data)."""
 
@@ -108,6 +134,8 @@ def configure_logging(log_format: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(ResultRowFilter())
+    handler.addFilter(OutgoingQueryFilter())
     handler.addFilter(PersonalDataFilter())
     handler.setFormatter(json_formatter() if log_format == "json" else text_formatter())
     root.addHandler(handler)

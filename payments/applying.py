@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db
+from core.faults import fault_point
 from core.tasks import run_later
 from payments.ledger.postings import post_payment, post_unapplied_payment
 from payments.models import EventSource, GatewayRefund, Payment, PaymentEvent, PaymentStatus
@@ -94,6 +95,7 @@ def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetim
     payment.paid_at = paid_at or utcnow()
     order = lock_order(payment.order_id)
     if mark_paid(order, payment.channel, payment.paid_at):
+        fault_point("notify.marked_paid")
         post_payment(payment, order)  # split into the parties' pending buckets, same transaction
         return "applied"
     why = "paid_after_expiry" if order.cancel_reason == CancelReason.EXPIRED else f"order_{order.status}"
@@ -110,6 +112,7 @@ def apply_notification(channel: str, note: Notification, raw) -> bool:
             channel, EventSource.NOTIFICATION, claimed_out_trade_no(note, raw), raw, False, f"rejected: {note.reason}"
         )
         return False
+    fault_point("notify.verified")
     payment = lock_payment(note.out_trade_no) if note.out_trade_no else None
     if payment is None:
         store_gateway_message(

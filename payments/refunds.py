@@ -8,6 +8,7 @@ from flask import current_app
 
 from core.db import utcnow
 from core.extensions import db
+from core.faults import fault_point
 from core.tasks import run_later
 from core.unit_of_work import unit_of_work
 from payments.ledger.postings import post_refund, post_unapplied_refund
@@ -144,6 +145,7 @@ def execute_refund(refund_id: int) -> None:
             return
         refund.attempts += 1
         channel, numbers, extra = _refund_call(refund)
+    fault_point("refund.attempt_committed")
     out_trade_no, out_refund_no, total_fen, refund_fen = numbers
     try:
         result = get_provider(channel).refund(out_trade_no, out_refund_no, total_fen, refund_fen, "售后退款", **extra)
@@ -152,6 +154,7 @@ def execute_refund(refund_id: int) -> None:
     except PaymentGatewayError:
         log.warning("refund %s: gateway unavailable, will retry", refund_id)
         return
+    fault_point("refund.gateway_answered")
     _record_answer(refund_id, result)
 
 

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 
 from core.auth import authenticated
 from core.extensions import db
+from core.faults import fault_point
 from core.idempotency import idempotent
 from core.openapi import may_answer
 from core.schemas import AlipayLoginArgs, TokenSchema
@@ -64,6 +65,7 @@ _WECHAT_V3_REFUSAL = {
 
 def _ack(provider, ok: bool) -> Response:
     db.session.commit()
+    fault_point("notify.committed")
     body, status, content_type = provider.ack(ok)
     return Response(body, status=status, content_type=content_type)
 
@@ -160,6 +162,7 @@ def wechat_v3_notification():
         else:
             ok = applying.apply_notification(Gateway.WECHAT, note, raw)
         db.session.commit()
+        fault_point("notify.committed")
     except Exception:
         db.session.rollback()
         log.exception("wechat pay v3 notification could not be applied")

@@ -20,6 +20,7 @@ from core.auth import scope_for
 from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db
+from core.faults import fault_after_commit, fault_point
 from core.models import Role, User
 from core.tasks import run_later
 from core.unit_of_work import unit_of_work
@@ -152,6 +153,7 @@ def run_settlement(actor: User, county_code: str, *, send: bool = True) -> dict:
             continue
         create_payout(batch, party_type, party, region_code, station_id)
     db.session.flush()
+    fault_after_commit("payout.committed")
     for payout_id in [*retried, *(payout.id for payout in batch.payouts)] if send else []:
         run_later(execute_payout, payout_id)
     return {"batch": batch, "skipped": skipped, "retried": len(retried)}
@@ -197,6 +199,7 @@ def _ask_or_send(payout_id: int) -> TransferResult | None:
         payout.status = PayoutStatus.PROCESSING
         payout.attempts += 1
         transfer = (payout.out_biz_no, payout.payee_account, payout.payee_name, payout.amount_fen)
+    fault_point("payout.marked_processing")
     remark = f"株洲农村电商结算 {out_biz_no[-10:]}"
     return get_alipay().transfer(*transfer, remark)
 
@@ -237,6 +240,7 @@ def execute_payout(payout_id: int) -> None:
         return
     if result is None:
         return
+    fault_point("payout.transferred")
     with unit_of_work():
         payout = _lock_payout(payout_id)
         if payout is not None:

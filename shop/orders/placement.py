@@ -8,6 +8,7 @@ from flask import current_app
 from core.db import utcnow
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
+from core.faults import fault_after_commit, fault_point
 from core.models import User
 from core.validators import normalise_phone
 from shop.models import Product, Sku
@@ -163,6 +164,7 @@ def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None
     now = utcnow()
     _check_unpaid_holdings(buyer, quantities, now)
     reserve_stock(quantities)
+    fault_point("checkout.reserved")
     villages = {sku.product.origin_village_code for sku in skus.values()}
     poverty = set(
         db.session.scalars(sa.select(Village.code).where(Village.code.in_(villages), Village.is_poverty_village))
@@ -181,4 +183,6 @@ def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None
     db.session.add(order)
     db.session.flush()
     append_order_event(order, None, None, OrderStatus.PENDING_PAYMENT, buyer, "下单")
+    fault_point("checkout.before_commit")
+    fault_after_commit("checkout.committed")
     return order
