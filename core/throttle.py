@@ -65,3 +65,6 @@ LOGIN_BY_ADDRESS = Throttle("login-address", 20, 15 * 60, "THROTTLE_BASE_SECONDS
 # Seller bind codes (6 digits): 5 per WeChat account, 10 per address (a second account does not start afresh).
 BIND_BY_ACCOUNT = Throttle("bind-account", 5, 60 * 60, "THROTTLE_BASE_SECONDS")
 BIND_BY_ADDRESS = Throttle("bind-address", 10, 60 * 60, "THROTTLE_BASE_SECONDS")
+# Pickup codes (6 digits): 5 wrong tries per order, 20 per staff account (a station guessing through orders).
+PICKUP_BY_ORDER = Throttle("pickup-order", 5, 60 * 60, "THROTTLE_BASE_SECONDS")
+PICKUP_BY_STAFF = Throttle("pickup-staff", 20, 60 * 60, "THROTTLE_BASE_SECONDS")
