@@ -125,7 +125,7 @@ def release_stock(lines: list[OrderLine]) -> None:
         )
 
 
-def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str], presale: Presale | None) -> OrderLine:
+def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str], presale: Presale | None = None) -> OrderLine:
     product: Product = sku.product
     station: Station = product.station
     return OrderLine(
