@@ -12,6 +12,7 @@ from demo.batches import seed_batches
 from demo.catalogue import seed_catalogue
 from demo.gateway import demo_simulator
 from demo.orders import seed_orders
+from demo.presale_pickup import seed_presale_and_pickup
 from demo.settlement import seed_settlement
 from demo.units import seed_units
 from demo.villages import DEMO_STATION_MANAGER, seed_village_data
@@ -94,6 +95,7 @@ def seed_demo_city() -> dict:
         orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
         settlement = seed_settlement()
         units = seed_units()
+        presale_pickup = seed_presale_and_pickup(village_data.get("manager_station"))
     return {
         "villages": villages,
         "staff": staff,
@@ -103,4 +105,5 @@ def seed_demo_city() -> dict:
         "settlement": settlement,
         "orders": orders,
         "units": units,
+        "presale_pickup": presale_pickup,
     }
