@@ -307,3 +307,44 @@ def test_uncollected_goods_go_back_to_stock_with_a_refund(client, shop, gateway)
     assert _db.session.get(Sku, shop["peach_5"].id).stock == stock + 3
     assert _db.session.scalar(sa.select(GatewayRefund.amount_fen)) == order["total_fen"]
     assert client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json["status"] == "refunded"
+
+
+# -- the ledger and reports treat them like any other order -----------------------------------------
+
+
+def test_a_collected_pickup_settles_from_the_handover_and_a_presale_counts_in_reports(client, ledger_shop):
+    from payments.ledger.settlement import release_all
+    from tests.ledger_helpers import assert_books_balance, balances
+
+    shop = ledger_shop
+    _presale(client, shop, quota=5, sku=shop["peach_10"])
+    presale_order = place(client, shop, [(shop["peach_10"], 1)]).json
+    pay(presale_order["id"])
+    order_id = _pickup_order(client, shop, shop["peach_station"]).json["id"]
+    pay(order_id)
+    seller = shop["peach_seller"].id
+    pending_before = balances("seller", seller)[0]
+    assert pending_before > 0
+    client.post(f"/api/v1/orders/{order_id}/pickup/arrived", headers=shop["peach_manager"])
+    handed_at = utcnow()
+    code = _db.session.get(OrderPickup, order_id).code
+    assert (
+        client.post(f"/api/v1/orders/{order_id}/pickup", headers=shop["peach_manager"], json={"code": code}).json[
+            "status"
+        ]
+        == "completed"
+    )
+    hold = client.application.config["SETTLEMENT_HOLD_DAYS"]
+    assert release_all(handed_at + timedelta(days=hold - 1)) == 0  # the hold starts at the handover
+    assert release_all(utcnow() + timedelta(days=hold, minutes=1)) == 1
+    _db.session.commit()
+    assert balances("seller", seller)[1] > 0
+    assert_books_balance()
+    period = f"from={beijing_today() - timedelta(days=1)}&to={beijing_today()}"
+    report = client.get(
+        f"/api/v1/reports/sales?region=4302&group_by=region&{period}",
+        headers=factories.auth_header(factories.user(("poverty_office", "4302"))),
+    )
+    assert report.status_code == 200, report.json
+    assert report.json["totals"]["orders"] == 2
+    assert report.json["totals"]["gmv_fen"] == presale_order["total_fen"] + 6800
