@@ -348,3 +348,19 @@ def test_a_collected_pickup_settles_from_the_handover_and_a_presale_counts_in_re
     assert report.status_code == 200, report.json
     assert report.json["totals"]["orders"] == 2
     assert report.json["totals"]["gmv_fen"] == presale_order["total_fen"] + 6800
+
+
+def test_an_uncollected_pickup_is_not_confirmed_automatically(client, shop):
+    from shop.orders.fulfilment import auto_confirm_shipped_orders
+
+    order_id = _pickup_order(client, shop, shop["peach_station"]).json["id"]
+    pay(order_id)
+    client.post(f"/api/v1/orders/{order_id}/pickup/arrived", headers=shop["peach_manager"])
+    delivered = place(client, shop, [(shop["garlic"], 1)]).json["id"]
+    pay(delivered)
+    ship = {"station_id": shop["garlic_station"].id, "carrier": "中国邮政", "tracking_no": "EMS1234567890"}
+    client.post(f"/api/v1/orders/{delivered}/shipments", headers=shop["garlic_manager"], json=ship)
+    assert auto_confirm_shipped_orders(utcnow() + timedelta(days=30)) == 1
+    _db.session.commit()
+    assert _db.session.get(Order, delivered).status == "completed"
+    assert _db.session.get(Order, order_id).status == "shipped"  # waits for its code, or the return
