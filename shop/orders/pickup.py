@@ -121,6 +121,8 @@ def return_uncollected(actor: User, order_id: int) -> Order:
     if pickup.arrived_at > utcnow() - timedelta(days=days):
         raise InvalidState(f"到站满 {days} 天仍未取货才能退回库存", details={"uncollected_days": days})
     lines = [line for line in order.lines if line.status == LineStatus.SHIPPED]
+    if not lines:
+        raise InvalidState("该订单没有可退回的商品")
     for line in sorted(lines, key=lambda item: item.sku_id):
         db.session.execute(
             sa.update(Sku)

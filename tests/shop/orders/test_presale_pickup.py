@@ -364,3 +364,14 @@ def test_an_uncollected_pickup_is_not_confirmed_automatically(client, shop):
     _db.session.commit()
     assert _db.session.get(Order, delivered).status == "completed"
     assert _db.session.get(Order, order_id).status == "shipped"  # waits for its code, or the return
+
+
+def test_nothing_to_return_once_the_buyer_confirmed_receipt(client, shop):
+    order_id = _pickup_order(client, shop, shop["peach_station"]).json["id"]
+    pay(order_id)
+    client.post(f"/api/v1/orders/{order_id}/pickup/arrived", headers=shop["peach_manager"])
+    assert client.post(f"/api/v1/orders/{order_id}/confirm-receipt", headers=shop["buyer_header"]).status_code == 200
+    _db.session.get(OrderPickup, order_id).arrived_at = utcnow() - timedelta(days=8)
+    _db.session.commit()
+    refused = client.post(f"/api/v1/orders/{order_id}/pickup/return", headers=shop["peach_manager"])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_state"
