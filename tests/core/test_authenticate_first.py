@@ -31,6 +31,7 @@ PUBLIC = {
     ("products.list_categories", "GET"),
     ("products.list_products", "GET"),
     ("products.get_product", "GET"),
+    ("orders.product_presales", "GET"),  # a product page shows its pre-sale window and quota left
     ("batches.trace_json", "GET"),  # the 合格证 QR code: public, no login
     ("trace_page.trace_page", "GET"),
 }

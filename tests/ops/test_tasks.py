@@ -18,7 +18,7 @@ from shop.orders.models import Order
 from tests import factories
 from tests.orders import place
 
-PERIODIC_JOBS = {
+SCHEDULED = {
     "orders.expire": timedelta(minutes=1),
     "orders.auto_confirm": timedelta(hours=1),
     "orders.presale_deadlines": timedelta(hours=1),
@@ -48,7 +48,7 @@ def declared():
 
 def test_the_beat_schedule_covers_the_periodic_jobs_and_the_daily_reconciliation(app):
     schedule = app.extensions["celery"].conf.beat_schedule
-    assert {name: entry["schedule"] for name, entry in schedule.items() if name != "payments.reconcile"} == PERIODIC_JOBS
+    assert {name: entry["schedule"] for name, entry in schedule.items() if name != "payments.reconcile"} == SCHEDULED
     reconcile = schedule["payments.reconcile"]["schedule"]
     assert isinstance(reconcile, crontab) and reconcile.hour == {10} and reconcile.minute == {30}
     assert app.extensions["celery"].conf.timezone == "Asia/Shanghai"  # after the bills are published, Beijing time
@@ -162,7 +162,7 @@ def test_the_in_process_scheduler_runs_due_jobs(app, client, shop):
     _db.session.get(Order, order_id).expires_at = datetime.now(UTC) - timedelta(minutes=1)
     _db.session.commit()
     scheduler = InProcessScheduler(app)
-    assert set(scheduler.jobs) == {*PERIODIC_JOBS, "payments.reconcile"}
+    assert set(scheduler.jobs) == {*SCHEDULED, "payments.reconcile"}
     start = datetime.now(UTC)
     assert scheduler.due_jobs(start) == []  # nothing is due the moment it starts
     scheduler.last_run = {name: start - timedelta(days=2) for name in scheduler.jobs}
@@ -204,7 +204,7 @@ def test_a_development_server_starts_the_scheduler_with_its_first_request(tmp_pa
     assert dev.test_client().get("/healthz").status_code == 200
     scheduler = dev.extensions["scheduler"]
     try:
-        assert set(scheduler.jobs) == {*PERIODIC_JOBS, "payments.reconcile"}
+        assert set(scheduler.jobs) == {*SCHEDULED, "payments.reconcile"}
         assert scheduler._thread.is_alive()
     finally:
         scheduler.stop()
