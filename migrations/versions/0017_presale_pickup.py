@@ -102,8 +102,10 @@ def upgrade():
 def downgrade():
     sqlite = op.get_bind().dialect.name == 'sqlite'
     op.drop_index(op.f('ix_order_lines_presale_id'), table_name='order_lines')
-    with op.batch_alter_table('stations', schema=None) as batch_op:
-        batch_op.drop_column('offers_pickup')
+    if sqlite:  # in place: a batch-mode copy of stations is refused while sellers refer to its rows
+        op.execute('ALTER TABLE stations DROP COLUMN offers_pickup')
+    else:
+        op.drop_column('stations', 'offers_pickup')
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         if not sqlite:  # SQLite's reflection does not name a constraint added with its column; the copy drops it
             batch_op.drop_constraint(batch_op.f('fk_order_lines_presale_id_presales'), type_='foreignkey')
