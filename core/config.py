@@ -118,6 +118,11 @@ class Config:
         self.WECHAT_API_BASE_URL = env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/"
         # Subscribe-message template sellers receive when their goods sell.
         self.WECHAT_ORDER_PAID_TEMPLATE_ID = env("WECHAT_ORDER_PAID_TEMPLATE_ID", "")
+        # … buyers when their pickup order waits at the station; managers when a pre-sale window ends soon;
+        # buyers when a pre-sale was not shipped in its window.
+        self.WECHAT_PICKUP_READY_TEMPLATE_ID = env("WECHAT_PICKUP_READY_TEMPLATE_ID", "")
+        self.WECHAT_PRESALE_DUE_TEMPLATE_ID = env("WECHAT_PRESALE_DUE_TEMPLATE_ID", "")
+        self.WECHAT_PRESALE_OVERDUE_TEMPLATE_ID = env("WECHAT_PRESALE_OVERDUE_TEMPLATE_ID", "")
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
@@ -146,6 +151,10 @@ class Config:
         self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = _int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
         self.ORDER_AUTO_CONFIRM_DAYS = _int("ORDER_AUTO_CONFIRM_DAYS", 7)
+        # Stations are warned this many days before a pre-sale's delivery window ends with lines unshipped.
+        self.PRESALE_WARN_DAYS = _int("PRESALE_WARN_DAYS", 3)
+        # A pickup order not collected this many days after it arrived may go back to stock, refunded.
+        self.PICKUP_UNCOLLECTED_DAYS = _int("PICKUP_UNCOLLECTED_DAYS", 7)
         # What one buyer may hold unpaid: units of one SKU, and orders in all.
         self.UNPAID_UNITS_PER_SKU = _int("UNPAID_UNITS_PER_SKU", 30)
         self.UNPAID_ORDERS_PER_BUYER = _int("UNPAID_ORDERS_PER_BUYER", 5)

@@ -68,3 +68,6 @@ BIND_BY_ADDRESS = Throttle("bind-address", 10, 60 * 60, "THROTTLE_BASE_SECONDS")
 # Unit invite codes (8 digits, issued by a unit's admin): the same shape of limit as seller bind codes.
 UNIT_BIND_BY_ACCOUNT = Throttle("unit-bind-account", 5, 60 * 60, "THROTTLE_BASE_SECONDS")
 UNIT_BIND_BY_ADDRESS = Throttle("unit-bind-address", 10, 60 * 60, "THROTTLE_BASE_SECONDS")
+# Pickup codes (6 digits): 5 wrong tries per order, 20 per staff account (a station guessing through orders).
+PICKUP_BY_ORDER = Throttle("pickup-order", 5, 60 * 60, "THROTTLE_BASE_SECONDS")
+PICKUP_BY_STAFF = Throttle("pickup-staff", 20, 60 * 60, "THROTTLE_BASE_SECONDS")

@@ -65,6 +65,12 @@ def seed_command(if_empty: bool) -> None:
             f"{counts['transfer_orders']} canteen orders by bank transfer, a union gift to "
             f"{counts['welfare_recipients']} employees ({counts['welfare_shipped']} shipped)"
         )
+    if result.get("presale_pickup"):
+        made = result["presale_pickup"]
+        click.echo(
+            f"demo: a pre-sale of 炎陵黄桃 ({made['presale_sold']} sold, ships 07-20 – 08-05), "
+            f"pickup orders at its station ({', '.join(made['pickups'])})"
+        )
     if result.get("groups"):
         click.echo(
             f"demo: group buying (拼团) — one group {result['groups']['succeeded']}, one {result['groups']['expired']} "

@@ -13,6 +13,7 @@ from demo.catalogue import seed_catalogue
 from demo.gateway import demo_simulator
 from demo.groups import seed_groups
 from demo.orders import seed_orders
+from demo.presale_pickup import seed_presale_and_pickup
 from demo.settlement import seed_settlement
 from demo.units import seed_units
 from demo.villages import DEMO_STATION_MANAGER, seed_village_data
@@ -95,6 +96,7 @@ def seed_demo_city() -> dict:
         orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
         settlement = seed_settlement()
         units = seed_units()
+        presale_pickup = seed_presale_and_pickup(village_data.get("manager_station"))
         groups = seed_groups(village_data.get("manager_station"))  # after the others: they pick from the stock left
     return {
         "villages": villages,
@@ -105,5 +107,6 @@ def seed_demo_city() -> dict:
         "settlement": settlement,
         "orders": orders,
         "units": units,
+        "presale_pickup": presale_pickup,
         "groups": groups,
     }

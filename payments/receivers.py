@@ -7,6 +7,7 @@ calls; only these upward edges go through signals.
 from core.tasks import run_later
 from payments.closing import close_open_payments
 from payments.ledger.queries import seller_dashboard_sections
+from payments.models import LogisticsType
 from payments.refunds import refund_for_request
 from payments.shipping_info import queue_upload
 from shop.signals import lines_shipped, order_cancelled, order_expired, refund_approved
@@ -22,7 +23,10 @@ def _send_refund(refund_request, **_):
 
 
 def _upload_shipping(order, shipment=None, logistics_type=None, **_):
-    """``logistics_type`` (LogisticsType): a sender may say the buyer picks the parcel up (4)."""
+    """``logistics_type`` (LogisticsType): a sender may say the buyer picks the parcel up (4); an order the
+    buyer collects at a station (到站自提) is always uploaded as 4."""
+    if logistics_type is None and order.pickup is not None:
+        logistics_type = LogisticsType.PICKUP
     queue_upload(order, shipment, *([logistics_type] if logistics_type else []))
 
 

@@ -71,9 +71,12 @@ def queue_upload(order: Order, shipment: Shipment, logistics_type: LogisticsType
 
 
 def item_description(lines: list[OrderLine]) -> str:
-    """What is in the parcel, each line with the batch it came from (WeChat allows 120 characters)."""
+    """What is in the parcel, each line with the batch it came from and, for a pre-sale, the delivery window
+    promised at checkout (WeChat allows 120 characters)."""
     items = [
-        f"{line.product_title}×{line.quantity}" + (f"（批次{line.batch.trace_code}）" if line.batch else "")
+        f"{line.product_title}×{line.quantity}"
+        + (f"（批次{line.batch.trace_code}）" if line.batch else "")
+        + (f"（预售，{line.ships_from:%m-%d}至{line.ships_until:%m-%d}发货）" if line.presale_id else "")
         for line in lines
     ]
     return "、".join(items)[:120]

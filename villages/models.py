@@ -128,6 +128,8 @@ class Station(db.Model):
     service_fee_bps: Mapped[int]
     status: Mapped[str] = mapped_column(sa.String(16), default=StationStatus.ACTIVE)
     suspended_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # Buyers from anywhere may collect orders here (到站自提); without it only orders of its own township.
+    offers_pickup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # The station's Alipay logon id (phone or e-mail) its service fees are paid to.
     payout_alipay_account: Mapped[str | None] = mapped_column(Encrypted("station.payout_alipay_account"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

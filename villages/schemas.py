@@ -117,6 +117,8 @@ class StationPatchArgs(Schema):
     address = fields.String(validate=validate.Length(min=2, max=200))
     service_fee_bps = fields.Integer(strict=True, validate=BPS)
     payout_alipay_account = fields.String(allow_none=True, validate=validate.Length(min=5, max=100))
+    # Buyers of any township may collect orders here (到站自提).
+    offers_pickup = fields.Boolean()
 
 
 class SuspendArgs(Schema):
@@ -149,6 +151,7 @@ class StationSchema(Schema):
     service_fee_bps = fields.Integer()
     status = enum_string(StationStatus)
     suspended_reason = fields.String(allow_none=True)
+    offers_pickup = fields.Boolean()
     payout_alipay_account = fields.Function(lambda s: mask_account(s.payout_alipay_account))
     created_at = LocalDateTime()
 

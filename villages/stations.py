@@ -112,7 +112,7 @@ def update_station(actor: User, station_id: int, changes: dict) -> Station:
     station = station_for_county_admin(actor, station_id)
     if "service_fee_bps" in changes:
         _check_rates(changes["service_fee_bps"], station.centre)
-    for field in ("name", "address", "service_fee_bps", "payout_alipay_account"):
+    for field in ("name", "address", "service_fee_bps", "payout_alipay_account", "offers_pickup"):
         if field in changes:
             setattr(station, field, changes[field])
     db.session.flush()

@@ -13,7 +13,16 @@ from core.models import Role, User
 from core.tasks import run_later
 from shop.batches.allocation import assign_batches
 from shop.models import Product
-from shop.orders.models import CancelReason, LineStatus, Order, OrderLine, OrderStatus, Shipment
+from shop.orders.models import (
+    CancelReason,
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderPickup,
+    OrderStatus,
+    PickupStatus,
+    Shipment,
+)
 from shop.orders.notifications import notify_sellers_of_paid_order
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, require_status, sync_order
@@ -173,12 +182,20 @@ def confirm_receipt(buyer: User, order_id: int) -> Order:
 
 
 def auto_confirm_shipped_orders(now: datetime | None = None, batch_size: int = 100) -> int:
-    """Complete one batch of orders shipped more than ORDER_AUTO_CONFIRM_DAYS ago."""
+    """Complete one batch of orders shipped more than ORDER_AUTO_CONFIRM_DAYS ago.
+
+    Pickup orders not yet collected are left alone: they complete against the
+    pickup code, or go back to stock (``shop.orders.pickup``).
+    """
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["ORDER_AUTO_CONFIRM_DAYS"])
+    awaiting_pickup = sa.exists().where(
+        OrderPickup.order_id == Order.id,
+        OrderPickup.status.in_((PickupStatus.AWAITING_GOODS, PickupStatus.READY)),
+    )
     orders = db.session.scalars(
         sa.select(Order)
-        .where(Order.status == OrderStatus.SHIPPED, Order.shipped_at <= cutoff)
+        .where(Order.status == OrderStatus.SHIPPED, Order.shipped_at <= cutoff, ~awaiting_pickup)
         .order_by(Order.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)

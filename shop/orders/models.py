@@ -1,6 +1,6 @@
 """Orders, their lines (snapshots of what was bought), shipments, events, after-sales."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from core.extensions import db
 from core.models import User
 from core.pii import Encrypted
 from shop.batches.models import Batch
+from villages.models import Station
 
 
 class OrderStatus(StrEnum):
@@ -50,6 +51,23 @@ class RefundRequestStatus(StrEnum):
     REJECTED = "rejected"
     REFUNDED = "refunded"
     FAILED = "failed"
+
+
+class PickupStatus(StrEnum):
+    """Where an order the buyer collects at a station stands (到站自提)."""
+
+    AWAITING_GOODS = "awaiting_goods"  # paid or not, the goods are not at the pickup station yet
+    READY = "ready"  # arrived; the buyer was told to come with the code
+    COLLECTED = "collected"  # handed over against the code
+    RETURNED = "returned"  # never collected: back to stock, money refunded
+
+
+class BuyerNotificationKind(StrEnum):
+    """Subscribe messages the order flow sends to buyers and station managers."""
+
+    PICKUP_READY = "pickup_ready"  # to the buyer: the goods wait at the station
+    PRESALE_DUE = "presale_due"  # to a station manager: a pre-sale's delivery window ends soon
+    PRESALE_OVERDUE = "presale_overdue"  # to the buyer: not shipped in the window, may cancel for a refund
 
 
 class NotificationStatus(StrEnum):
@@ -145,6 +163,10 @@ class OrderLine(db.Model):
     shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"))
     # The production batch the shipped units came from (chosen at shipping).
     batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batches.id"), index=True)
+    # A pre-sale line: the pre-sale whose quota it took and the delivery window promised then.
+    presale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("presales.id"), index=True)
+    ships_from: Mapped[date | None] = mapped_column(sa.Date)
+    ships_until: Mapped[date | None] = mapped_column(sa.Date)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="lines")
@@ -164,6 +186,74 @@ class Shipment(db.Model):
     tracking_no: Mapped[str] = mapped_column(sa.String(64))
     shipped_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Presale(db.Model):
+    """A product (or one SKU) sold before harvest: a quota, an order window and a delivery window (预售)."""
+
+    __tablename__ = "presales"
+    __table_args__ = (
+        sa.CheckConstraint("quota > 0", name="quota_positive"),
+        sa.CheckConstraint("sold >= 0 AND sold <= quota", name="sold_within_quota"),
+        sa.CheckConstraint("order_until > order_from", name="order_window_ordered"),
+        sa.CheckConstraint("ships_until >= ships_from", name="delivery_window_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    # NULL: every SKU of the product shares the quota.
+    sku_id: Mapped[int | None] = mapped_column(sa.ForeignKey("skus.id", ondelete="CASCADE"), index=True)
+    quota: Mapped[int]
+    # Units held by unpaid and paid orders (taken at checkout like stock, given back on cancel/expiry).
+    sold: Mapped[int] = mapped_column(default=0)
+    order_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    order_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The promised delivery window, Beijing dates ("ships 07-20 – 08-05").
+    ships_from: Mapped[date] = mapped_column(sa.Date)
+    ships_until: Mapped[date] = mapped_column(sa.Date)
+    # When the station was warned that the window is about to end with lines unshipped.
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderPickup(db.Model):
+    """An order the buyer collects at a station instead of a delivery (到站自提)."""
+
+    __tablename__ = "order_pickups"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("status", PickupStatus), name="known_status"),
+        sa.Index("ix_order_pickups_station_id_status", "station_id", "status"),
+    )
+
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default=PickupStatus.AWAITING_GOODS)
+    # The 6-digit code the buyer shows (encrypted: the buyer may look at it again).
+    code: Mapped[str] = mapped_column(Encrypted("pickup.code"))
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_over_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(backref=sa.orm.backref("pickup", uselist=False, lazy="selectin"))
+    station: Mapped[Station] = relationship(lazy="joined", innerjoin=True)
+
+
+class BuyerNotification(db.Model):
+    """A subscribe message of the order flow to a buyer or station manager, with its outcome."""
+
+    __tablename__ = "buyer_notifications"
+    __table_args__ = (sa.CheckConstraint(one_of("kind", BuyerNotificationKind), name="known_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    presale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("presales.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # NotificationStatus
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OrderEvent(db.Model):

@@ -12,7 +12,9 @@ from core.faults import fault_after_commit, fault_point
 from core.models import User
 from core.validators import normalise_phone
 from shop.models import Product, Sku
-from shop.orders.models import Order, OrderLine, OrderStatus
+from shop.orders.models import Order, OrderLine, OrderStatus, Presale
+from shop.orders.pickup_points import attach_pickup, pickup_address, pickup_station
+from shop.orders.quota import open_presales, release_quota, reserve_quota
 from shop.orders.states import append_order_event
 from shop.signals import unit_order_requested
 from villages.models import Region, Station, Village
@@ -87,15 +89,17 @@ def _check_unpaid_holdings(buyer: User, quantities: dict[int, int], now) -> None
         )
 
 
-def reserve_stock(quantities: dict[int, int]) -> None:
+def reserve_stock(quantities: dict[int, int], presales: dict[int, Presale] | None = None) -> None:
     """Take stock for every SKU or none: conditional updates in a fixed (id) order.
 
     Each ``UPDATE … WHERE stock >= qty`` locks its row, so concurrent checkouts
     queue per SKU and stock never goes negative; sorting by id avoids deadlocks.
     Any shortfall raises, and the request's rollback returns whatever was taken.
+    SKUs on pre-sale (``presales``: SKU id → pre-sale) take its quota instead.
     """
-    short = []
-    for sku_id in sorted(quantities):
+    presales = presales or {}
+    short = reserve_quota(quantities, presales)
+    for sku_id in sorted(set(quantities) - set(presales)):
         taken = db.session.execute(
             sa.update(Sku)
             .where(Sku.id == sku_id, Sku.stock >= quantities[sku_id])
@@ -105,12 +109,15 @@ def reserve_stock(quantities: dict[int, int]) -> None:
         if taken.rowcount != 1:
             short.append(sku_id)
     if short:
-        raise OutOfStock(details={"sku_ids": short})
+        raise OutOfStock(details={"sku_ids": sorted(short)})
 
 
 def release_stock(lines: list[OrderLine]) -> None:
-    """Give back the stock an unpaid order held (called once, under the order's lock)."""
+    """Give back the stock (or pre-sale quota) an unpaid order held (called once, under the order's lock)."""
+    release_quota(lines)
     for line in sorted(lines, key=lambda item: item.sku_id):
+        if line.presale_id is not None:
+            continue
         db.session.execute(
             sa.update(Sku)
             .where(Sku.id == line.sku_id)
@@ -119,10 +126,13 @@ def release_stock(lines: list[OrderLine]) -> None:
         )
 
 
-def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str]) -> OrderLine:
+def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str], presale: Presale | None = None) -> OrderLine:
     product: Product = sku.product
     station: Station = product.station
     return OrderLine(
+        presale_id=presale.id if presale else None,
+        ships_from=presale.ships_from if presale else None,
+        ships_until=presale.ships_until if presale else None,
         sku_id=sku.id,
         product_id=product.id,
         seller_id=product.seller_id,
@@ -144,12 +154,17 @@ def _snapshot(sku: Sku, quantity: int, poverty_villages: set[str]) -> OrderLine:
     )
 
 
-def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None = None) -> Order:
-    """Create a pending order, reserving stock for every line or none.
+def place_order(
+    buyer: User, items: list[dict], address: dict | None, unit: dict | None = None, pickup: dict | None = None
+) -> Order:
+    """Create a pending order, reserving stock (or pre-sale quota) for every line or none.
 
     ``unit`` (``buyer_unit_id``, ``purpose`` …) places it on behalf of a unit:
     the institutions package answers ``unit_order_requested`` with the order.
+    ``pickup`` (``station_id`` and ``contact``) has the buyer collect it at a station instead.
     """
+    if unit and pickup:
+        raise ValidationFailed.field("pickup_station_id", "单位采购暂不支持到站自提")
     if unit:
         answers = unit_order_requested.send(buyer, items=items, address=address, unit=unit)
         placed = [order for _receiver, order in answers if order is not None]
@@ -157,13 +172,17 @@ def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None
             raise ValidationFailed.field("buyer_unit_id", "暂不支持单位采购")
         return placed[0]
     quantities = _check_cart(items)
-    if db.session.get(Region, address["region_code"]) is None:
+    if pickup is None and db.session.get(Region, address["region_code"]) is None:
         raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})
     skus = _load_skus(list(quantities))
     _check_on_sale(quantities, skus)
     now = utcnow()
+    station = pickup and pickup_station(pickup["station_id"], {sku.product.station_id for sku in skus.values()})
+    if station:
+        address = pickup_address(station, pickup["contact"])
     _check_unpaid_holdings(buyer, quantities, now)
-    reserve_stock(quantities)
+    presales = open_presales(skus, now)
+    reserve_stock(quantities, presales)
     fault_point("checkout.reserved")
     villages = {sku.product.origin_village_code for sku in skus.values()}
     poverty = set(
@@ -177,11 +196,13 @@ def place_order(buyer: User, items: list[dict], address: dict, unit: dict | None
         address_phone=normalise_phone(address["phone"]),
         address_region_code=address["region_code"],
         address_detail=address["detail"],
-        lines=[_snapshot(skus[sku_id], qty, poverty) for sku_id, qty in quantities.items()],
+        lines=[_snapshot(skus[sku_id], qty, poverty, presales.get(sku_id)) for sku_id, qty in quantities.items()],
         created_at=now,
     )
     db.session.add(order)
     db.session.flush()
+    if station:
+        attach_pickup(order, station)
     append_order_event(order, None, None, OrderStatus.PENDING_PAYMENT, buyer, "下单")
     fault_point("checkout.before_commit")
     fault_after_commit("checkout.committed")

@@ -8,8 +8,8 @@ from core.pii import mask_phone
 from core.validators import validate_mobile
 from shop.batches.schemas import LineBatchSchema
 from shop.models import ReviewDecision
-from shop.orders.models import LineStatus, OrderStatus, RefundRequestStatus
-from shop.orders.queries import OrderListView
+from shop.orders.models import LineStatus, OrderStatus, PickupStatus, RefundRequestStatus
+from shop.orders.queries import OrderListView, Viewer
 
 
 class CartItemArgs(Schema):
@@ -24,9 +24,32 @@ class AddressArgs(Schema):
     detail = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 
+class ContactArgs(Schema):
+    """Who collects a pickup order."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    phone = fields.String(required=True, validate=validate_mobile)
+
+
 class OrderArgs(Schema):
     items = fields.List(fields.Nested(CartItemArgs), required=True, validate=validate.Length(min=1, max=50))
-    address = fields.Nested(AddressArgs, required=True)
+    # A delivery address, or a pickup station with a contact (到站自提, no shipping fee).
+    address = fields.Nested(AddressArgs)
+    pickup_station_id = fields.Integer(
+        strict=True, validate=validate.Range(min=1), metadata={"description": "到站自提：自提服务站"}
+    )
+    contact = fields.Nested(ContactArgs, metadata={"description": "到站自提：取货人姓名与手机号"})
+
+    @validates_schema
+    def _address_or_pickup(self, data, **kwargs):
+        if "pickup_station_id" in data:
+            if "address" in data:
+                raise ValidationError("到站自提无需填写收货地址", "address")
+            if "contact" not in data:
+                raise ValidationError("到站自提请填写取货人", "contact")
+        elif "address" not in data:
+            raise ValidationError("此字段为必填项", "address")
+
     # Ordering on behalf of a unit (the institutions package checks these).
     buyer_unit_id = fields.Integer(
         validate=validate.Range(min=1), metadata={"description": "下单单位（须为该单位采购员）"}
@@ -101,6 +124,31 @@ class OrderLineSchema(Schema):
     poverty_certified = fields.Boolean()
     shipment = fields.Nested(ShipmentSchema, allow_none=True)
     batch = fields.Nested(LineBatchSchema, allow_none=True)
+    # Pre-sale lines: the delivery window promised at checkout (Beijing dates).
+    presale_id = fields.Integer(allow_none=True)
+    ships_from = fields.Date(allow_none=True)
+    ships_until = fields.Date(allow_none=True)
+
+
+class PickupSchema(Schema):
+    station_id = fields.Integer()
+    station_name = fields.String(attribute="station.name")
+    station_address = fields.String(attribute="station.address")
+    status = enum_string(PickupStatus)
+    arrived_at = LocalDateTime(allow_none=True)
+    collected_at = LocalDateTime(allow_none=True)
+    returned_at = LocalDateTime(allow_none=True)
+
+
+def _pickup(view) -> dict | None:
+    """The pickup of an order; its code only for the buyer, once paid."""
+    pickup = view.order.pickup
+    if pickup is None:
+        return None
+    dumped = PickupSchema().dump(pickup)
+    if getattr(view, "viewer", None) == Viewer.BUYER and view.order.status != OrderStatus.PENDING_PAYMENT:
+        dumped["code"] = pickup.code
+    return dumped
 
 
 class MaskedAddressSchema(Schema):
@@ -135,6 +183,84 @@ class OrderSchema(Schema):
     completed_at = LocalDateTime(allow_none=True)
     address = fields.Function(lambda view: MaskedAddressSchema().dump(view.order))
     lines = fields.List(fields.Nested(OrderLineSchema))
+    fulfilment = fields.Function(
+        lambda view: "pickup" if view.order.pickup else "delivery", metadata={"description": "delivery | pickup"}
+    )
+    pickup = fields.Function(_pickup, allow_none=True)
+
+
+class PickupCodeArgs(Schema):
+    code = fields.String(
+        required=True, validate=validate.Length(min=6, max=64), metadata={"description": "6 位取货码或扫码内容"}
+    )
+
+
+class PickupQueryArgs(Schema):
+    status = fields.String(validate=one_of(PickupStatus))
+
+
+class PickupOrderSchema(Schema):
+    """A pickup order as its pickup station sees it: every line, the buyer masked, never the code."""
+
+    id = fields.Integer()
+    status = enum_string(OrderStatus)
+    total_fen = fields.Integer()
+    paid_at = LocalDateTime(allow_none=True)
+    contact = fields.Function(
+        lambda order: {
+            "name": MaskedAddressSchema().dump(order)["name"],
+            "phone": mask_phone(order.address_phone),
+        }
+    )
+    pickup = fields.Function(lambda order: PickupSchema().dump(order.pickup))
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class PresaleArgs(Schema):
+    sku_id = fields.Integer(
+        strict=True, allow_none=True, metadata={"description": "只预售此规格；不填则整个商品共用配额"}
+    )
+    quota = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1_000_000))
+    order_from = fields.AwareDateTime(required=True, format="iso")
+    order_until = fields.AwareDateTime(required=True, format="iso")
+    ships_from = fields.Date(required=True)
+    ships_until = fields.Date(required=True)
+
+
+class PresaleSchema(Schema):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    sku_id = fields.Integer(allow_none=True)
+    quota = fields.Integer()
+    sold = fields.Integer()
+    remaining = fields.Function(lambda presale: presale.quota - presale.sold)
+    order_from = LocalDateTime()
+    order_until = LocalDateTime()
+    ships_from = fields.Date()
+    ships_until = fields.Date()
+    created_at = LocalDateTime()
+
+
+class PresalePlanItemSchema(Schema):
+    product_id = fields.Integer()
+    product_title = fields.String()
+    sku_id = fields.Integer()
+    sku_name = fields.String()
+    units = fields.Integer()
+    orders = fields.Integer()
+
+
+class PresalePlanWindowSchema(Schema):
+    ships_from = fields.Date()
+    ships_until = fields.Date()
+    orders = fields.Integer()
+    units = fields.Integer()
+    items = fields.List(fields.Nested(PresalePlanItemSchema))
+
+
+class PresalePlanSchema(Schema):
+    station_id = fields.Integer()
+    windows = fields.List(fields.Nested(PresalePlanWindowSchema))
 
 
 class ShippingLabelSchema(Schema):

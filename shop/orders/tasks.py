@@ -10,6 +10,8 @@ from core.tasks import RetryLater, background_task, periodic_job
 from shop.orders.fulfilment import auto_confirm_shipped_orders, expire_overdue_orders
 from shop.orders.models import Order
 from shop.orders.notifications import notify_sellers_of_paid_order
+from shop.orders.order_messages import notify_pickup_ready, notify_presale_due, notify_presale_overdue
+from shop.orders.presale import tell_buyers_of_late_presales, warn_presale_deadlines
 
 
 def run_in_batches(job, batch_size: int) -> int:
@@ -40,6 +42,36 @@ def notify_sellers(order_id: int) -> None:
     """Tell the order's sellers their goods sold; retried while WeChat does not take a message."""
     if notify_sellers_of_paid_order(order_id):
         raise RetryLater(f"subscribe messages of order {order_id} failed")
+
+
+@periodic_job("orders.presale_deadlines", every=timedelta(hours=1))
+def presale_deadlines(batch_size: int = 100) -> int:
+    """Warn stations of pre-sale windows ending within PRESALE_WARN_DAYS; tell buyers of late ones they may cancel."""
+    warned = run_in_batches(warn_presale_deadlines, batch_size)
+    return warned + tell_buyers_of_late_presales()
+
+
+def _retry_on_failures(kind: str, key: int, failures: int) -> None:
+    if failures:
+        raise RetryLater(f"{kind} messages of {key} failed")
+
+
+@background_task("orders.notify_pickup_ready", runs=notify_pickup_ready, max_retries=5)
+def pickup_ready(order_id: int) -> None:
+    """Tell the buyer the goods wait at the pickup station."""
+    _retry_on_failures("pickup-ready", order_id, notify_pickup_ready(order_id))
+
+
+@background_task("orders.notify_presale_due", runs=notify_presale_due, max_retries=5)
+def presale_due(presale_id: int) -> None:
+    """Warn a pre-sale's station managers that its delivery window ends soon."""
+    _retry_on_failures("presale-due", presale_id, notify_presale_due(presale_id))
+
+
+@background_task("orders.notify_presale_overdue", runs=notify_presale_overdue, max_retries=5)
+def presale_overdue(order_id: int) -> None:
+    """Tell the buyer a late pre-sale order may be cancelled for a full refund."""
+    _retry_on_failures("presale-overdue", order_id, notify_presale_overdue(order_id))
 
 
 def _orders_by_status():

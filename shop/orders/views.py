@@ -1,13 +1,14 @@
 """Orders, shipping, receipt and after-sales API."""
 
 import sqlalchemy as sa
+from flask import Response
 from flask_smorest import Blueprint
 
 from core.auth import authenticated
 from core.extensions import db
 from core.idempotency import idempotent
 from core.pagination import page_schema
-from shop.orders import after_sales, fulfilment, placement
+from shop.orders import after_sales, fulfilment, pickup, placement, presale
 from shop.orders import queries as order_queries
 from shop.orders.models import OrderEvent
 from shop.orders.schemas import (
@@ -16,6 +17,12 @@ from shop.orders.schemas import (
     OrderEventSchema,
     OrderQueryArgs,
     OrderSchema,
+    PickupCodeArgs,
+    PickupOrderSchema,
+    PickupQueryArgs,
+    PresaleArgs,
+    PresalePlanSchema,
+    PresaleSchema,
     RefundArgs,
     RefundDecisionArgs,
     RefundSchema,
@@ -39,7 +46,10 @@ def place_order(args, actor):
     ``payment_method`` bank_transfer for 对公转账).
     """
     unit = {key: args[key] for key in UNIT_FIELDS if key in args}
-    return order_queries.buyer_view(placement.place_order(actor, args["items"], args["address"], unit))
+    collect = (
+        {"station_id": args["pickup_station_id"], "contact": args["contact"]} if "pickup_station_id" in args else None
+    )
+    return order_queries.buyer_view(placement.place_order(actor, args["items"], args.get("address"), unit, collect))
 
 
 @orders_blp.get("/orders")
@@ -87,8 +97,8 @@ def shipping_label(order_id, actor):
 @authenticated
 @orders_blp.response(200, OrderSchema)
 def cancel_order(order_id, actor):
-    """The buyer cancels an unpaid order."""
-    return order_queries.buyer_view(fulfilment.cancel_order(actor, order_id))
+    """The buyer cancels an unpaid order, or a paid one whose pre-sale missed its delivery window (full refund)."""
+    return order_queries.buyer_view(presale.cancel_order(actor, order_id))
 
 
 @orders_blp.post("/orders/<int:order_id>/shipments")
@@ -135,3 +145,77 @@ def get_refund(refund_id, actor):
 def decide_refund(args, refund_id, actor):
     """Station manager or county admin approves or rejects a refund request."""
     return after_sales.decide_refund(actor, refund_id, args["decision"], args.get("reason"))
+
+
+@orders_blp.post("/orders/<int:order_id>/pickup/arrived")
+@authenticated
+@orders_blp.response(200, PickupOrderSchema)
+def pickup_arrived(order_id, actor):
+    """The pickup station's manager records the goods arrived; the buyer gets a subscribe message."""
+    return pickup.mark_arrived(actor, order_id)
+
+
+@orders_blp.post("/orders/<int:order_id>/pickup")
+@authenticated
+@orders_blp.arguments(PickupCodeArgs)
+@orders_blp.response(200, PickupOrderSchema)
+def pickup_hand_over(args, order_id, actor):
+    """The pickup station hands the goods over against the buyer's code (typed or scanned); wrong codes slow down."""
+    return pickup.hand_over(actor, order_id, args["code"])
+
+
+@orders_blp.post("/orders/<int:order_id>/pickup/return")
+@authenticated
+@orders_blp.response(200, PickupOrderSchema)
+def pickup_return(order_id, actor):
+    """Goods uncollected PICKUP_UNCOLLECTED_DAYS after arrival go back to stock; the buyer is refunded in full."""
+    return pickup.return_uncollected(actor, order_id)
+
+
+@orders_blp.get("/orders/<int:order_id>/pickup")
+@authenticated
+@orders_blp.response(200, PickupOrderSchema)
+def pickup_order(order_id, actor):
+    """A pickup order as its pickup station sees it (never the code)."""
+    return pickup.pickup_for_station(actor, order_id)
+
+
+@orders_blp.get("/orders/<int:order_id>/pickup-code.png")
+@authenticated
+@orders_blp.response(200, content_type="image/png")
+def pickup_code_png(order_id, actor):
+    """The buyer's pickup QR code, for the station to scan."""
+    return Response(pickup.pickup_qr_png(actor, order_id), mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@orders_blp.get("/stations/<int:station_id>/pickups")
+@authenticated
+@orders_blp.arguments(PickupQueryArgs, location="query")
+@orders_blp.response(200, PickupOrderSchema(many=True))
+def station_pickups(args, station_id, actor):
+    """The station's pickup orders (latest 200), e.g. ``?status=ready`` for those waiting at the counter."""
+    return pickup.station_pickups(actor, station_id, args.get("status"))
+
+
+@orders_blp.get("/stations/<int:station_id>/presale-plan")
+@authenticated
+@orders_blp.response(200, PresalePlanSchema)
+def presale_plan(station_id, actor):
+    """The station's paid, unshipped pre-sale orders grouped by promised delivery window (harvest planning)."""
+    return presale.presale_plan(actor, station_id)
+
+
+@orders_blp.post("/products/<int:product_id>/presales")
+@authenticated
+@orders_blp.arguments(PresaleArgs)
+@orders_blp.response(201, PresaleSchema)
+def create_presale(args, product_id, actor):
+    """The product's station (or its county) puts it, or one SKU, on pre-sale."""
+    return presale.create_presale(actor, product_id, args)
+
+
+@orders_blp.get("/products/<int:product_id>/presales")
+@orders_blp.response(200, PresaleSchema(many=True))
+def product_presales(product_id):
+    """A product's open and coming pre-sales, with the quota left (public)."""
+    return presale.product_presales(product_id)

@@ -33,6 +33,7 @@ PUBLIC = {
     ("products.get_product", "GET"),
     ("groups.list_offers", "GET"),  # a product's group prices, beside its public page
     ("groups.get_group", "GET"),  # the group's share link: members masked
+    ("orders.product_presales", "GET"),  # a product page shows its pre-sale window and quota left
     ("batches.trace_json", "GET"),  # the 合格证 QR code: public, no login
     ("trace_page.trace_page", "GET"),
 }

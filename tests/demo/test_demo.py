@@ -183,3 +183,26 @@ def test_seed_has_a_succeeded_and_an_expired_group(client, db, demo_gateways):
     assert {m.order.status for m in groups["expired"].members} == {"refunded"}
     assert {m.order.status for m in groups["succeeded"].members} == {"paid"}
     assert seed_demo_city()["groups"] == {}
+
+
+def test_seed_has_a_presale_of_yanling_peaches_and_pickup_orders(db, upload_dir):
+    from shop.orders.models import Order, OrderPickup, Presale
+
+    made = seed_demo_city()["presale_pickup"]
+    presale = db.session.get(Presale, made["presale_id"])
+    assert db.session.get(Product, presale.product_id).title.startswith("炎陵黄桃")
+    assert (presale.ships_from.month, presale.ships_from.day, presale.ships_until.month, presale.ships_until.day) == (
+        7,
+        20,
+        8,
+        5,
+    )
+    assert presale.sold == made["presale_sold"] == 3
+    pickups = {p.order_id: p for p in db.session.scalars(sa.select(OrderPickup))}
+    assert {label: pickups[order_id].status for label, order_id in made["pickups"].items()} == {
+        "awaiting_goods": "awaiting_goods",
+        "ready": "ready",
+        "collected": "collected",
+    }
+    assert db.session.get(Order, made["pickups"]["collected"]).status == "completed"
+    assert seed_demo_city()["presale_pickup"] == {}

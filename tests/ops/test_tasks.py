@@ -21,6 +21,7 @@ from tests.orders import place
 INTERVAL_JOBS = {
     "orders.expire": timedelta(minutes=1),
     "orders.auto_confirm": timedelta(hours=1),
+    "orders.presale_deadlines": timedelta(hours=1),
     "groups.expire": timedelta(minutes=1),
     "payments.sync": timedelta(minutes=5),
     "payments.retry_refunds": timedelta(minutes=5),
