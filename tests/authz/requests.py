@@ -6,6 +6,7 @@ the world's ids returning ``client.open`` keyword arguments; URL arguments defau
 """
 
 import io
+from datetime import timedelta
 
 from core.clock import beijing_today
 from tests.authz.world import COUNTY_A, PDF, png
@@ -48,6 +49,11 @@ ARGUMENTS = {
 URL_ARGUMENTS = {
     ("POST", "/api/v1/orders/<int:order_id>/cancel"): {"order_id": "unpaid_order"},
     ("POST", "/api/v1/orders/<int:order_id>/payments"): {"order_id": "unpaid_order"},
+    ("GET", "/api/v1/orders/<int:order_id>/pickup"): {"order_id": "pickup_order"},
+    ("GET", "/api/v1/orders/<int:order_id>/pickup-code.png"): {"order_id": "pickup_order"},
+    ("POST", "/api/v1/orders/<int:order_id>/pickup"): {"order_id": "pickup_order"},
+    ("POST", "/api/v1/orders/<int:order_id>/pickup/arrived"): {"order_id": "pickup_order"},
+    ("POST", "/api/v1/orders/<int:order_id>/pickup/return"): {"order_id": "pickup_order"},
     ("GET", "/api/v1/orders/<int:order_id>/deliveries"): {"order_id": "welfare_order"},
     ("GET", "/api/v1/orders/<int:order_id>/deliveries/labels"): {"order_id": "welfare_order"},
     ("POST", "/api/v1/orders/<int:order_id>/deliveries/receipts"): {"order_id": "welfare_order"},
@@ -133,6 +139,19 @@ BODIES = {
         lambda ids: {"sku_id": ids["sku_3"], "price_fen": 3900, "group_size": 2, "hours": 12}
     ),
     ("POST", "/api/v1/group-offers/<int:offer_id>/close"): lambda ids: {},  # no body: the offer ends
+    ("POST", "/api/v1/orders/<int:order_id>/pickup"): _json(lambda ids: {"code": ids["pickup_code"]}),
+    ("POST", "/api/v1/orders/<int:order_id>/pickup/arrived"): lambda ids: {},  # already arrived: 409
+    ("POST", "/api/v1/orders/<int:order_id>/pickup/return"): lambda ids: {},  # too soon: 409
+    ("POST", "/api/v1/products/<int:product_id>/presales"): _json(
+        lambda ids: {
+            "sku_id": ids["sku_3"],
+            "quota": 20,
+            "order_from": f"{beijing_today().isoformat()}T00:00:00+08:00",
+            "order_until": f"{(beijing_today() + timedelta(days=10)).isoformat()}T00:00:00+08:00",
+            "ships_from": (beijing_today() + timedelta(days=20)).isoformat(),
+            "ships_until": (beijing_today() + timedelta(days=30)).isoformat(),
+        }
+    ),
     ("POST", "/api/v1/groups"): _json(lambda ids: {"offer_id": ids["offer"], "address": ADDRESS}),
     ("POST", "/api/v1/groups/<int:group_id>/join"): _json({"address": ADDRESS}),
     ("POST", "/api/v1/refunds"): _json(

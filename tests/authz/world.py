@@ -273,6 +273,37 @@ def build_world(client) -> dict:
     pay(opened["order"]["id"])
     ids["group"] = opened["group"]["id"]
 
+    # Pickup at station A: the buyer's paid order, its goods arrived; and a pre-sale on the 5斤装.
+    pickup = client.post(
+        "/api/v1/orders",
+        headers=headers["buyer"],
+        json={
+            "items": [{"sku_id": sku_5.id, "quantity": 1}],
+            "pickup_station_id": station_a.id,
+            "contact": {"name": ADDRESS["name"], "phone": ADDRESS["phone"]},
+        },
+    )
+    ids["pickup_order"] = _ok(pickup)["id"]
+    pay(ids["pickup_order"])
+    _ok(client.post(f"/api/v1/orders/{ids['pickup_order']}/pickup/arrived", headers=manager))
+    ids["pickup_code"] = _ok(client.get(f"/api/v1/orders/{ids['pickup_order']}", headers=headers["buyer"]))["pickup"][
+        "code"
+    ]
+    today = beijing_today()
+    presale = client.post(
+        f"/api/v1/products/{peaches.id}/presales",
+        headers=manager,
+        json={
+            "sku_id": sku_10.id,
+            "quota": 100,
+            "order_from": f"{today.isoformat()}T00:00:00+08:00",
+            "order_until": f"{(today + timedelta(days=30)).isoformat()}T00:00:00+08:00",
+            "ships_from": (today + timedelta(days=40)).isoformat(),
+            "ships_until": (today + timedelta(days=50)).isoformat(),
+        },
+    )
+    ids["presale"] = _ok(presale)["id"]
+
     # A settlement batch of county A paying seller A (the gateway is never reached: rows only).
     payout_batch = PayoutBatch(county_code=COUNTY_A, created_by_id=users["platform_admin"].id)
     _db.session.add(payout_batch)
