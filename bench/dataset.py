@@ -8,7 +8,9 @@ have written for them (balanced postings, per-line credits = paid − refunded;
 connection per table so every table loads at once from a single generating
 pass; foreign keys are not re-checked row by row (``session_replication_role
 = replica``) because the generator writes them consistent by construction,
-and the ledger check below and ``flask ledger verify`` prove it.
+and the ledger check below and ``flask ledger verify`` prove it. Before any
+row is written, ``check_columns`` compares the column lists with the migrated
+schema, so a migration that adds a NOT NULL column stops the build by name.
 
 The database is built once and reused: ``bench_dataset`` holds the dataset
 key (version and scale), the keys the data was written with and the
@@ -32,7 +34,7 @@ from psycopg import sql
 from core.pii import PiiKeyring
 from payments.ledger.split import split_line
 
-DATASET_VERSION = "1"
+DATASET_VERSION = "2"  # 2: sellers and order lines carry the household category (migration 0015)
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/zz_bench"
 DIVISIONS_CSV = Path(__file__).resolve().parent.parent / "demo" / "data" / "zhuzhou_divisions.csv"
 CITY = "4302"
@@ -41,6 +43,7 @@ COMMISSION_BPS = 300  # centres
 SERVICE_FEE_BPS = 500  # stations
 REFUND_SHARE = 0.03  # orders with one line refunded in full
 HOT_SKU_TITLE = "炎陵黄桃（爆款限量）"
+MONITORED_SHARE = 0.25  # of the supported (formerly 建档立卡) sellers: 监测对象 rather than 脱贫户
 
 
 @dataclass(frozen=True)
@@ -201,8 +204,27 @@ COLUMNS = {
     "users": ("id", "username", "display_name", "wechat_openid", "is_active", "token_version", "created_at"),
     "role_grants": ("id", "user_id", "role", "region_code", "station_id", "created_at"),
     "centres": ("id", "county_code", "name", "commission_bps", "created_at"),
-    "stations": ("id", "village_code", "centre_id", "name", "address", "service_fee_bps", "status", "created_at"),
-    "sellers": ("id", "station_id", "name", "phone", "phone_digest", "poor_household", "created_at"),
+    "stations": (
+        "id",
+        "village_code",
+        "centre_id",
+        "name",
+        "address",
+        "service_fee_bps",
+        "status",
+        "offers_pickup",
+        "created_at",
+    ),
+    "sellers": (
+        "id",
+        "station_id",
+        "name",
+        "phone",
+        "phone_digest",
+        "household_category",
+        "show_name_on_trace",
+        "created_at",
+    ),
     "products": (
         "id",
         "station_id",
@@ -274,6 +296,7 @@ COLUMNS = {
         "service_fee_bps",
         "poverty_certified",
         "seller_poor_household",
+        "seller_household_category",
         "poverty_village",
         "status",
         "status_before_refund",
@@ -341,6 +364,46 @@ COLUMNS = {
 }
 
 
+class SchemaMismatch(RuntimeError):
+    """The bench writes rows the current schema does not take (a migration changed a table)."""
+
+
+def check_columns(conn: psycopg.Connection, columns: dict[str, tuple[str, ...]]) -> None:
+    """Fail before any COPY unless each table's column list fits the migrated schema.
+
+    Every listed column must exist, and every NOT NULL column must be written: those
+    without a default would fail deep inside COPY, and those with one (such as
+    ``household_category`` defaulting to 'ordinary') would load rows that silently
+    mean something else. Serial ids are the one exception.
+    """
+    problems = []
+    for table, written in columns.items():
+        rows = conn.execute(
+            "SELECT column_name, is_nullable = 'NO', column_default FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            (table,),
+        ).fetchall()
+        if not rows:
+            problems.append(f"{table}: no such table")
+            continue
+        present = {name for name, _, _ in rows}
+        for name in written:
+            if name not in present:
+                problems.append(f"{table}.{name}: written by the bench but not in the schema")
+        for name, not_null, default in rows:
+            if not not_null or name in written:
+                continue
+            if default is None:
+                problems.append(f"{table}.{name}: NOT NULL without a default, not written by the bench")
+            elif not default.startswith("nextval("):
+                problems.append(f"{table}.{name}: NOT NULL (default {default}), not written by the bench")
+    if problems:
+        raise SchemaMismatch(
+            "the bench dataset no longer matches the schema (update COLUMNS and the generator in bench/dataset.py, "
+            "or the COPY in bench/queries.py, to the models, and bump DATASET_VERSION):\n  " + "\n  ".join(problems)
+        )
+
+
 def _load_templates() -> list[tuple[str, str, str, str, tuple]]:
     from demo.catalogue import COUNTY_PRODUCTS, GENERIC_PRODUCTS
 
@@ -374,6 +437,8 @@ class Builder:
 
     def build(self) -> dict:
         started = time.perf_counter()
+        with psycopg.connect(libpq_url(self.url)) as conn:
+            check_columns(conn, COLUMNS)
         with ExitStack() as stack:
             conns = {}
             copies = {}
@@ -464,7 +529,9 @@ class Builder:
         # Stations spread over the villages; each has a manager and three or four sellers.
         station_villages = rng.sample(villages, min(self.scale.stations, len(villages)))
         stations = []  # (id, village, centre, manager)
-        sellers = []  # (id, station_id, poor_household)
+        sellers = []  # (id, station_id, poor_household, household_category)
+        # Categories from a stream of their own, so every other draw stays as in dataset version 1.
+        categories = random.Random(20261130)
         for village in station_villages:
             station_id = self.next_id("stations")
             centre = centres[village[:6]]
@@ -477,6 +544,7 @@ class Builder:
                 f"{village}号",
                 SERVICE_FEE_BPS,
                 "active",
+                False,  # offers_pickup: every order is delivered
                 self.start,
             )
             manager = self._user(f"站长{station_id}", username=f"bench-station-{station_id}")
@@ -486,6 +554,9 @@ class Builder:
                 seller_id = self.next_id("sellers")
                 phone = self._phone()
                 poor = rng.random() < 0.3
+                category = "ordinary"
+                if poor:
+                    category = "monitored" if categories.random() < MONITORED_SHARE else "tuopin"
                 self.write(
                     "sellers",
                     seller_id,
@@ -493,10 +564,11 @@ class Builder:
                     self._person(),
                     self.keyring.encrypt(phone, "seller.phone"),
                     self.keyring.digest(phone, "phone"),
-                    poor,
+                    category,
+                    False,  # show_name_on_trace
                     self.start,
                 )
-                sellers.append((seller_id, station_id, poor))
+                sellers.append((seller_id, station_id, poor, category))
         buyers = []
         for number in range(self.scale.buyers):
             buyer = self._user("微信用户", openid=f"bench-openid-{number:06d}")
@@ -518,7 +590,7 @@ class Builder:
         hot_sku = None
         for index in range(self.scale.products):
             station_id, village, centre, _ = stations[index % len(stations)]
-            seller_id, _, poor = rng.choice(sellers_of[station_id])
+            seller_id, _, poor, household = rng.choice(sellers_of[station_id])
             title, category, unit, description, sku_templates = rng.choice(templates)
             if index == 0:
                 title, sku_templates = HOT_SKU_TITLE, (("5斤装", 6800),)
@@ -566,7 +638,19 @@ class Builder:
                 created,
                 published,
             )
-            info = (product_id, station_id, seller_id, village, category, title, poor, certified, skus, centre)
+            info = (
+                product_id,
+                station_id,
+                seller_id,
+                village,
+                category,
+                title,
+                poor,
+                certified,
+                skus,
+                centre,
+                household,
+            )
             products["info"][product_id] = info
             if status == "on_sale" and index != 0:
                 products["by_station"].setdefault(station_id, []).append(info)
@@ -578,7 +662,7 @@ class Builder:
         self.accounts = {}
         for channel, _ in CHANNELS:
             self.accounts[("gateway", 0, channel)] = self._account("gateway", 0, channel)
-        for seller_id, _, _ in sellers:
+        for seller_id, *_ in sellers:
             self.accounts[("seller", seller_id)] = self._account("seller", seller_id, "pending")
         for station_id, *_ in stations:
             self.accounts[("station", station_id)] = self._account("station", station_id, "pending")
@@ -653,7 +737,7 @@ class Builder:
             total = 0
             lines = []
             for info, (sku_id, sku_name, price), quantity in picks:
-                product_id, _, seller_id, village, category, title, poor, certified, _, _ = info
+                product_id, _, seller_id, village, category, title, poor, certified, _, _, household = info
                 line_id = self.next_id("order_lines")
                 amount = price * quantity
                 total += amount
@@ -662,7 +746,7 @@ class Builder:
                 self.write(
                     "order_lines", line_id, order_id, sku_id, product_id, seller_id, station_id, centre_id, village,
                     category, title, sku_name, price, quantity, amount, COMMISSION_BPS, SERVICE_FEE_BPS, certified,
-                    poor, village in poverty_villages, status, None, 0, shipment_id, completed_at,
+                    poor, household, village in poverty_villages, status, None, 0, shipment_id, completed_at,
                 )  # fmt: skip
             written_lines += len(lines)
             name, phone, detail, region = rng.choice(addresses)

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import sqlalchemy as sa
+from psycopg import sql
 
-from bench.dataset import Dataset, libpq_url
+from bench.dataset import Dataset, check_columns, libpq_url
 from reports.analytics import beijing_bounds
 
 
@@ -54,7 +55,7 @@ HAND_SALES = """
 WITH counted AS (
     SELECT l.id, l.order_id, o.buyer_id, {key} AS key, l.amount_fen - l.refunded_fen AS net,
            l.refunded_fen < l.amount_fen AS live, l.quantity, l.poverty_village, l.poverty_certified,
-           l.seller_poor_household, l.refunded_fen
+           l.seller_household_category AS household, l.refunded_fen
     FROM order_lines l JOIN orders o ON o.id = l.order_id
     WHERE o.paid_at >= %(start)s AND o.paid_at < %(end)s
       AND l.village_code LIKE %(prefix)s AND l.status <> 'cancelled'
@@ -63,7 +64,7 @@ WITH counted AS (
     FROM counted c
     JOIN ledger_entries e ON e.order_line_id = c.id
     JOIN ledger_accounts a ON a.id = e.account_id AND a.owner_type = 'seller'
-    WHERE c.seller_poor_household
+    WHERE c.household IN ('tuopin', 'monitored')
     GROUP BY e.order_line_id
 )
 SELECT key,
@@ -73,6 +74,8 @@ SELECT key,
        coalesce(sum(quantity) FILTER (WHERE live), 0),
        coalesce(sum(net) FILTER (WHERE poverty_village), 0),
        coalesce(sum(income_fen), 0),
+       coalesce(sum(income_fen) FILTER (WHERE household = 'tuopin'), 0),
+       coalesce(sum(income_fen) FILTER (WHERE household = 'monitored'), 0),
        coalesce(sum(net) FILTER (WHERE poverty_certified), 0),
        coalesce(sum(refunded_fen), 0)
 FROM counted LEFT JOIN income USING (id)
@@ -85,7 +88,9 @@ FIGURES = (
     "buyers",
     "units",
     "poverty_village_gmv_fen",
-    "poor_household_income_fen",
+    "poor_household_income_fen",  # 脱贫户 and 监测对象 together
+    "tuopin_household_income_fen",
+    "monitored_household_income_fen",
     "certified_product_gmv_fen",
     "refunded_fen",
 )
@@ -102,6 +107,31 @@ def hand_sales(conn: psycopg.Connection, region: str, first: date, last: date, g
 
 
 # Payments awaiting their notification ----------------------------------------------------
+
+# What a placed order with an open payment holds (as ``shop.orders.placement`` writes it).
+PENDING_COLUMNS = {
+    "orders": (
+        "id", "buyer_id", "status", "total_fen", "expires_at", "address_name", "address_phone",
+        "address_region_code", "address_detail", "created_at",
+    ),
+    "order_lines": (
+        "id", "order_id", "sku_id", "product_id", "seller_id", "station_id", "centre_id", "village_code",
+        "category_slug", "product_title", "sku_name", "unit_price_fen", "quantity", "amount_fen", "commission_bps",
+        "service_fee_bps", "poverty_certified", "seller_poor_household", "seller_household_category",
+        "poverty_village", "status", "refunded_fen",
+    ),
+    "payments": (
+        "id", "order_id", "buyer_id", "channel", "out_trade_no", "amount_fen", "status", "params", "created_at",
+    ),
+}  # fmt: skip
+
+
+def _copy(cursor, table: str):
+    return cursor.copy(
+        sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, PENDING_COLUMNS[table]))
+        )
+    )
 
 
 def pending_notifications(dataset: Dataset, env: dict, count: int) -> list[str]:
@@ -122,10 +152,11 @@ def pending_notifications(dataset: Dataset, env: dict, count: int) -> list[str]:
     now = datetime.now(UTC)
     bodies = []
     with psycopg.connect(libpq_url(dataset.url)) as conn:
+        check_columns(conn, PENDING_COLUMNS)
         skus = conn.execute(
             """SELECT s.id, s.name, s.price_fen, p.id, p.seller_id, p.station_id, st.centre_id, p.origin_village_code,
-                      p.category_slug, p.title, p.poverty_certified, se.poor_household, v.is_poverty_village,
-                      c.commission_bps, st.service_fee_bps
+                      p.category_slug, p.title, p.poverty_certified, se.household_category IN ('tuopin', 'monitored'),
+                      v.is_poverty_village, c.commission_bps, st.service_fee_bps, se.household_category
                FROM skus s JOIN products p ON p.id = s.product_id JOIN stations st ON st.id = p.station_id
                JOIN centres c ON c.id = st.centre_id JOIN sellers se ON se.id = p.seller_id
                JOIN villages v ON v.code = p.origin_village_code WHERE s.id = ANY(%s)""",
@@ -142,32 +173,21 @@ def pending_notifications(dataset: Dataset, env: dict, count: int) -> list[str]:
         ).fetchall()
         trades = []
         with conn.cursor() as cursor:
-            with cursor.copy(
-                "COPY orders (id, buyer_id, status, total_fen, expires_at, address_name, address_phone, "
-                "address_region_code, address_detail, created_at) FROM STDIN"
-            ) as copy:
+            with _copy(cursor, "orders") as copy:
                 for number, (order_id, _, _) in enumerate(ids):
                     sku, buyer = skus[number % len(skus)], buyers[number % len(buyers)]
                     copy.write_row(
                         (order_id, buyer[0], "pending_payment", sku[2], now + timedelta(days=1), address[0],
                          address[1], "430225", address[2], now)
                     )  # fmt: skip
-            with cursor.copy(
-                "COPY order_lines (id, order_id, sku_id, product_id, seller_id, station_id, centre_id, village_code, "
-                "category_slug, product_title, sku_name, unit_price_fen, quantity, amount_fen, commission_bps, "
-                "service_fee_bps, poverty_certified, seller_poor_household, poverty_village, status, refunded_fen) "
-                "FROM STDIN"
-            ) as copy:
+            with _copy(cursor, "order_lines") as copy:
                 for number, (order_id, line_id, _) in enumerate(ids):
                     s = skus[number % len(skus)]
                     copy.write_row(
                         (line_id, order_id, s[0], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[1], s[2], 1, s[2],
-                         s[13], s[14], s[10], s[11], s[12], "pending_payment", 0)
+                         s[13], s[14], s[10], s[11], s[15], s[12], "pending_payment", 0)
                     )  # fmt: skip
-            with cursor.copy(
-                "COPY payments (id, order_id, buyer_id, channel, out_trade_no, amount_fen, status, params, created_at) "
-                "FROM STDIN"
-            ) as copy:
+            with _copy(cursor, "payments") as copy:
                 for number, (order_id, _, payment_id) in enumerate(ids):
                     sku, buyer = skus[number % len(skus)], buyers[number % len(buyers)]
                     out_trade_no = f"ZZ{now:%Y%m%d}{order_id:010d}{secrets.token_hex(5)}"[:32]

@@ -15,9 +15,11 @@
 Writes ``bench/results/latest.json`` and prints a Markdown table.
 """
 
+import functools
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -68,7 +70,43 @@ def base_env(dataset: Dataset, cache_prefix: str) -> dict:
 
 
 def production_env(dataset: Dataset, cache_prefix: str) -> dict:
-    return {**base_env(dataset, cache_prefix), "APP_ENV": "production", "PAYMENT_SANDBOX": "0"}
+    return {
+        **base_env(dataset, cache_prefix),
+        **wechat_pay_settings(),
+        "APP_ENV": "production",
+        "PAYMENT_SANDBOX": "0",
+    }
+
+
+@functools.cache
+def wechat_pay_settings() -> dict:
+    """Merchant settings production refuses to start without (WeChat Pay API v3), made up for this run.
+
+    No payment reaches a gateway from the production servers (checkout is measured against the
+    sandbox), so the keys only have to be well-formed: a fresh RSA pair, not the sandbox's.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return {
+        "WECHAT_PAY_VERSION": "v3",
+        "WECHAT_APPID": "wxbench" + secrets.token_hex(5),
+        "WECHAT_PAY_MCH_ID": str(1900000000 + secrets.randbelow(99999999)),
+        "WECHAT_PAY_V3_PRIVATE_KEY": private_pem,
+        "WECHAT_PAY_V3_SERIAL_NO": secrets.token_hex(20).upper(),
+        "WECHAT_PAY_V3_KEY": secrets.token_hex(16),
+        "WECHAT_PAY_V3_PUBLIC_KEY": public_pem,
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID": "PUB_KEY_ID_" + secrets.token_hex(12),
+    }
 
 
 def sandbox_env(dataset: Dataset, cache_prefix: str) -> dict:

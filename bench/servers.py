@@ -71,11 +71,13 @@ class Server:
 
 
 def gunicorn(name: str, app: str, port: int, env: dict, ready_path: str) -> Server:
-    """``app`` under gunicorn as production runs it: sync workers, no access log."""
+    """``app`` under gunicorn as production runs it: sync workers, no access log (not ./gunicorn.conf.py)."""
     command = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        str(ROOT / "bench" / "gunicorn_conf.py"),
         "--workers",
         str(WORKERS),
         "--worker-class",
