@@ -25,7 +25,7 @@ from core.extensions import db
 _INT = re.compile(r"^-?\d{1,12}$")
 _YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 # Field errors the console handles on the form's own page; anything else is an error page.
-_FORM_STATUSES = (409, 413, 422, 502)
+_FORM_STATUSES = (409, 413, 422, 429, 502)
 
 
 def _matches(name: str, patterns) -> bool:

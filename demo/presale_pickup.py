@@ -1,4 +1,4 @@
-"""Demo pre-sale of 炎陵黄桃 (ships 07-20 – 08-05) and pickup orders at a station, through the real services.
+"""Demo pre-sales (炎陵黄桃, ships 07-20 – 08-05; the demo station's own produce) and pickup orders.
 
 Payments go through the gateway simulator like the other demo orders. Does
 nothing once a pre-sale exists.
@@ -29,12 +29,6 @@ ADDRESS = {
 }
 
 
-def _delivery_window(today: date) -> tuple[date, date]:
-    """The coming 07-20 – 08-05 (next year's once this year's has begun)."""
-    year = today.year if today < date(today.year, 7, 20) else today.year + 1
-    return date(year, 7, 20), date(year, 8, 5)
-
-
 def _peaches(manager_station: Station | None) -> Product | None:
     statement = (
         sa.select(Product)
@@ -48,39 +42,40 @@ def _peaches(manager_station: Station | None) -> Product | None:
     return db.session.scalar(statement)
 
 
-def seed_presale_and_pickup(manager_station: Station | None) -> dict:
-    """A pre-sale of 炎陵黄桃 with two paid orders, and three pickup orders at its station."""
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Presale)):
-        return {}
-    peaches = _peaches(manager_station)
-    if peaches is None:
-        return {}
-    zhang, wang = _buyers()
-    station = db.session.get(Station, peaches.station_id)
-    manager = _managers(station)
-    ships_from, ships_until = _delivery_window(beijing_today())
-    sku = db.session.scalar(sa.select(Sku).where(Sku.product_id == peaches.id).order_by(Sku.id))
+def _window(today: date, month: int, day: int, end_month: int, end_day: int) -> tuple[date, date]:
+    """The coming window (next year's once this year's has begun)."""
+    year = today.year if today < date(today.year, month, day) else today.year + 1
+    return date(year, month, day), date(year, end_month, end_day)
+
+
+def _presale(manager, product: Product, window: tuple[date, date], orders) -> Presale:
+    """A pre-sale of the product's first SKU with paid orders ``[(buyer, quantity), …]``."""
+    sku = db.session.scalar(sa.select(Sku).where(Sku.product_id == product.id).order_by(Sku.id))
     presale = create_presale(
         manager,
-        peaches.id,
+        product.id,
         {
             "sku_id": sku.id,
             "quota": 300,
             "order_from": utcnow() - timedelta(days=1),
             "order_until": utcnow() + timedelta(days=60),
-            "ships_from": ships_from,
-            "ships_until": ships_until,
+            "ships_from": window[0],
+            "ships_until": window[1],
         },
     )
-    for buyer, quantity in ((zhang, 2), (wang, 1)):
+    for buyer, quantity in orders:
         pay_demo_order(place_order(buyer, [{"sku_id": sku.id, "quantity": quantity}], ADDRESS))
+    return presale
 
-    # Pickup orders of goods in stock at the same station (not the pre-sale SKU).
+
+def _pickups(station: Station, buyer, presold: set[int]) -> dict:
+    """Three pickup orders at the station, one per step: waiting for the goods, ready, collected."""
+    manager = _managers(station)
     station.offers_pickup = True
     other = db.session.scalar(
         sa.select(Sku)
         .join(Product)
-        .where(Product.station_id == station.id, Product.status == ProductStatus.ON_SALE, Sku.id != sku.id)
+        .where(Product.station_id == station.id, Product.status == ProductStatus.ON_SALE, Sku.id.not_in(presold))
         .where(Sku.is_active, Sku.stock >= 3)
         .order_by(Sku.id)
     )
@@ -88,16 +83,48 @@ def seed_presale_and_pickup(manager_station: Station | None) -> dict:
     if other is not None:
         at_station = {"station_id": station.id, "contact": CONTACT}
         for label in ("awaiting_goods", "ready", "collected"):
-            order = place_order(wang, [{"sku_id": other.id, "quantity": 1}], None, None, at_station)
+            order = place_order(buyer, [{"sku_id": other.id, "quantity": 1}], None, None, at_station)
             pay_demo_order(order)
             if label != "awaiting_goods":
                 mark_arrived(manager, order.id)
             if label == "collected":
                 hand_over(manager, order.id, order.pickup.code)
             pickups[label] = order.id
+    return pickups
+
+
+def seed_presale_and_pickup(manager_station: Station | None) -> dict:
+    """A pre-sale of 炎陵黄桃, one of the demo manager's own produce (明前茶), and pickup orders at their station."""
+    if db.session.scalar(sa.select(Presale.id).limit(1)) is not None:
+        return {}
+    peaches = _peaches(manager_station)
+    if peaches is None:
+        return {}
+    zhang, wang = _buyers()[:2]
+    today = beijing_today()
+    presale = _presale(
+        _managers(db.session.get(Station, peaches.station_id)),
+        peaches,
+        _window(today, 7, 20, 8, 5),
+        [(zhang, 2), (wang, 1)],
+    )
+    presold = {presale.sku_id}
+    station = manager_station or db.session.get(Station, peaches.station_id)
+    own = None
+    if station.id != peaches.station_id:  # the demo manager's station sells something else: 明前茶, say
+        own = db.session.scalar(
+            sa.select(Product)
+            .where(Product.station_id == station.id, Product.status == ProductStatus.ON_SALE)
+            .order_by(Product.id)
+        )
+    if own is not None:
+        own_presale = _presale(_managers(station), own, _window(today, 3, 25, 4, 10), [(zhang, 3), (wang, 2)])
+        presold.add(own_presale.sku_id)
+    pickups = _pickups(station, wang, presold)
     db.session.flush()
     return {
         "presale_id": presale.id,
         "presale_sold": db.session.scalar(sa.select(Presale.sold).where(Presale.id == presale.id)),
+        "own_presale": own is not None,
         "pickups": pickups,
     }

@@ -1,15 +1,30 @@
 """A station manager's day: their station, orders to ship, the pick list, after-sales requests."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
+from flask import current_app
 
 from core.auth import scope_for
+from core.db import utcnow
 from core.errors import Forbidden
 from core.extensions import db
 from core.models import Role, User
 from shop.groups.lifecycle import orders_awaiting_group
-from shop.orders.models import LineStatus, OrderLine, RefundRequest, RefundRequestLine, RefundRequestStatus
+from shop.orders import pickup
+from shop.orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderPickup,
+    OrderStatus,
+    PickupStatus,
+    RefundRequest,
+    RefundRequestLine,
+    RefundRequestStatus,
+)
 from shop.orders.queries import OrderView, order_for
-from shop.orders.schemas import MaskedAddressSchema
+from shop.orders.schemas import MaskedAddressSchema, PickupOrderSchema
 from villages.models import Station
 from villages.stations import station_for_reader
 
@@ -43,6 +58,8 @@ def orders_to_ship(user: User, station: Station) -> list[OrderView]:
             OrderLine.station_id == station.id,
             OrderLine.status == LineStatus.PAID,
             OrderLine.order_id.not_in(orders_awaiting_group()),
+            # Collected here: received at the counter in the pickup list, never sent by courier.
+            OrderLine.order_id.not_in(sa.select(OrderPickup.order_id).where(OrderPickup.station_id == station.id)),
         )
         .group_by(OrderLine.order_id)
         .order_by(OrderLine.order_id)
@@ -87,3 +104,28 @@ def open_refunds(user: User, station: Station) -> list[RefundRequest]:
             .limit(MAX_LISTED)
         )
     )
+
+
+def pickups_to_handle(user: User, station: Station) -> dict:
+    """到站自提 at the station: goods still to arrive, and parcels on the shelf waiting for their buyer.
+
+    A parcel uncollected for PICKUP_UNCOLLECTED_DAYS may go back to stock (``returnable``).
+    """
+    days = current_app.config["PICKUP_UNCOLLECTED_DAYS"]
+    cutoff = utcnow() - timedelta(days=days)
+    ready = pickup.station_pickups(user, station.id, PickupStatus.READY)
+    return {
+        "awaiting": [
+            order
+            for order in pickup.station_pickups(user, station.id, PickupStatus.AWAITING_GOODS)
+            if order.status in (OrderStatus.PAID, OrderStatus.SHIPPED)  # not a cancelled order's
+        ],
+        "ready": ready,
+        "returnable": {order.id for order in ready if order.pickup.arrived_at <= cutoff},
+        "uncollected_days": days,
+        "masked": {order.id: _masked_contact(order) for order in ready},
+    }
+
+
+def _masked_contact(order: Order) -> dict:
+    return PickupOrderSchema().dump(order)["contact"]

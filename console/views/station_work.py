@@ -12,10 +12,10 @@ from core.errors import ValidationFailed
 from shop import categories, images, listing
 from shop.access import product_for_lister
 from shop.models import MAX_IMAGES, ProductStatus, ReviewDecision
-from shop.orders import after_sales, fulfilment
+from shop.orders import after_sales, fulfilment, pickup, presale
 from shop.orders.models import LineStatus
 from shop.orders.queries import shipping_label
-from shop.orders.schemas import RefundDecisionArgs, ShipmentArgs
+from shop.orders.schemas import PickupCodeArgs, RefundDecisionArgs, ShipmentArgs
 from shop.schemas import OffShelfArgs, ProductArgs, ProductPatchArgs
 from villages.sellers import list_sellers
 
@@ -46,8 +46,54 @@ def index():
         stations=station_work.managed_stations(staff),
         orders=station_work.orders_to_ship(staff, station),
         refunds=station_work.open_refunds(staff, station),
+        pickups=station_work.pickups_to_handle(staff, station),
         carriers=CARRIERS,
     )
+
+
+@bp.get("/presale-plan")
+@staff_required(*STATION_ROLES)
+def presale_plan():
+    """预售备货: paid pre-sale orders not yet shipped, by promised delivery window (what to harvest when)."""
+    station = _station()
+    return render_template(
+        "station_work/presale_plan.html", station=station, plan=presale.presale_plan(signed_in_staff(), station.id)
+    )
+
+
+def _pickup_home(order):
+    return redirect(url_for(".index", station=order.pickup.station_id) + "#pickups-title")
+
+
+@bp.post("/pickups/<int:order_id>/arrived")
+@staff_required(*STATION_ROLES)
+@form_page(index)
+def pickup_arrived(order_id: int):
+    """The goods are on the station's shelf: the buyer is told to come with the code."""
+    order = pickup.mark_arrived(signed_in_staff(), order_id)
+    notify("pickup_arrived", order_id=order_id)
+    return _pickup_home(order)
+
+
+@bp.post("/pickups/<int:order_id>/hand-over")
+@staff_required(*STATION_ROLES)
+@form_page(index)
+def pickup_hand_over(order_id: int):
+    """The buyer shows the code (typed in, or scanned): the goods are handed over and the order completes."""
+    data = load_form(PickupCodeArgs())
+    order = pickup.hand_over(signed_in_staff(), order_id, data["code"])
+    notify("pickup_collected", order_id=order_id)
+    return _pickup_home(order)
+
+
+@bp.post("/pickups/<int:order_id>/return")
+@staff_required(*STATION_ROLES)
+@form_page(index)
+def pickup_return(order_id: int):
+    """Never collected: the goods go back to stock and the buyer is refunded in full."""
+    order = pickup.return_uncollected(signed_in_staff(), order_id)
+    notify("pickup_returned", "info", order_id=order_id)
+    return _pickup_home(order)
 
 
 @bp.get("/pick-list")

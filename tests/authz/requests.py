@@ -70,6 +70,9 @@ URL_ARGUMENTS = {
     ("GET", "/console/settlement/batches/<int:batch_id>"): {"batch_id": "payout_batch"},
     ("GET", "/console/settlement/batches/<int:batch_id>/status"): {"batch_id": "payout_batch"},
     ("POST", "/console/station/refunds/<int:refund_id>/decision"): {"refund_id": "refund"},
+    ("POST", "/console/station/pickups/<int:order_id>/arrived"): {"order_id": "pickup_order"},
+    ("POST", "/console/station/pickups/<int:order_id>/hand-over"): {"order_id": "pickup_order"},
+    ("POST", "/console/station/pickups/<int:order_id>/return"): {"order_id": "pickup_order"},
 }
 
 
@@ -267,6 +270,9 @@ BODIES = {
         }
     ),
     ("POST", "/console/station/refunds/<int:refund_id>/decision"): _form({"decision": "approve"}),
+    ("POST", "/console/station/pickups/<int:order_id>/arrived"): _form({}),  # already arrived: 409
+    ("POST", "/console/station/pickups/<int:order_id>/hand-over"): _form(lambda ids: {"code": ids["pickup_code"]}),
+    ("POST", "/console/station/pickups/<int:order_id>/return"): _form({}),  # too soon: 409
     ("POST", "/console/stations/<int:station_id>"): _form({"address": "村部三楼"}),
     ("POST", "/console/stations/<int:station_id>/managers"): _form(
         {"manager.username": "newmanager", "manager.password": "long-enough-1", "manager.display_name": "新站长"}

@@ -181,3 +181,29 @@ def test_a_payout_batchs_status_refreshes_itself(open_console):
     with page.expect_response(lambda r: r.url.endswith("/status") and r.status == 200):
         pass
     assert page.locator("#batch-status tbody tr").count() >= 1
+
+
+def test_station_manager_on_a_phone_receives_pickups_and_plans_the_presale_harvest(open_console):
+    console = open_console(PHONE, is_mobile=True, has_touch=True)
+    console.expected_statuses |= {422}  # the wrong code below is refused with 422
+    page = console.page
+    console.sign_in("liu")
+    expect(page.get_by_role("heading", name=re.compile("到站自提"))).to_be_visible()
+
+    waiting = page.locator("article[aria-label^='自提订单']").filter(has_text="待到货").first
+    waiting_name = waiting.get_attribute("aria-label")
+    waiting.get_by_role("button", name="商品已到站，通知买家来取").click()
+    expect(page.get_by_text(re.compile(r"自提订单 \d+ 已登记到站"))).to_be_visible()
+    arrived = page.locator(f"article[aria-label='{waiting_name}']")
+    expect(arrived).to_contain_text("已到站，待取货")
+
+    arrived.get_by_label(re.compile("取货码")).fill("000000")
+    arrived.get_by_role("button", name="核对并交付").click()
+    expect(page.get_by_text("取货码不正确").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    arrived.screenshot(path=str(ARTIFACTS / "station-pickup-wrong-code.png"))
+
+    page.get_by_role("link", name="预售备货").click()
+    expect(page.get_by_role("heading", name=re.compile("预售备货"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"3月25日 – 4月10日发货"))).to_be_visible()  # the station's own 明前茶
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"

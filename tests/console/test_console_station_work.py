@@ -1,13 +1,19 @@
 """今日工作: orders to ship, pick list, labels (audited), shipping, after-sales, the station's products."""
 
 import io
+from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from shop.models import Product
-from shop.orders.models import Order, RefundRequest
+from core.clock import beijing_today
+from core.db import utcnow
+from core.extensions import limiter
+from shop.models import Product, Sku
+from shop.orders.models import Order, OrderPickup, RefundRequest
 from tests.catalogue import image_bytes
 from tests.ledger_helpers import paid_order
+from tests.orders import pay
 from villages.models import PiiAccess
 
 
@@ -197,3 +203,106 @@ def test_approve_a_refund_and_remove_a_photo(db, client, staff, as_user, post):
     assert post(f"/console/station/products/{product.id}/images/{image_id}/delete").status_code == 302
     db.session.expire_all()
     assert db.session.get(Product, product.id).images == []
+
+
+# 到站自提 and 预售备货 ---------------------------------------------------------------------------
+
+
+def _pickup_order(client, staff) -> int:
+    body = {
+        "items": [{"sku_id": staff["peach_5"].id, "quantity": 2}],
+        "pickup_station_id": staff["peach_station"].id,
+        "contact": {"name": "李先生", "phone": "13912345678"},
+    }
+    created = client.post("/api/v1/orders", headers=staff["buyer_header"], json=body)
+    assert created.status_code == 201, created.json
+    pay(created.json["id"])
+    return created.json["id"]
+
+
+@pytest.fixture
+def _forget_throttles():
+    limiter.storage.reset()
+    yield
+    limiter.storage.reset()
+
+
+def test_a_pickup_order_is_received_at_the_counter_and_handed_over_against_its_code(
+    db, client, staff, as_user, post, _forget_throttles
+):
+    order_id = _pickup_order(client, staff)
+    code = client.get(f"/api/v1/orders/{order_id}", headers=staff["buyer_header"]).json["pickup"]["code"]
+    html = as_user(staff["liu"]).get("/console/station/").text
+    assert f"自提订单 {order_id}" in html and "待到货" in html
+    assert f"订单 {order_id}</h3>" not in html  # not in the courier list: it is collected here
+    assert code not in html  # the station never sees the buyer's code
+
+    arrived = post(f"/console/station/pickups/{order_id}/arrived")
+    assert arrived.status_code == 302
+    page = client.get(arrived.headers["Location"]).text
+    assert "已登记到站" in page and "已到站，待取货" in page
+    assert "李*" in page and "139****5678" in page and "13912345678" not in page
+
+    wrong = post(f"/console/station/pickups/{order_id}/hand-over", {"code": "000000" if code != "000000" else "111111"})
+    assert wrong.status_code == 422 and "取货码不正确" in wrong.text
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == "shipped"
+
+    right = post(f"/console/station/pickups/{order_id}/hand-over", {"code": code})
+    assert right.status_code == 302
+    assert "取货码正确，已交付买家" in client.get(right.headers["Location"]).text
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    assert order.status == "completed" and order.pickup.status == "collected"
+
+
+def test_guessing_pickup_codes_at_the_counter_slows_down(db, client, staff, as_user, post, _forget_throttles):
+    order_id = _pickup_order(client, staff)
+    as_user(staff["liu"])
+    post(f"/console/station/pickups/{order_id}/arrived")
+    url = f"/console/station/pickups/{order_id}/hand-over"
+    statuses = [post(url, {"code": f"90000{n}"}).status_code for n in range(6)]
+    assert statuses == [422] * 5 + [429]
+    assert "尝试次数过多" in post(url, {"code": "900009"}).text
+
+
+def test_an_uncollected_parcel_goes_back_to_stock_after_the_waiting_days(db, client, staff, as_user, post, app):
+    order_id = _pickup_order(client, staff)
+    as_user(staff["liu"])
+    post(f"/console/station/pickups/{order_id}/arrived")
+    assert "退回库存并退款" not in client.get("/console/station/").text
+    early = post(f"/console/station/pickups/{order_id}/return")
+    assert early.status_code == 409 and "仍未取货才能退回库存" in early.text
+    pickup = db.session.get(OrderPickup, order_id)
+    pickup.arrived_at = utcnow() - timedelta(days=app.config["PICKUP_UNCOLLECTED_DAYS"], hours=1)
+    db.session.commit()
+    assert "退回库存并退款" in client.get("/console/station/").text
+    stock_before = db.session.get(Sku, staff["peach_5"].id).stock
+    returned = post(f"/console/station/pickups/{order_id}/return")
+    assert returned.status_code == 302
+    assert "逾期未取" in client.get(returned.headers["Location"]).text
+    db.session.expire_all()
+    assert db.session.get(Sku, staff["peach_5"].id).stock == stock_before + 2
+    assert db.session.get(OrderPickup, order_id).status == "returned"
+
+
+def test_the_presale_plan_groups_paid_orders_by_delivery_window(client, staff, as_user):
+    today = beijing_today()
+    window = {
+        "sku_id": staff["peach_5"].id,
+        "quota": 50,
+        "order_from": (utcnow() - timedelta(hours=1)).isoformat(),
+        "order_until": (utcnow() + timedelta(days=5)).isoformat(),
+        "ships_from": (today + timedelta(days=10)).isoformat(),
+        "ships_until": (today + timedelta(days=20)).isoformat(),
+    }
+    product_id = staff["peach_5"].product_id
+    opened = client.post(f"/api/v1/products/{product_id}/presales", headers=staff["peach_manager"], json=window)
+    assert opened.status_code == 201
+    paid_order(client, staff, [(staff["peach_5"], 2)])
+    paid_order(client, staff, [(staff["peach_5"], 3)])
+    html = as_user(staff["liu"]).get("/console/station/presale-plan").text
+    first, last = today + timedelta(days=10), today + timedelta(days=20)
+    assert f"{first.month}月{first.day}日 – {last.month}月{last.day}日发货" in html
+    assert "2 单 · 共 5 件" in html and "<strong>5</strong>" in html
+    assert "预售备货" in as_user(staff["liu"]).get("/console/station/").text
