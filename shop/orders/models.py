@@ -85,6 +85,8 @@ class Order(db.Model):
         sa.CheckConstraint("total_fen > 0", name="total_positive"),
         # The expiry job's scan: unpaid orders by deadline.
         sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
+        # Checkout's unpaid-holdings check: one buyer's live unpaid orders (a few rows, not every unpaid order).
+        sa.Index("ix_orders_buyer_status_expires_at", "buyer_id", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
