@@ -57,3 +57,26 @@ def pay(order_id: int, channel: str = "wechat_jsapi") -> None:
     _db.session.flush()
     assert apply_success(lock_payment(payment.out_trade_no), f"TX{payment.id}", utcnow()) == "applied"
     _db.session.commit()
+
+
+def race_expiry_jobs(app, now, jobs: int = 2) -> list[int]:
+    """Run the order-expiry job ``jobs`` times at once (one order a batch), as two workers would; their counts."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shop.orders.fulfilment import expire_overdue_orders
+
+    start = threading.Barrier(jobs)
+
+    def job(_):
+        with app.app_context():
+            start.wait()
+            total = 0
+            while done := expire_overdue_orders(now, batch_size=1):
+                total += done
+                _db.session.commit()
+            _db.session.remove()
+            return total
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(job, range(jobs)))

@@ -13,11 +13,10 @@ from core.auth import issue_tokens
 from core.db import utcnow
 from core.extensions import db as _db
 from shop.models import Sku
-from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
 from tests import factories
 from tests.fakes import serve
-from tests.orders import ADDRESS
+from tests.orders import ADDRESS, race_expiry_jobs
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
@@ -89,21 +88,7 @@ def test_racing_requests_with_one_idempotency_key_make_one_order(app, live):
 def test_two_expiry_jobs_release_stock_once(app, live):
     for token in live["tokens"][:5]:
         assert _buy(live["base"], token, live["sku_id"]).status_code == 201
-    later = utcnow() + timedelta(hours=1)
-    start = threading.Barrier(2)
-
-    def job(_):
-        with app.app_context():
-            start.wait()
-            total = 0
-            while done := expire_overdue_orders(later, batch_size=1):
-                total += done
-                _db.session.commit()
-            _db.session.remove()
-            return total
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        counts = list(pool.map(job, range(2)))
+    counts = race_expiry_jobs(app, utcnow() + timedelta(hours=1))
     assert sum(counts) == 5
     with app.app_context():
         assert _db.session.get(Sku, live["sku_id"]).stock == 5
