@@ -67,9 +67,10 @@ def seed_command(if_empty: bool) -> None:
         )
     if result.get("presale_pickup"):
         made = result["presale_pickup"]
+        own = "a 明前茶 pre-sale (ships 03-25 – 04-10) and " if made.get("own_presale") else ""
         click.echo(
-            f"demo: a pre-sale of 炎陵黄桃 ({made['presale_sold']} sold, ships 07-20 – 08-05), "
-            f"pickup orders at its station ({', '.join(made['pickups'])})"
+            f"demo: a pre-sale of 炎陵黄桃 ({made['presale_sold']} sold, ships 07-20 – 08-05); {own}"
+            f"pickup orders ({', '.join(made['pickups'])}) at the demo manager's station (liu)"
         )
     if result.get("groups"):
         click.echo(
