@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from core import sandbox_credentials
+from core.gateway_settings import blank, gateway_setting_problems
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 MIN_SECRET_KEY_LENGTH = 32
@@ -75,21 +76,6 @@ def _pii_key_problems(config: "Config") -> list[str]:
         if len(raw) != 32:
             problems.append(f"{name} must decode to 32 bytes, not {len(raw)}")
     return problems
-
-
-# What each WECHAT_PAY_VERSION needs in production.
-WECHAT_PAY_SETTINGS = {
-    "v3": (
-        "WECHAT_APPID",
-        "WECHAT_PAY_MCH_ID",
-        "WECHAT_PAY_V3_PRIVATE_KEY",
-        "WECHAT_PAY_V3_SERIAL_NO",
-        "WECHAT_PAY_V3_KEY",
-        "WECHAT_PAY_V3_PUBLIC_KEY",
-        "WECHAT_PAY_V3_PUBLIC_KEY_ID",
-    ),
-    "v2": ("WECHAT_APPID", "WECHAT_PAY_MCH_ID", "WECHAT_PAY_API_KEY"),
-}
 
 
 class Config:
@@ -263,9 +249,17 @@ class Config:
 
     def validate(self) -> None:
         """Refuse settings that would fail later anyway; production adds its own checks."""
-        problems = _pii_key_problems(self) + self._setting_problems()
+        problems = _pii_key_problems(self) + self._setting_problems() + self._secret_problems()
+        problems += gateway_setting_problems(vars(self), require_chosen_wechat=False)
         if problems:
             raise RuntimeError("; ".join(problems))
+
+    def _secret_problems(self) -> list[str]:
+        """A SECRET_KEY that is set must be usable in every mode: blank or short is refused, never used."""
+        given = os.environ.get("SECRET_KEY")
+        if given and (blank(given) or len(given.strip()) < MIN_SECRET_KEY_LENGTH):
+            return [f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters (`openssl rand -hex 32`)"]
+        return []
 
     def _setting_problems(self) -> list[str]:
         """Storage and log settings that cannot work (checked in every mode)."""
@@ -330,10 +324,10 @@ class ProductionConfig(Config):
 
     def validate(self) -> None:
         problems = self._setting_problems()
-        if not os.environ.get("SECRET_KEY"):
+        if blank(os.environ.get("SECRET_KEY")):
             problems.append("SECRET_KEY is required in production")
-        elif len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
-            problems.append(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters (`openssl rand -hex 32`)")
+        else:
+            problems.extend(self._secret_problems())
         if not os.environ.get("PII_KEY") or self.PII_KEY == DEV_PII_KEY:
             problems.append("PII_KEY is required in production (and must not be the dev key)")
         else:
@@ -349,7 +343,7 @@ class ProductionConfig(Config):
             problems.append("crash points (FAULT_AT) and TESTING are for the test suite only")
         if _bool("FLASK_DEBUG", False):
             problems.append("FLASK_DEBUG must be off in production (the debugger runs code for whoever reaches it)")
-        problems.extend(self.wechat_pay_problems())
+        problems.extend(gateway_setting_problems(vars(self), require_chosen_wechat=True))
         problems.extend(self._sandbox_problems())
         problems.extend(self._scale_problems())
         if problems:
@@ -366,24 +360,6 @@ class ProductionConfig(Config):
                 "production needs PostgreSQL (DATABASE_URL): several processes "
                 f"({workers} gunicorn workers and the Celery worker) write at once"
             )
-        return problems
-
-    def wechat_pay_problems(self) -> list[str]:
-        """The selected WeChat Pay version's settings, each named when missing or unusable."""
-        version = self.WECHAT_PAY_VERSION
-        if version not in WECHAT_PAY_SETTINGS:
-            return [f"WECHAT_PAY_VERSION must be v3 or v2, not {version!r}"]
-        missing = [name for name in WECHAT_PAY_SETTINGS[version] if not getattr(self, name)]
-        problems = [f"WECHAT_PAY_VERSION={version} needs {', '.join(missing)}"] if missing else []
-        if version == "v3":
-            if self.WECHAT_PAY_V3_KEY and len(self.WECHAT_PAY_V3_KEY.encode("utf-8")) != 32:
-                problems.append("WECHAT_PAY_V3_KEY must be the 32-byte APIv3 key")
-            for name in ("WECHAT_PAY_V3_PRIVATE_KEY", "WECHAT_PAY_V3_PUBLIC_KEY"):
-                value = getattr(self, name)
-                if value and sandbox_credentials.rsa_modulus(value) is None:
-                    problems.append(f"{name} is neither an RSA key in PEM nor a readable file holding one")
-            if self.WECHAT_PAY_V3_PUBLIC_KEY_ID and not self.WECHAT_PAY_V3_PUBLIC_KEY_ID.startswith("PUB_KEY_ID_"):
-                problems.append("WECHAT_PAY_V3_PUBLIC_KEY_ID is the public key id (PUB_KEY_ID_…)")
         return problems
 
     def _sandbox_problems(self) -> list[str]:

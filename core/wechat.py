@@ -12,6 +12,9 @@ from wechatpy import WeChatClient
 from wechatpy.client.api.base import BaseWeChatAPI
 from wechatpy.session.memorystorage import MemoryStorage
 
+from core.errors import UpstreamUnavailable
+from core.gateway_settings import blank
+
 REAL_BASE = "https://api.weixin.qq.com/"
 
 _memory_storage = MemoryStorage()
@@ -49,8 +52,10 @@ def _session_storage():
 
 
 def wechat_client() -> PinnedWeChatClient:
-    """A client for the mini-program configured in the current app."""
+    """A client for the mini-program configured in the current app (refused when its AppID or AppSecret is empty)."""
     config = current_app.config
+    if blank(config.get("WECHAT_APPID")) or blank(config.get("WECHAT_SECRET")):
+        raise UpstreamUnavailable("微信小程序未配置（WECHAT_APPID / WECHAT_SECRET）")
     return PinnedWeChatClient(
         config["WECHAT_APPID"],
         config["WECHAT_SECRET"],

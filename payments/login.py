@@ -2,15 +2,17 @@
 
 import sqlalchemy as sa
 
-from core.errors import Unauthorized
+from core.errors import Unauthorized, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
 from core.services import grant_role, start_session
-from payments.providers import PaymentGatewayError, PaymentRejected, get_alipay
+from payments.providers import Channel, PaymentGatewayError, PaymentRejected, channel_active, get_alipay
 
 
 def login_with_alipay(auth_code: str) -> dict:
     """Exchange the auth code and find or create the buyer by Alipay user id / open id."""
+    if not channel_active(Channel.ALIPAY_MINI):
+        raise ValidationFailed.field("auth_code", "本平台未开通支付宝登录")
     try:
         identity = get_alipay().exchange_auth_code(auth_code)
     except PaymentRejected as exc:

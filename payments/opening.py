@@ -19,6 +19,7 @@ from payments.providers import (
     PaymentGatewayError,
     PaymentRejected,
     PaymentRequest,
+    channel_active,
     get_provider,
     notify_url,
 )
@@ -40,6 +41,8 @@ def _description(order) -> str:
 
 
 def _payer(buyer: User, channel: str) -> dict:
+    if not channel_active(channel):
+        raise ValidationFailed.field("channel", "该支付方式暂未开通，请选择其他支付方式")
     if channel == Channel.WECHAT_JSAPI:
         if not buyer.wechat_openid:
             raise ValidationFailed.field("channel", "微信支付需要使用微信登录")

@@ -8,12 +8,14 @@ still kept in the event log.
 import json
 import logging
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated
+from core.errors import NotFound
 from core.extensions import db
 from core.faults import fault_point
+from core.gateway_settings import gateway_active
 from core.idempotency import idempotent
 from core.openapi import may_answer
 from core.schemas import AlipayLoginArgs, TokenSchema
@@ -25,6 +27,16 @@ from payments.schemas import PaymentArgs, PaymentSchema
 
 log = logging.getLogger(__name__)
 payments_blp = Blueprint("payments", __name__, description="支付与支付通知")
+
+
+def _require_active(gateway: str) -> None:
+    """404 before the body is read when ``gateway`` (wechat_v2, wechat_v3, alipay) is not fully configured.
+
+    A verifier built from an empty key accepts what anybody can sign (MD5 of the fields alone), so an
+    endpoint of an unconfigured gateway must not exist at all, whatever the request carries.
+    """
+    if not gateway_active(current_app.config, gateway):
+        raise NotFound("该支付通知地址未启用")
 
 
 def _gateway_protocol(request_type: str, request_schema: dict, reply_type: str, ok: str, refused: str) -> dict:
@@ -90,8 +102,10 @@ def get_payment(payment_id, actor):
 
 @payments_blp.post("/payments/notify/wechat")
 @payments_blp.doc(security=[], **_WECHAT_V2_NOTIFICATION)
+@may_answer(payments_blp, 404)  # the gateway or API version is not configured here
 def wechat_notification():
     """WeChat Pay v2 payment notification (XML, MD5-signed)."""
+    _require_active("wechat_v2")
     provider = get_wechat_pay(version="v2")
     body = request.get_data()
     note = provider.parse_notification(body, request.content_type, None)
@@ -100,8 +114,10 @@ def wechat_notification():
 
 @payments_blp.post("/payments/notify/alipay")
 @payments_blp.doc(security=[], **_ALIPAY_NOTIFICATION)
+@may_answer(payments_blp, 404)  # the gateway or API version is not configured here
 def alipay_notification():
     """Alipay asynchronous notification (form post, RSA2-signed)."""
+    _require_active("alipay")
     provider = get_provider(Channel.ALIPAY_WAP)
     form = request.form.to_dict()
     note = provider.parse_notification(request.get_data(), request.content_type, form)
@@ -110,8 +126,10 @@ def alipay_notification():
 
 @payments_blp.post("/payments/notify/wechat-refund")
 @payments_blp.doc(security=[], **_WECHAT_V2_NOTIFICATION)
+@may_answer(payments_blp, 404)  # the gateway or API version is not configured here
 def wechat_refund_notification():
     """WeChat Pay v2 refund result (encrypted req_info)."""
+    _require_active("wechat_v2")
     provider = get_wechat_pay(version="v2")
     body = request.get_data()
     note = provider.parse_refund_notification(body)
@@ -147,10 +165,12 @@ def _apply_refund_notification(note: RefundNotification, raw: str) -> bool:
 
 @payments_blp.post("/payments/notify/wechat-v3")
 @payments_blp.doc(security=[], **_WECHAT_V3_NOTIFICATION)
+@may_answer(payments_blp, 404)  # the gateway or API version is not configured here
 @payments_blp.response(204)
 @payments_blp.alt_response(400, schema=_WECHAT_V3_REFUSAL, description='{"code": "FAIL", "message": …}: WeChat retries')
 def wechat_v3_notification():
     """WeChat Pay v3 notification (payment or refund): signed with the WeChat Pay public key, AES-GCM encrypted."""
+    _require_active("wechat_v3")
     body = request.get_data()
     try:
         provider = get_wechat_pay(version="v3")

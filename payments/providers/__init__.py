@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import current_app
 
+from core.gateway_settings import gateway_active
 from payments.providers.alipay import AlipayProvider
 from payments.providers.base import (
     CHANNELS,
@@ -51,6 +52,7 @@ __all__ = [
     "TransferStatus",
     "WeChatPayV2Provider",
     "WeChatPayV3Provider",
+    "channel_active",
     "get_alipay",
     "get_provider",
     "get_wechat_pay",
@@ -67,6 +69,14 @@ WECHAT_PAY_VERSIONS = ("v3", "v2")
 
 def _config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return config if config is not None else current_app.config
+
+
+def channel_active(channel: str, config: Mapping[str, Any] | None = None) -> bool:
+    """Whether the gateway that serves ``channel`` (in the chosen WeChat Pay version) is fully configured."""
+    config = _config(config)
+    if Channel(channel).gateway is Gateway.WECHAT:
+        return gateway_active(config, f"wechat_{_wechat_pay_version(config)}")
+    return gateway_active(config, "alipay")
 
 
 def get_provider(channel: str, config: Mapping[str, Any] | None = None) -> PaymentProvider:

@@ -31,6 +31,7 @@ from alipay.aop.api.response.AlipayTradeRefundResponse import AlipayTradeRefundR
 
 from core.clock import BEIJING
 from core.errors import ValidationFailed
+from core.gateway_settings import require_secret
 from payments.money import fen_to_yuan, yuan_to_fen
 from payments.providers.alipay_adapter import build_client, spki_public_key, verify_rsa2
 from payments.providers.alipay_funds import AlipayFunds
@@ -85,14 +86,15 @@ class AlipayProvider(AlipayFunds):
 
     def __init__(self, config: Mapping[str, Any], channel: Channel = Channel.ALIPAY_WAP):
         self.channel = channel
-        self.app_id = config["ALIPAY_APP_ID"]
+        self.app_id = require_secret("ALIPAY_APP_ID", config["ALIPAY_APP_ID"])
         self.seller_id = config.get("ALIPAY_SELLER_ID") or ""
         self.public_base_url = config.get("PUBLIC_BASE_URL", "")
         self.timeout = config.get("PAYMENT_HTTP_TIMEOUT", 10)
-        self.alipay_public_key = spki_public_key(config["ALIPAY_PUBLIC_KEY"])
+        # Refused empty before any use: a notification is only ever checked against Alipay's real key.
+        self.alipay_public_key = spki_public_key(require_secret("ALIPAY_PUBLIC_KEY", config["ALIPAY_PUBLIC_KEY"]))
         self.client = build_client(
             app_id=self.app_id,
-            app_private_key=config["ALIPAY_APP_PRIVATE_KEY"],
+            app_private_key=require_secret("ALIPAY_APP_PRIVATE_KEY", config["ALIPAY_APP_PRIVATE_KEY"]),
             alipay_public_key=self.alipay_public_key,
             server_url=config["ALIPAY_SERVER_URL"],
             timeout=self.timeout,

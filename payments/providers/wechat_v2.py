@@ -22,6 +22,7 @@ from wechatpy.pay.utils import _check_signature
 
 from core.clock import BEIJING
 from core.errors import ValidationFailed
+from core.gateway_settings import WECHAT_V2_API_KEY_LENGTH, require_secret
 from payments.providers.base import (
     Ack,
     BillRow,
@@ -117,11 +118,14 @@ class WeChatPayV2Provider:
     channel = Channel.WECHAT_JSAPI
 
     def __init__(self, config: Mapping[str, Any]):
-        self.appid = config["WECHAT_APPID"]
-        self.mch_id = config["WECHAT_PAY_MCH_ID"]
+        self.appid = require_secret("WECHAT_APPID", config["WECHAT_APPID"])
+        self.mch_id = require_secret("WECHAT_PAY_MCH_ID", config["WECHAT_PAY_MCH_ID"])
+        # wechatpy signs and verifies with whatever key it is given; an empty one makes a signature
+        # anybody can compute (MD5 of the fields alone), so it is refused before any use.
+        api_key = require_secret("WECHAT_PAY_API_KEY", config["WECHAT_PAY_API_KEY"], WECHAT_V2_API_KEY_LENGTH)
         self.client = PinnedWeChatPay(
             appid=self.appid,
-            api_key=config["WECHAT_PAY_API_KEY"],
+            api_key=api_key,
             mch_id=self.mch_id,
             base_url=config["WECHAT_PAY_BASE_URL"],
             mch_cert=config.get("WECHAT_PAY_CERT_PATH"),

@@ -31,6 +31,7 @@ from wechatpayv3.utils import aes_decrypt
 
 from core.clock import BEIJING
 from core.errors import ValidationFailed
+from core.gateway_settings import WECHAT_V3_API_KEY_BYTES, require_secret
 from payments.providers.base import (
     Ack,
     BillRow,
@@ -187,22 +188,22 @@ class WeChatPayV3Provider:
     version = "v3"
 
     def __init__(self, config: Mapping[str, Any]):
-        self.appid = config["WECHAT_APPID"]
-        self.mch_id = config["WECHAT_PAY_MCH_ID"]
-        self.public_key_id = config["WECHAT_PAY_V3_PUBLIC_KEY_ID"]
+        self.appid = require_secret("WECHAT_APPID", config["WECHAT_APPID"])
+        self.mch_id = require_secret("WECHAT_PAY_MCH_ID", config["WECHAT_PAY_MCH_ID"])
         self.base_url = config["WECHAT_PAY_BASE_URL"].rstrip("/")
-        self.apiv3_key = config["WECHAT_PAY_V3_KEY"]
-        if not (config["WECHAT_PAY_V3_PUBLIC_KEY"] and self.public_key_id):
-            # Without both wechatpayv3 falls back to certificate mode and downloads from the real host.
-            raise WeChatPayV3Error("WECHAT_PAY_V3_PUBLIC_KEY and WECHAT_PAY_V3_PUBLIC_KEY_ID are required")
+        # Each secret refused empty or short before any use: AES-GCM with a short key, or a missing public
+        # key (wechatpayv3 then falls back to certificate mode and downloads from the real host), never runs.
+        self.apiv3_key = require_secret("WECHAT_PAY_V3_KEY", config["WECHAT_PAY_V3_KEY"], WECHAT_V3_API_KEY_BYTES)
+        self.public_key_id = require_secret("WECHAT_PAY_V3_PUBLIC_KEY_ID", config["WECHAT_PAY_V3_PUBLIC_KEY_ID"])
+        public_key = require_secret("WECHAT_PAY_V3_PUBLIC_KEY", config["WECHAT_PAY_V3_PUBLIC_KEY"])
         self.client = pinned_client(
             self.base_url,
             self.mch_id,
-            config["WECHAT_PAY_V3_PRIVATE_KEY"],
-            config["WECHAT_PAY_V3_SERIAL_NO"],
+            require_secret("WECHAT_PAY_V3_PRIVATE_KEY", config["WECHAT_PAY_V3_PRIVATE_KEY"]),
+            require_secret("WECHAT_PAY_V3_SERIAL_NO", config["WECHAT_PAY_V3_SERIAL_NO"]),
             self.appid,
             self.apiv3_key,
-            config["WECHAT_PAY_V3_PUBLIC_KEY"],
+            public_key,
             self.public_key_id,
             config.get("PAYMENT_HTTP_TIMEOUT", 10),
         )

@@ -7,7 +7,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import sandbox_credentials as creds
-from core.config import Config, ProductionConfig
+from core.config import Config, ProductionConfig, config_from_env
+from core.gateway_settings import gateway_active
 
 PAYMENT_VARIABLES = (
     "PAYMENT_SANDBOX",
@@ -28,6 +29,7 @@ PAYMENT_VARIABLES = (
     "ALIPAY_APP_ID",
     "ALIPAY_APP_PRIVATE_KEY",
     "ALIPAY_PUBLIC_KEY",
+    "METRICS_TOKEN",
     "ALIPAY_SELLER_ID",
 )
 
@@ -62,7 +64,7 @@ def production(env):
         "DATABASE_URL": "postgresql+psycopg://app@db/zhuzhou",
         "REDIS_URL": "redis://cache:6379/0",
         "WECHAT_APPID": "wx1234567890abcdef",
-        "WECHAT_SECRET": "real-secret",
+        "WECHAT_SECRET": "0123456789abcdef0123456789abcdef",
         "WECHAT_PAY_MCH_ID": "1600000001",
         "WECHAT_PAY_API_KEY": "r" * 32,
         "WECHAT_PAY_V3_PRIVATE_KEY": merchant_private,
@@ -165,7 +167,7 @@ def test_production_names_every_missing_v3_variable(production):
     with pytest.raises(RuntimeError) as refused:
         ProductionConfig().validate()
     message = str(refused.value)
-    assert "WECHAT_PAY_VERSION=v3 needs" in message
+    assert "WeChat Pay v3 needs" in message
     assert all(name in message for name in ("WECHAT_PAY_V3_KEY", "WECHAT_PAY_V3_PUBLIC_KEY_ID"))
     assert "WECHAT_PAY_V3_PRIVATE_KEY" not in message and "WECHAT_PAY_API_KEY" not in message
 
@@ -176,7 +178,7 @@ def test_production_v2_needs_only_the_v2_key(production):
         production.delenv(name)
     ProductionConfig().validate()
     production.delenv("WECHAT_PAY_API_KEY")
-    with pytest.raises(RuntimeError, match="WECHAT_PAY_VERSION=v2 needs WECHAT_PAY_API_KEY"):
+    with pytest.raises(RuntimeError, match="WeChat Pay v2 needs WECHAT_PAY_API_KEY"):
         ProductionConfig().validate()
 
 
@@ -203,3 +205,48 @@ def test_v3_keys_may_be_given_as_file_paths(production, tmp_path):
     config.validate()
     assert config.WECHAT_PAY_V3_PRIVATE_KEY.strip() == private.strip()
     assert config.WECHAT_PAY_V3_PUBLIC_KEY.strip() == public.strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WECHAT_PAY_API_KEY", "   ", "WeChat Pay v2 needs WECHAT_PAY_API_KEY"),
+        ("WECHAT_PAY_API_KEY", "short", "WECHAT_PAY_API_KEY must be the 32-character API v2 key"),
+        ("WECHAT_PAY_V3_KEY", " " * 32, "WeChat Pay v3 needs WECHAT_PAY_V3_KEY"),
+        ("WECHAT_PAY_V3_KEY", "k" * 31, "WECHAT_PAY_V3_KEY must be the 32-byte APIv3 key"),
+        ("ALIPAY_PUBLIC_KEY", "  ", "Alipay needs ALIPAY_PUBLIC_KEY"),
+        ("ALIPAY_PUBLIC_KEY", "not a key", "ALIPAY_PUBLIC_KEY is not an RSA key"),
+        ("WECHAT_SECRET", "   ", "WECHAT_SECRET must be"),
+        ("METRICS_TOKEN", "   ", "METRICS_TOKEN must be"),
+        ("METRICS_TOKEN", "abc", "METRICS_TOKEN must be"),
+        ("SECRET_KEY", " " * 40, "SECRET_KEY (must be|is required)"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["development", "sandbox", "production"])
+def test_a_blank_or_short_secret_refuses_to_start_in_every_mode(production, mode, name, value, message):
+    """Issue: an empty secret never makes a check pass; each mode refuses it by name before serving."""
+    if mode != "production":
+        production.setenv("APP_ENV", "development")
+        production.setenv("PAYMENT_SANDBOX", "1" if mode == "sandbox" else "0")
+    production.setenv(name, value)
+    config = config_from_env()
+    with pytest.raises(RuntimeError, match=message):
+        config.validate()
+
+
+def test_a_second_wechat_version_is_checked_once_any_of_its_secrets_is_set(production):
+    """v3 chosen, a v2 key left blank-but-set: refused; unset: v2 is simply not active."""
+    production.setenv("WECHAT_PAY_API_KEY", "")
+    ProductionConfig().validate()
+    production.setenv("WECHAT_PAY_API_KEY", "r" * 31)
+    with pytest.raises(RuntimeError, match="WECHAT_PAY_API_KEY must be the 32-character"):
+        ProductionConfig().validate()
+
+
+def test_production_may_run_without_alipay_and_then_has_no_alipay(production):
+    for name in ("ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"):
+        production.delenv(name)
+    config = ProductionConfig()
+    config.validate()
+    assert not gateway_active(vars(config), "alipay")
+    assert gateway_active(vars(config), "wechat_v3") and gateway_active(vars(config), "wechat_v2")

@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from core import sandbox_credentials as creds
 from core.clock import BEIJING, beijing_now
 from core.errors import ValidationFailed
+from core.gateway_settings import GatewaySecretMissing
 from payments.providers import PaymentGatewayError, PaymentRejected, RefundNotification, get_provider
-from payments.providers.wechat_v3 import WeChatPayV3Error, WeChatPayV3Provider, pinned_client
+from payments.providers.wechat_v3 import WeChatPayV3Provider, pinned_client
 from sandbox import wechat_pay_v3 as sandbox_v3
 from sandbox.notifications import wechat_v3_headers, wechat_v3_payment_body
 from sandbox.notifier import WECHAT_V3_SCHEDULE
@@ -53,9 +54,17 @@ def test_without_the_public_key_it_refuses_instead_of_downloading_certificates(w
     _, config, _ = wechat
     sent = []
     monkeypatch.setattr(requests.Session, "request", lambda self, method, url, *a, **k: sent.append(url))
-    with pytest.raises(WeChatPayV3Error, match="WECHAT_PAY_V3_PUBLIC_KEY"):
+    with pytest.raises(GatewaySecretMissing, match="WECHAT_PAY_V3_PUBLIC_KEY"):
         get_provider("wechat_jsapi", config | {"WECHAT_PAY_V3_PUBLIC_KEY": "", "WECHAT_PAY_V3_PUBLIC_KEY_ID": ""})
     assert sent == []
+
+
+@pytest.mark.parametrize("name", ["WECHAT_PAY_V3_KEY", "WECHAT_PAY_V3_PRIVATE_KEY", "WECHAT_PAY_V3_SERIAL_NO"])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_v3_secret_is_refused_at_the_point_of_use(wechat, name, value):
+    _, config, _ = wechat
+    with pytest.raises(GatewaySecretMissing, match=name):
+        get_provider("wechat_jsapi", config | {name: value})
 
 
 def test_create_returns_exactly_the_request_payment_params_signed_with_the_merchant_key(sandbox, wechat):
