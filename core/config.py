@@ -11,6 +11,24 @@ from core.gateway_settings import blank, gateway_setting_problems
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 MIN_SECRET_KEY_LENGTH = 32
 
+SELLER_OF_RECORD = "seller_of_record"
+SETTLEMENT_MODES = (SELLER_OF_RECORD, "platform")
+
+
+def settlement_mode_problems(mode: str) -> list[str]:
+    """SETTLEMENT_MODE must name a mode this deployment can run completely (docs/money.md)."""
+    if mode not in SETTLEMENT_MODES:
+        return [f"SETTLEMENT_MODE must be seller_of_record or platform, not {mode!r}"]
+    if mode != SELLER_OF_RECORD:
+        # Refused rather than half-run: without sub-merchant onboarding, combine payment and profit sharing
+        # the platform would collect sellers' money itself, which is the unlicensed clearing (二清) it must avoid.
+        return [
+            "SETTLEMENT_MODE=platform (WeChat Pay 平台收付通) is not available in this version: sub-merchant "
+            "onboarding, combine payment and profit sharing are not built yet; use seller_of_record"
+        ]
+    return []
+
+
 # A fixed, public key used only outside production so that a dev database
 # stays readable across restarts. Production refuses to start with it.
 DEV_PII_KEY = base64.b64encode(b"zhuzhou-dev-pii-key-not-secret!!").decode()
@@ -177,6 +195,9 @@ class Config:
         self.WTF_CSRF_CHECK_DEFAULT = False
         # The reviewing office as exports and messages name it (the city may have renamed it).
         self.OFFICE_NAME = env("OFFICE_NAME") or "株洲市扶贫办"
+        # Who sells and how money reaches villagers (docs/money.md): the centre as seller of record, paying
+        # suppliers by bank batch or Alipay transfer, or a platform on WeChat Pay 平台收付通 (not built yet).
+        self.SETTLEMENT_MODE = (env("SETTLEMENT_MODE") or SELLER_OF_RECORD).strip().lower()
         # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.
         self.LABEL_FONT_PATH = env("LABEL_FONT_PATH") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
@@ -262,10 +283,11 @@ class Config:
         return []
 
     def _setting_problems(self) -> list[str]:
-        """Storage and log settings that cannot work (checked in every mode)."""
+        """Storage, log and settlement settings that cannot work (checked in every mode)."""
+        problems = self._storage_backend_problems() + settlement_mode_problems(self.SETTLEMENT_MODE)
         if self.LOG_FORMAT not in ("json", "text"):
-            return ["LOG_FORMAT must be json or text", *self._storage_backend_problems()]
-        return self._storage_backend_problems()
+            problems.insert(0, "LOG_FORMAT must be json or text")
+        return problems
 
     def _storage_backend_problems(self) -> list[str]:
         if self.STORAGE_BACKEND == "local":

@@ -175,6 +175,13 @@ def mask_account(account: str | None) -> str | None:
     return mask_phone(account)
 
 
+def mask_bank_account(number: str | None) -> str | None:
+    """6222 **** **** 1234: the first and last four digits, as a bank receipt shows them."""
+    if not number:
+        return number
+    return f"{number[:4]} **** **** {number[-4:]}" if len(number) > 8 else "*" * len(number)
+
+
 def mask_middle(value: str | None) -> str | None:
     """Keep the first and last 2 characters (household numbers and the like)."""
     if not value:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
-from core.pii import Encrypted
+from core.pii import Encrypted, mask_account, mask_bank_account
 
 
 class PartyType(StrEnum):
@@ -46,6 +46,7 @@ class Bucket(StrEnum):
     AVAILABLE = "available"  # a party's money that can be paid out
     MAIN = "main"  # the only bucket of platform, suspense and payout clearing
     ALIPAY_TRANSFER = "alipay_transfer"  # the gateway account payouts leave by
+    BANK_TRANSFER = "bank_transfer"  # the centre's bank account 银行代发 payouts leave by
 
 
 class PostingKind(StrEnum):
@@ -64,6 +65,13 @@ class PayoutStatus(StrEnum):
     PROCESSING = "processing"  # sent (or about to be); ask Alipay before sending again
     SUCCESS = "success"
     FAILED = "failed"  # the money went back to the party's available bucket
+
+
+class PayoutMethod(StrEnum):
+    """How a payout reaches its party."""
+
+    ALIPAY = "alipay"  # an Alipay transfer the app sends (and asks about) itself
+    BANK = "bank"  # 银行代发: a line of the county's bank batch file, settled by the bank's result file
 
 
 OPEN_PAYOUT_STATUSES = (PayoutStatus.PENDING, PayoutStatus.PROCESSING)
@@ -175,6 +183,7 @@ class Payout(db.Model):
         sa.CheckConstraint(one_of("status", PayoutStatus), name="known_status"),
         sa.CheckConstraint(one_of("party_type", PartyType), name="known_party_type"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint(one_of("method", PayoutMethod), name="known_method"),
         # At most one unfinished payout per party: a second batch cannot pay the same money.
         sa.Index(
             "uq_payouts_open_party",
@@ -206,9 +215,43 @@ class Payout(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A PayoutMethod; for bank payouts the bank's name (snapshot) and when it first went into a bank file.
+    method: Mapped[str] = mapped_column(sa.String(8), default=PayoutMethod.ALIPAY, server_default=PayoutMethod.ALIPAY)
+    bank_name: Mapped[str | None] = mapped_column(sa.String(64))
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     batch: Mapped[PayoutBatch] = relationship(back_populates="payouts")
 
     @property
     def owner(self) -> str:
         return f"{self.party_type}:{self.party_id}"
+
+    @property
+    def masked_account(self) -> str | None:
+        """The account as responses and pages show it: a bank card or an Alipay account, masked."""
+        if self.method == PayoutMethod.BANK:
+            return mask_bank_account(self.payee_account)
+        return mask_account(self.payee_account)
+
+
+class PayeeBankAccount(db.Model):
+    """The bank account a party is paid into by 银行代发, recorded with the party's consent."""
+
+    __tablename__ = "payee_bank_accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("party_type", "party_id"),
+        sa.CheckConstraint(one_of("party_type", PartyType), name="known_party_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_type: Mapped[str] = mapped_column(sa.String(16))
+    party_id: Mapped[int]
+    # 户名: the account holder's name as the bank has it (must match, or the bank returns the line).
+    account_name: Mapped[str] = mapped_column(sa.String(64))
+    account_no: Mapped[str] = mapped_column(Encrypted("payee_bank.account_no"))
+    # 开户行, e.g. 炎陵县农村商业银行霞阳支行.
+    bank_name: Mapped[str] = mapped_column(sa.String(64))
+    # When the party's consent to be paid into this account was recorded, and by whom.
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

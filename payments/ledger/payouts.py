@@ -1,4 +1,7 @@
-"""Paying villagers, stations and centres their available balances through Alipay transfers.
+"""Paying villagers, stations and centres their available balances: Alipay transfers, or by bank.
+
+A party with a bank account on file is paid by the county's bank batch file
+(``payments.ledger.bank_payouts``); everyone else by Alipay transfer, below.
 
 A batch moves each party's available balance to payout clearing and records a
 Payout with its own ``out_biz_no`` in one transaction; the transfers run after
@@ -24,6 +27,7 @@ from core.faults import fault_after_commit, fault_point
 from core.models import Role, User
 from core.tasks import run_later
 from core.unit_of_work import unit_of_work
+from payments.ledger.bank_payouts import bank_accounts_by_party, bank_payout_fields
 from payments.ledger.models import (
     OPEN_PAYOUT_STATUSES,
     Bucket,
@@ -33,6 +37,7 @@ from payments.ledger.models import (
     PartyType,
     Payout,
     PayoutBatch,
+    PayoutMethod,
     PayoutStatus,
     PostingKind,
 )
@@ -107,8 +112,13 @@ def _has_open_payout(party_type: str, party_id: int) -> bool:
     )
 
 
-def create_payout(batch: PayoutBatch, party_type: str, party, region_code: str, station_id: int | None):
-    """Move the party's whole available balance to payout clearing; None when there is nothing to pay."""
+def create_payout(
+    batch: PayoutBatch, party_type: str, party, region_code: str, station_id: int | None, bank=None
+) -> Payout | None:
+    """Move the party's whole available balance to payout clearing; None when there is nothing to pay.
+
+    ``bank``: the party's bank account on file, paid by the bank batch file; else by Alipay transfer.
+    """
     available = party_account(party_type, party.id, Bucket.AVAILABLE)
     _lock_account(available)  # a concurrent batch waits here, then sees the balance we leave
     amount = balance(available)
@@ -120,10 +130,13 @@ def create_payout(batch: PayoutBatch, party_type: str, party, region_code: str, 
         party_id=party.id,
         region_code=region_code,
         station_id=station_id,
-        payee_name=party.name[:64],
-        payee_account=party.payout_alipay_account,
         amount_fen=amount,
         out_biz_no=new_out_biz_no(party_type, party.id),
+        **(
+            bank_payout_fields(bank)
+            if bank is not None
+            else {"payee_name": party.name[:64], "payee_account": party.payout_alipay_account}
+        ),
     )
     db.session.add(payout)
     db.session.flush()
@@ -143,24 +156,33 @@ def run_settlement(actor: User, county_code: str, *, send: bool = True) -> dict:
     db.session.add(batch)
     db.session.flush()
     available = _available_by_party()
+    banks = bank_accounts_by_party()
     skipped = []
     retried = unfinished_payouts(county_code)
     for party_type, party, region_code, station_id in _parties(county_code):
         if available.get((party_type, party.id), 0) < MIN_PAYOUT_FEN:
             continue
-        if not getattr(party, "payout_alipay_account", None):
-            skipped.append({"owner": f"{party_type}:{party.id}", "name": party.name, "reason": "未设置支付宝收款账户"})
+        bank = banks.get((party_type, party.id))
+        if bank is None and not getattr(party, "payout_alipay_account", None):
+            reason = "未登记银行账户或支付宝收款账户"
+            skipped.append({"owner": f"{party_type}:{party.id}", "name": party.name, "reason": reason})
             continue
-        create_payout(batch, party_type, party, region_code, station_id)
+        create_payout(batch, party_type, party, region_code, station_id, bank)
     db.session.flush()
     fault_after_commit("payout.committed")
-    for payout_id in [*retried, *(payout.id for payout in batch.payouts)] if send else []:
+    transfers = [p.id for p in batch.payouts if p.method == PayoutMethod.ALIPAY]
+    for payout_id in [*retried, *transfers] if send else []:
         run_later(execute_payout, payout_id)
     return {"batch": batch, "skipped": skipped, "retried": len(retried)}
 
 
 def unfinished_payouts(county_code: str | None = None) -> list[int]:
-    statement = sa.select(Payout.id).where(Payout.status.in_(OPEN_PAYOUT_STATUSES)).order_by(Payout.id)
+    """Unfinished Alipay transfers (bank payouts wait for the bank's result file instead)."""
+    statement = (
+        sa.select(Payout.id)
+        .where(Payout.status.in_(OPEN_PAYOUT_STATUSES), Payout.method == PayoutMethod.ALIPAY)
+        .order_by(Payout.id)
+    )
     if county_code:
         statement = statement.where(Payout.region_code.like(f"{county_code}%"))
     return list(db.session.scalars(statement))
@@ -181,7 +203,7 @@ def _ask_or_send(payout_id: int) -> TransferResult | None:
     """
     with unit_of_work():
         payout = _lock_payout(payout_id)
-        if payout is None or payout.status in FINISHED:
+        if payout is None or payout.status in FINISHED or payout.method != PayoutMethod.ALIPAY:
             return None
         sent_before, out_biz_no = payout.attempts > 0, payout.out_biz_no
     if sent_before:

@@ -1,11 +1,12 @@
 """Settlement request and response schemas (fields listed explicitly)."""
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from core.fields import LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
-from core.pii import mask_account
-from payments.ledger.models import PayoutStatus
+from core.pii import mask_bank_account
+from payments.ledger.models import PayoutMethod, PayoutStatus
 
 CODE = validate.Regexp(r"^\d{4,12}$", error="应为4到12位的行政区划代码")
 
@@ -30,7 +31,11 @@ class PayoutSchema(Schema):
     batch_id = fields.Integer()
     owner = fields.String()
     payee_name = fields.String()
-    payee_account = fields.Function(lambda p: mask_account(p.payee_account))
+    payee_account = fields.String(attribute="masked_account")
+    # alipay: an Alipay transfer; bank: a line of the county's 银行代发 file (bank_name is its 开户行).
+    method = enum_string(PayoutMethod)
+    bank_name = fields.String(allow_none=True)
+    exported_at = LocalDateTime(allow_none=True)
     amount_fen = fields.Integer()
     out_biz_no = fields.String()
     status = enum_string(PayoutStatus)
@@ -61,3 +66,47 @@ class PayoutQueryArgs(PageArgs):
     region = fields.String(validate=CODE)
     status = fields.String(validate=one_of(PayoutStatus))
     batch_id = fields.Integer()
+
+
+class BankAccountArgs(Schema):
+    account_name = fields.String(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"description": "户名（与银行登记一致）"}
+    )
+    account_no = fields.String(required=True, validate=validate.Length(min=8, max=40), metadata={"description": "账号"})
+    bank_name = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=64),
+        metadata={"description": "开户行"},
+    )
+    consent = fields.Boolean(required=True, metadata={"description": "收款人本人已同意以此账户收款"})
+
+
+class BankAccountSchema(Schema):
+    owner = fields.Function(lambda a: f"{a.party_type}:{a.party_id}")
+    account_name = fields.String()
+    account_no = fields.Function(lambda a: mask_bank_account(a.account_no))
+    bank_name = fields.String()
+    consented_at = LocalDateTime()
+    updated_at = LocalDateTime()
+
+
+class BankFileArgs(Schema):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")))
+
+
+class BankResultUploadArgs(Schema):
+    file = Upload(required=True, metadata={"description": "银行回单文件（CSV 或 XLSX）：参考号、金额、状态、失败原因"})
+
+
+class BankResultProblemSchema(Schema):
+    row = fields.Integer()
+    reference = fields.String()
+    problem = fields.String()
+
+
+class BankResultSchema(Schema):
+    paid = fields.Integer()
+    failed = fields.Integer()
+    unchanged = fields.Integer(metadata={"description": "已有结果的行（重复导入不改变任何数据）"})
+    in_transfer = fields.Integer(metadata={"description": "仍在银行处理中的款项（回单未提及）"})
+    problems = fields.List(fields.Nested(BankResultProblemSchema))

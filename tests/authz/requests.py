@@ -63,12 +63,16 @@ URL_ARGUMENTS = {
     ("GET", "/console/static/<path:filename>"): {"filename": "console_css"},
     ("GET", "/api/v1/orders/<int:order_id>/settlement-statement"): {"order_id": "unit_order"},
     ("GET", "/api/v1/unit-orders/<int:order_id>"): {"order_id": "unit_order"},
+    ("POST", "/api/v1/payout-batches/<int:batch_id>/bank-file"): {"batch_id": "payout_batch"},
+    ("POST", "/api/v1/payout-batches/<int:batch_id>/bank-results"): {"batch_id": "payout_batch"},
     ("POST", "/api/v1/bank-transfers/refunds/<int:refund_id>/sent"): {"refund_id": "bank_refund"},
     ("GET", "/api/v1/test-reports/<int:report_id>"): {"report_id": "test_report"},
     ("GET", "/api/v1/trace/<code>"): {"code": "trace_code"},
     ("GET", "/t/<code>"): {"code": "trace_code"},
     ("GET", "/console/settlement/batches/<int:batch_id>"): {"batch_id": "payout_batch"},
     ("GET", "/console/settlement/batches/<int:batch_id>/status"): {"batch_id": "payout_batch"},
+    ("POST", "/console/settlement/batches/<int:batch_id>/bank-file"): {"batch_id": "payout_batch"},
+    ("POST", "/console/settlement/batches/<int:batch_id>/bank-results"): {"batch_id": "payout_batch"},
     ("POST", "/console/station/refunds/<int:refund_id>/decision"): {"refund_id": "refund"},
     ("POST", "/console/station/pickups/<int:order_id>/arrived"): {"order_id": "pickup_order"},
     ("POST", "/console/station/pickups/<int:order_id>/hand-over"): {"order_id": "pickup_order"},
@@ -91,6 +95,13 @@ _PRODUCT = {
     "unit": "箱",
     "origin_village_code": "430225100201",
     "skus": [{"name": "3斤装", "price_fen": 3900, "stock": 10}],
+}
+
+_BANK_ACCOUNT = {
+    "account_name": "李秀英",
+    "account_no": "6217995510001234567",
+    "bank_name": "炎陵县农村商业银行霞阳支行",
+    "consent": True,
 }
 
 BODIES = {
@@ -163,6 +174,12 @@ BODIES = {
     ("POST", "/api/v1/refunds/<int:refund_id>/decision"): _json({"decision": "approve"}),
     ("POST", "/api/v1/orders/<int:order_id>/payments"): _json({"channel": "wechat_jsapi"}),
     ("POST", "/api/v1/settlements/run"): _json({"county_code": COUNTY_A}),
+    ("PUT", "/api/v1/sellers/<int:seller_id>/bank-account"): _json(_BANK_ACCOUNT),
+    ("PUT", "/api/v1/stations/<int:station_id>/bank-account"): _json(_BANK_ACCOUNT),
+    ("POST", "/api/v1/payout-batches/<int:batch_id>/bank-file"): lambda ids: {"query_string": {"format": "csv"}},
+    ("POST", "/api/v1/payout-batches/<int:batch_id>/bank-results"): lambda ids: {
+        "data": {"file": (io.BytesIO("参考号,金额,状态\nAUTHZPAYOUT0002,1.00,成功\n".encode()), "result.csv")}
+    },
     ("POST", "/api/v1/units"): _json(
         {
             "name": "炎陵县第一中学",
@@ -248,6 +265,10 @@ BODIES = {
     ("POST", "/console/review/products/<int:product_id>/certification/revoke"): _form({"reason": "认定到期"}),
     ("POST", "/console/review/products/<int:product_id>/decision"): _form({"decision": "approve"}),
     ("POST", "/console/settlement/run"): _form({"county_code": COUNTY_A}),
+    ("POST", "/console/settlement/batches/<int:batch_id>/bank-file"): _form({"format": "csv"}),
+    ("POST", "/console/settlement/batches/<int:batch_id>/bank-results"): lambda ids: {
+        "data": {"file": (io.BytesIO("参考号,金额,状态\nAUTHZPAYOUT0002,1.00,成功\n".encode()), "result.csv")}
+    },
     ("POST", "/console/station/orders/<int:order_id>/ship"): _form(
         lambda ids: {"station_id": str(ids["station"]), "carrier": "顺丰速运", "tracking_no": "SF0000000001"}
     ),

@@ -323,6 +323,22 @@ def build_world(client) -> dict:
             failure_reason="测试",
         )
     )
+    # … and station A by bank (银行代发), not yet in a bank file: the batch has a line to export.
+    _db.session.add(
+        Payout(
+            batch_id=payout_batch.id,
+            party_type="station",
+            party_id=station_a.id,
+            region_code=YANLING,
+            station_id=station_a.id,
+            payee_name="霞阳村服务站",
+            payee_account="43001860061052500001",
+            amount_fen=100,
+            out_biz_no="AUTHZPAYOUT0002",
+            method="bank",
+            bank_name="炎陵县农村商业银行霞阳支行",
+        )
+    )
     _db.session.commit()
     ids["payout_batch"] = payout_batch.id
     ids["username"] = users["platform_admin"].username

@@ -79,3 +79,40 @@ def test_another_county_cannot_be_settled(db, client, ledger_shop, post):
     refused = post("/console/settlement/run", {"county_code": "430224"})
     assert refused.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Payout)) == 0
+
+
+def test_bank_payouts_are_downloaded_and_their_result_file_imported(db, client, ledger_shop, post):
+    """银行代发 in the console: the batch page offers the upload file, then takes the bank's result file."""
+    import io
+
+    from payments.ledger.models import PayeeBankAccount
+
+    _released_sale(client, ledger_shop)
+    db.session.add(
+        PayeeBankAccount(
+            party_type="seller",
+            party_id=ledger_shop["peach_seller"].id,
+            account_name="李秀英",
+            account_no="6217995510001234567",
+            bank_name="炎陵县农村商业银行霞阳支行",
+            consented_at=factories.utcnow(),
+        )
+    )
+    db.session.commit()
+    sign_in(client, _yanling(ledger_shop))
+    started = post("/console/settlement/run", {"county_code": "430225"})
+    batch_url = started.headers["Location"].split("?")[0]
+    page = client.get(batch_url).text
+    assert "农产品货款" in page and "下载代发文件（Excel）" in page and "6217 **** **** 4567" in page
+    assert "转账进行中" not in page  # nothing to poll: the bank line waits for the result file
+
+    exported = post(batch_url + "/bank-file", {"format": "csv"})
+    assert exported.status_code == 200 and exported.headers["Content-Disposition"].endswith('.csv"')
+    reference = exported.data.decode("utf-8-sig").splitlines()[1].split(",")[-1]
+    result = f"参考号,金额,状态,失败原因\n{reference},62.56,成功,\nPO-UNKNOWN,1.00,成功,\n".encode()
+    imported = post(batch_url + "/bank-results", {"file": (io.BytesIO(result), "回单.csv")})
+    assert imported.status_code == 200
+    assert "银行回单已导入：1 笔成功" in imported.text and "第 3 行（PO-UNKNOWN）" in imported.text
+    assert owner_balances("seller", ledger_shop["peach_seller"].id)["paid_out_fen"] == 6256
+    refused = post(batch_url + "/bank-results", {"file": (io.BytesIO(b"x,y\n1,2\n"), "bad.csv")})
+    assert refused.status_code == 422 and "回单文件缺少列" in refused.text

@@ -250,3 +250,17 @@ def test_production_may_run_without_alipay_and_then_has_no_alipay(production):
     config.validate()
     assert not gateway_active(vars(config), "alipay")
     assert gateway_active(vars(config), "wechat_v3") and gateway_active(vars(config), "wechat_v2")
+
+
+@pytest.mark.parametrize("mode", ["development", "production"])
+def test_the_settlement_mode_is_seller_of_record_and_an_incomplete_mode_refuses_to_start(production, mode):
+    production.setenv("APP_ENV", mode)
+    production.delenv("SETTLEMENT_MODE", raising=False)
+    config = config_from_env()
+    assert config.SETTLEMENT_MODE == "seller_of_record"
+    production.setenv("SETTLEMENT_MODE", "platform")
+    with pytest.raises(RuntimeError, match="SETTLEMENT_MODE=platform .* not available"):
+        config_from_env().validate()
+    production.setenv("SETTLEMENT_MODE", "clearing")
+    with pytest.raises(RuntimeError, match="SETTLEMENT_MODE must be seller_of_record or platform"):
+        config_from_env().validate()

@@ -78,7 +78,7 @@ def test_parties_without_an_account_are_listed_as_skipped(client, ledger_shop, a
     batch = _run(client, ledger_shop).json
     assert [p["owner"] for p in batch["payouts"]] == [f"seller:{ledger_shop['peach_seller'].id}"]
     assert {s["owner"].split(":")[0] for s in batch["skipped"]} == {"station", "centre"}
-    assert all(s["reason"] == "未设置支付宝收款账户" for s in batch["skipped"])
+    assert all(s["reason"] == "未登记银行账户或支付宝收款账户" for s in batch["skipped"])
 
 
 def test_a_failed_transfer_returns_the_money_with_the_gateways_reason(client, ledger_shop, alipay_sandbox):
