@@ -19,12 +19,14 @@ request or a job (``core.unit_of_work``) it may call a gateway with rows locked.
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, current_app
 from werkzeug.serving import make_server
 
+from core.clock import beijing_now
 from core.models import User
 from payments.applying import apply_query, lock_payment
 from payments.ledger.models import Payout, PayoutStatus
@@ -45,6 +47,15 @@ GATEWAY_SETTINGS = ("WECHAT_PAY_BASE_URL", "WECHAT_API_BASE_URL", "ALIPAY_SERVER
 
 class DemoGatewayUnavailable(RuntimeError):
     """The demo cannot pay through the simulator (sandbox off, or none reachable and none can be started)."""
+
+
+def shares_our_clock(base_url: str) -> bool:
+    """Whether the simulator reads this process's clock (served here, or by a test): set back, it answers so."""
+    try:
+        said = datetime.fromisoformat(requests.get(base_url.rstrip("/") + "/healthz", timeout=2).json()["now"])
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+    return abs(said - beijing_now()) < timedelta(minutes=5)
 
 
 def simulator_answers(base_url: str) -> bool:
