@@ -39,7 +39,7 @@ from shop.orders.after_sales import decide_refund, request_refund
 from shop.orders.fulfilment import confirm_receipt, ship_station_lines
 from shop.orders.placement import place_order
 from shop.review import review_product
-from villages.models import Centre, Region, RegionLevel, Station, StationStatus
+from villages.models import Centre, HouseholdCategory, Region, RegionLevel, Seller, Station, StationStatus
 from villages.sellers import register_seller
 from villages.stations import create_station
 
@@ -110,13 +110,15 @@ def _on_sale_skus(county: str) -> list[Sku]:
             sa.select(Sku)
             .join(Product)
             .join(Station, Station.id == Product.station_id)
+            .join(Seller, Seller.id == Product.seller_id)
             .where(
                 Product.status == ProductStatus.ON_SALE,
                 Sku.is_active,
                 Station.status == StationStatus.ACTIVE,
                 Station.village_code.like(f"{county}%"),
             )
-            .order_by(Sku.id)
+            # 脱贫户 and 监测对象 first: their income is the office's second figure on every chart
+            .order_by(Seller.household_category == HouseholdCategory.ORDINARY, Sku.id)
             .limit(SKUS_PER_COUNTY)
         )
     )
