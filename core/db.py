@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase
 
+from core import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -21,8 +23,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware UTC (``core.clock``'s, so a script can set it back)."""
+    return clock.utcnow()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -45,6 +45,14 @@ def seed_command(if_empty: bool) -> None:
             f"{counts['monitored']} 监测对象 households, "
             f"{counts['consented']} sellers agreed to be named on trace pages"
         )
+    if result.get("history"):
+        counts = result["history"]
+        click.echo(
+            f"demo: the last {counts['months']} months in all {counts['counties']} counties — "
+            f"{counts['orders']} orders ({counts['refunds']} refunded), "
+            f"{counts['payouts']} payouts (炎陵县, 茶陵县: quarterly), "
+            f"{counts['reports']} monthly reports (last month's: one awaiting review, one sent back)"
+        )
     if result.get("settlement"):
         counts = result["settlement"]
         click.echo(

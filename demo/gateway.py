@@ -19,17 +19,21 @@ request or a job (``core.unit_of_work``) it may call a gateway with rows locked.
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, current_app
 from werkzeug.serving import make_server
 
+from core.clock import beijing_now
 from core.models import User
 from payments.applying import apply_query, lock_payment
+from payments.ledger.models import Payout, PayoutStatus
+from payments.ledger.payouts import record_transfer_result
 from payments.models import GatewayRefund, GatewayRefundStatus, Payment, PaymentStatus
 from payments.opening import record_attempt
-from payments.providers import Channel, get_provider
+from payments.providers import Channel, get_alipay, get_provider
 from payments.providers.base import RefundStatus
 from payments.refunds import apply_refund_result
 from sandbox import create_sandbox_app
@@ -43,6 +47,15 @@ GATEWAY_SETTINGS = ("WECHAT_PAY_BASE_URL", "WECHAT_API_BASE_URL", "ALIPAY_SERVER
 
 class DemoGatewayUnavailable(RuntimeError):
     """The demo cannot pay through the simulator (sandbox off, or none reachable and none can be started)."""
+
+
+def shares_our_clock(base_url: str) -> bool:
+    """Whether the simulator reads this process's clock (served here, or by a test): set back, it answers so."""
+    try:
+        said = datetime.fromisoformat(requests.get(base_url.rstrip("/") + "/healthz", timeout=2).json()["now"])
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+    return abs(said - beijing_now()) < timedelta(minutes=5)
 
 
 def simulator_answers(base_url: str) -> bool:
@@ -122,3 +135,12 @@ def refund_through_simulator(refund: GatewayRefund) -> None:
     apply_refund_result(refund, result)
     if refund.status != GatewayRefundStatus.SUCCESS:
         raise DemoGatewayUnavailable(f"refund {refund.out_refund_no} is {refund.status}")
+
+
+def transfer_through_simulator(payout: Payout) -> None:
+    """Send a recorded payout's Alipay transfer to the simulator and apply the answer (as `execute_payout` does)."""
+    payout.status, payout.attempts = PayoutStatus.PROCESSING, payout.attempts + 1
+    numbers = (payout.out_biz_no, payout.payee_account, payout.payee_name, payout.amount_fen)
+    record_transfer_result(payout, get_alipay().transfer(*numbers, f"株洲农村电商结算 {payout.out_biz_no[-10:]}"))
+    if payout.status != PayoutStatus.SUCCESS:
+        raise DemoGatewayUnavailable(f"payout {payout.out_biz_no} is {payout.status}: {payout.failure_reason}")

@@ -12,6 +12,7 @@ from demo.batches import seed_batches
 from demo.catalogue import seed_catalogue
 from demo.gateway import demo_simulator
 from demo.groups import seed_groups
+from demo.history import seed_history
 from demo.orders import seed_orders
 from demo.presale_pickup import seed_presale_and_pickup
 from demo.settlement import seed_settlement
@@ -93,7 +94,8 @@ def seed_demo_city() -> dict:
     catalogue = seed_catalogue(village_data.get("manager_station"))
     batches = seed_batches()  # before the orders: their shipments take units from the batches
     with demo_simulator(current_app):  # the demo's orders are paid through the gateway simulator
-        orders = seed_orders(village_data.get("manager_station"))  # first: it only seeds a shop with no orders
+        history = seed_history()  # first: the last twelve months, then today's orders in every state
+        orders = seed_orders(village_data.get("manager_station"))
         settlement = seed_settlement()
         units = seed_units()
         presale_pickup = seed_presale_and_pickup(village_data.get("manager_station"))
@@ -106,6 +108,7 @@ def seed_demo_city() -> dict:
         "batches": batches,
         "settlement": settlement,
         "orders": orders,
+        "history": history,
         "units": units,
         "presale_pickup": presale_pickup,
         "groups": groups,

@@ -80,4 +80,4 @@ def seed_settlement() -> dict:
     _give_payout_accounts({product.station_id for product, _ in offers})
     released = release_held_funds()
     batch = run_settlement(admin, COUNTY, send=False)["batch"]
-    return {"orders": len(offers), "released_lines": released, "payouts": len(batch.payouts)}
+    return {"orders": len(offers), "released_lines": released, "payouts": len(batch.payouts), "batch_id": batch.id}

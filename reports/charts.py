@@ -4,9 +4,9 @@ SVG keeps the text as text, so the console shows Chinese labels with the
 browser's own fonts (a server-side PNG would need CJK fonts installed).
 """
 
-from datetime import date
 from xml.sax.saxutils import escape
 
+from core.clock import beijing_today
 from reports.analytics import SalesGrouping, month_bounds, sales_figures
 from villages.models import Region
 
@@ -87,5 +87,6 @@ def render_svg(series: dict) -> str:
 
 
 def this_month() -> str:
-    today = date.today()
+    """The current Beijing month (a server in UTC is still in last month until 08:00 on the 1st)."""
+    today = beijing_today()
     return f"{today.year:04d}-{today.month:02d}"

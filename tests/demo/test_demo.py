@@ -120,7 +120,7 @@ def test_seed_shows_the_money_flow(client, db):
     result = seed_demo_city()
     counts = result["settlement"]
     assert counts["orders"] == 8 and counts["released_lines"] == 5 and counts["payouts"] >= 3
-    payouts = db.session.scalars(sa.select(Payout)).all()
+    payouts = db.session.scalars(sa.select(Payout).where(Payout.batch_id == counts["batch_id"])).all()
     assert {p.status for p in payouts} == {"pending"}  # recorded, sent later with the sandbox up
     assert {p.party_type for p in payouts} == {"seller", "station", "centre"}
     assert sum(p.amount_fen for p in payouts) > 0

@@ -41,9 +41,10 @@ def _assert_reconciles(db) -> None:
 def test_the_demo_reconciles_with_the_simulators_bills(db, demo_gateways):
     seed_demo_city()
     payments = db.session.scalars(sa.select(Payment).where(THROUGH_A_GATEWAY)).all()
-    # The orders in every state, the settlement demo's, the union's gift, two pre-sales' (2 + 2) and the
-    # pickup (3) orders, the members of two groups (2 + 2).
-    assert len(payments) == 6 + 8 + 1 + 7 + 4
+    # The last twelve months' (three a month, a refunded one every third month), the orders in every state,
+    # the settlement demo's, the union's gift, two pre-sales' (2 + 2) and the pickup (3) orders, the members
+    # of two groups (2 + 2).
+    assert len(payments) == 12 * 3 + 4 + 6 + 8 + 1 + 7 + 4
     assert {p.channel for p in payments} == {"wechat_jsapi", "alipay_wap", "alipay_mini"}
     assert all(p.status == "paid" and not p.transaction_id.startswith("DEMO") for p in payments)
     assert {p.out_trade_no for p in payments} == set(demo_gateways.state.wechat_trades) | set(
