@@ -39,8 +39,8 @@ pytest_plugins = ("tests.orders", "tests.payments_fixtures", "tests.ledger_helpe
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… in an xdist worker; None in a serial run
 # Tests whose fixtures are too dear to build on every worker (a served demo city with Chromium, gunicorn
-# clusters, a crash-test database kit, an S3 emulator) run on one worker: `make test` uses --dist loadgroup.
-ONE_WORKER_FIXTURES = ("live_server", "cluster", "databases", "s3_server")
+# clusters, an S3 emulator) run on one worker: `make test` uses --dist loadgroup.
+ONE_WORKER_FIXTURES = ("live_server", "cluster", "s3_server")
 
 
 _WORKER_DATABASE = pytest.StashKey[sa.URL]()
