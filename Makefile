@@ -34,12 +34,18 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set. Each run is spread over
+# TEST_WORKERS processes (pytest-xdist), each on a database of its own (tests/conftest.py); tests whose
+# fixtures are dear to build (the browser's demo city, the gunicorn cluster) keep to one worker (loadgroup).
+# `make test TEST_WORKERS=0` runs serially.
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
 test: lint
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	env -u TEST_DATABASE_URL $(PYTEST)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on $${TEST_DATABASE_URL%%@*}@…"; \
-		$(BIN)/python -m pytest; \
+		$(PYTEST); \
 	fi
 
 # The city at scale over HTTP (PostgreSQL, Redis, gunicorn, wrk; see README). Not part of `make test`.

@@ -1,8 +1,17 @@
-"""Fixtures: one migrated database per run, one rolled-back transaction per test.
+"""Fixtures: one migrated database per test process, one rolled-back transaction per test.
 
 The database is SQLite in a temporary file unless ``TEST_DATABASE_URL`` names
 another (PostgreSQL in CI); that database's ``public`` schema is dropped and
 rebuilt by ``flask db upgrade`` at the start of the run.
+
+Run in parallel (``pytest -n 3``, pytest-xdist, as `make test` does), every
+worker has a database of its own: SQLite files are per process anyway, and on
+PostgreSQL worker ``gw1`` creates ``<that name>_gw1`` beside the named one,
+points ``TEST_DATABASE_URL`` at it for the rest of its run (so the databases
+that tests derive from it, ``…_fuzz``, ``…_multi``, are its own too) and drops
+it at the end. Redis-using tests keep their keys and queues under a prefix of
+their own (a fresh uuid), and servers the tests start take ports from
+``tests.ports``, which no two processes share.
 """
 
 import os
@@ -26,6 +35,53 @@ from villages.regions import forget_kept_regions
 
 # Fixtures of the order tests (`shop`), the payment sandbox and the settlement tests.
 pytest_plugins = ("tests.orders", "tests.payments_fixtures", "tests.ledger_helpers")
+
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… in an xdist worker; None in a serial run
+# Tests whose fixtures are too dear to build on every worker (a served demo city with Chromium, gunicorn
+# clusters, an S3 emulator) run on one worker: `make test` uses --dist loadgroup.
+ONE_WORKER_FIXTURES = ("live_server", "cluster", "s3_server")
+
+
+_WORKER_DATABASE = pytest.StashKey[sa.URL]()
+
+
+def _admin_engine(url: sa.URL) -> sa.Engine:
+    return sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def pytest_configure(config):
+    """In an xdist worker on PostgreSQL: a database of the worker's own, named for it."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not (WORKER and url.startswith("postgresql")):
+        return
+    base = sa.make_url(url)
+    own = base.set(database=f"{base.database}_{WORKER}")
+    admin = _admin_engine(base)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+    config.stash[_WORKER_DATABASE] = own
+
+
+def pytest_unconfigure(config):
+    own = config.stash.get(_WORKER_DATABASE, None)
+    if own is None:
+        return
+    admin = _admin_engine(own)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (it runs later and renames the items)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        shared = next((name for name in ONE_WORKER_FIXTURES if name in item.fixturenames), None)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared))
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -129,6 +185,22 @@ def upload_dir(app, tmp_path, monkeypatch):
 @pytest.fixture
 def client(app, db):
     return app.test_client()
+
+
+@pytest.fixture
+def emptied_afterwards(app):
+    """For tests whose data is really committed (the row-locking tests): every table is emptied after the test.
+
+    Reference data the migrations seed (categories) stays. Fixtures that commit
+    ask for this one first, so it empties the tables after they have stopped
+    their servers and closed their own engines.
+    """
+    yield
+    with app.app_context():
+        _db.session.remove()
+        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
+        with _db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

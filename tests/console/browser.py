@@ -1,6 +1,6 @@
 """Browser fixtures: the demo city served by a real server process, and Chromium driven by Playwright.
 
-The server is ``flask run`` in a subprocess on a free port of 5140–5149, on a
+The server is ``flask run`` in a subprocess on a free port (5140–5149 first), on a
 SQLite database in a temporary directory, migrated and seeded with the demo city
 (`flask demo seed`). Tests drive Debian's Chromium (``/usr/bin/chromium``,
 ``apt-get install chromium fonts-noto-cjk``); where it is missing they skip,
@@ -11,7 +11,6 @@ JavaScript error or asked for anything outside the app's origin.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -40,14 +41,8 @@ DESKTOP = {"width": 1366, "height": 900}
 
 
 def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5140-5149 for the console test server")
+    """A port of 5140–5149 if one is free, else any: claimed, so a parallel worker or run never shares it."""
+    return free_port(preferred=PORTS)
 
 
 def _chromium_or_skip() -> None:

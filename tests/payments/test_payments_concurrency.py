@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(params=["v3", "v2"])
-def live(request, app, sandbox, monkeypatch):
+def live(request, app, emptied_afterwards, sandbox, monkeypatch):
     """A second app on the same database, sized like a production worker pool, served on loopback.
 
     Background tasks run on the thread pool as in production, and the engine
@@ -54,9 +54,6 @@ def live(request, app, sandbox, monkeypatch):
         yield {"base": base, "token": token, "sku_id": sku_id, "app": live_app, "version": request.param}
     with live_app.app_context():
         _db.session.remove()
-        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
-        with _db.engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         _db.engine.dispose()
 
 

@@ -19,7 +19,7 @@ from tests.payments_fixtures import payment_request
 def opened(sandbox, gateways):
     """A WeChat (API v2) and an Alipay mini trade, opened by the providers, not yet paid."""
     config, receiver = gateways
-    config["WECHAT_PAY_VERSION"] = "v2"  # the v3 trades' hooks are in tests/payments/test_payments_wechat_v3.py
+    config["WECHAT_PAY_VERSION"] = "v2"  # the v3 trades' hooks are in tests/payments/test_payments_wechat.py
     get_provider("wechat_jsapi", config).create(payment_request("HK_WX", "wechat_jsapi", config))
     get_provider("alipay_mini", config).create(payment_request("HK_AM", "alipay_mini", config))
     return config, receiver

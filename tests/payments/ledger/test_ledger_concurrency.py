@@ -52,7 +52,7 @@ class CountingAlipay:
 
 
 @pytest.fixture
-def received_orders(app):
+def received_orders(app, emptied_afterwards):
     """Committed orders in 炎陵县, received long ago; every table is emptied afterwards."""
     with app.app_context():
         station = factories.station("430225100201", service_fee_bps=500, payout_alipay_account="13900000009")
@@ -78,11 +78,6 @@ def received_orders(app):
         _db.session.commit()
         admin_id = admin.id
     yield {"admin_id": admin_id}
-    with app.app_context():
-        _db.session.remove()
-        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
-        with _db.engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def _in_threads(app, count: int, work):

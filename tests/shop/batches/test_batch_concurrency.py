@@ -26,7 +26,7 @@ ORDERS = 8
 
 
 @pytest.fixture
-def live(app):
+def live(app, emptied_afterwards):
     """A second app on the same database whose sessions really commit; emptied afterwards."""
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -36,9 +36,6 @@ def live(app):
     yield live_app
     with live_app.app_context():
         _db.session.remove()
-        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
-        with _db.engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         _db.engine.dispose()
 
 

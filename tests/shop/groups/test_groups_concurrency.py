@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def live(app, sandbox, monkeypatch):
+def live(app, emptied_afterwards, sandbox, monkeypatch):
     """A second app on the same database, talking to the simulator, served on loopback; tables emptied after."""
     monkeypatch.setattr(core.wechat, "_memory_storage", MemoryStorage())
     config = TestConfig()
@@ -58,9 +58,6 @@ def live(app, sandbox, monkeypatch):
         yield {"base": base, "tokens": tokens, "offer_id": offer_id, "app": live_app}
     with live_app.app_context():
         _db.session.remove()
-        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
-        with _db.engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         _db.engine.dispose()
 
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def live(app):
+def live(app, emptied_afterwards):
     """A product whose two SKUs share a pre-sale quota of 5, 20 buyers, the app served on loopback."""
     with app.app_context():
         product = factories.product(skus=(("5斤装", 6800, 100), ("10斤装", 12800, 100)))
@@ -48,11 +48,6 @@ def live(app):
         tokens = [issue_tokens(buyer)["token"] for buyer in buyers]
     with serve(app) as base_url:
         yield {"base": base_url, "tokens": tokens, **ids}
-    with app.app_context():
-        _db.session.remove()
-        tables = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "categories")
-        with _db.engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def _buy(base: str, token: str, sku_id: int) -> requests.Response:
