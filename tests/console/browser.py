@@ -79,7 +79,7 @@ def live_server():
         "APP_ENV": "development",
         "DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
         "UPLOAD_DIR": str(workdir / "uploads"),
-        "SECRET_KEY": "console-browser-tests",
+        "SECRET_KEY": "console-browser-tests-secret-key-0123456789",
         "PAYMENT_SANDBOX": "1",
         # The seed pays the demo orders through a simulator it serves on this port for its duration
         # (its state in the work directory); afterwards nothing listens: gateway calls fail fast.

@@ -14,7 +14,7 @@ def _counts(db) -> dict:
 
 
 def test_seed_builds_the_real_city_and_demo_villages(db):
-    seed_demo_city()
+    seed_demo_city(history=False)
     counts = _counts(db)
     assert counts["city"] == 1 and counts["county"] == 9 and counts["township"] == 112
     villages = db.session.scalars(sa.select(Region).where(Region.level == "village")).all()
@@ -31,15 +31,15 @@ def _totals(db) -> tuple:
 
 
 def test_seed_is_idempotent(db):
-    seed_demo_city()
+    seed_demo_city(history=False)
     before = (_counts(db), _totals(db))
-    assert seed_demo_city()["catalogue"] == {}
+    assert seed_demo_city(history=False)["catalogue"] == {}
     after = (_counts(db), _totals(db))
     assert before == after
 
 
 def test_seed_creates_one_staff_account_per_role(db):
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     roles = {role for _, _, role, _ in result["staff"]}
     assert {"platform_admin", "poverty_office", "county_admin"} <= roles
 
@@ -53,7 +53,7 @@ def test_demo_command_prints_logins(app, db):
 def test_seed_shows_policy_targets_with_real_shortfalls(db):
     from villages.models import Centre, Seller, Station, Village
 
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     assert result["centres"] == 9
     counties = set(db.session.scalars(sa.select(Centre.county_code)))
     assert len(counties) == 9
@@ -66,7 +66,7 @@ def test_seed_shows_policy_targets_with_real_shortfalls(db):
 
 
 def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     counts = result["catalogue"]
     assert counts["products"] == 200 and counts["on_sale"] >= 140 and counts["certified"] > 0
     statuses = dict(db.session.execute(sa.select(Product.status, sa.func.count()).group_by(Product.status)).all())
@@ -104,11 +104,11 @@ def test_seed_lists_a_browsable_catalogue(client, db, upload_dir):
 def test_seed_has_orders_in_every_state(db, upload_dir):
     from shop.orders.models import Order, OrderStatus
 
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     assert result["orders"]
     statuses = set(db.session.scalars(sa.select(Order.status)))
     assert statuses == set(OrderStatus)
-    again = seed_demo_city()
+    again = seed_demo_city(history=False)
     assert again["orders"] == {}
 
 
@@ -117,7 +117,7 @@ def test_seed_shows_the_money_flow(client, db):
     from payments.ledger.queries import owner_balances
     from payments.ledger.verify import verify_ledger
 
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     counts = result["settlement"]
     assert counts["orders"] == 8 and counts["released_lines"] == 5 and counts["payouts"] >= 3
     payouts = db.session.scalars(sa.select(Payout).where(Payout.batch_id == counts["batch_id"])).all()
@@ -138,7 +138,7 @@ def test_seed_shows_the_money_flow(client, db):
     assert pending_lines == 3  # received recently, or not yet (the settlement demo's own orders)
     assert any(owner_balances("seller", seller_id)["pending_fen"] for seller_id in _line_sellers(db))
     assert verify_ledger() == []
-    assert seed_demo_city()["settlement"] == {}
+    assert seed_demo_city(history=False)["settlement"] == {}
 
 
 def _line_sellers(db):
@@ -151,7 +151,7 @@ def test_seed_records_batches_with_certificates_for_fresh_produce(client, db, up
     from shop.batches.models import Batch
     from shop.orders.models import OrderLine
 
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     counts = result["batches"]
     assert counts["batches"] > 0 and counts["tested"] > 0 and counts["monitored"] > 0 and counts["consented"] > 0
     batches = db.session.scalars(sa.select(Batch)).all()
@@ -168,13 +168,13 @@ def test_seed_records_batches_with_certificates_for_fresh_produce(client, db, up
     for line in db.session.scalars(sa.select(OrderLine).where(OrderLine.shipment_id.is_not(None))):
         has_batches = any(batch.product_id == line.product_id for batch in batches)
         assert (line.batch_id is not None) == has_batches
-    assert seed_demo_city()["batches"] == {}
+    assert seed_demo_city(history=False)["batches"] == {}
 
 
 def test_seed_has_a_succeeded_and_an_expired_group(client, db, demo_gateways):
     from shop.groups.models import GroupBuy
 
-    result = seed_demo_city()
+    result = seed_demo_city(history=False)
     assert result["groups"] == {"succeeded": "succeeded", "expired": "expired", "refunds": 2}
     groups = {group.status: group for group in db.session.scalars(sa.select(GroupBuy))}
     assert set(groups) == {"succeeded", "expired"}
@@ -182,13 +182,13 @@ def test_seed_has_a_succeeded_and_an_expired_group(client, db, demo_gateways):
     assert [member["status"] for member in expired["members"]] == ["refunded", "refunded"]
     assert {m.order.status for m in groups["expired"].members} == {"refunded"}
     assert {m.order.status for m in groups["succeeded"].members} == {"paid"}
-    assert seed_demo_city()["groups"] == {}
+    assert seed_demo_city(history=False)["groups"] == {}
 
 
 def test_seed_has_a_presale_of_yanling_peaches_and_pickup_orders(db, upload_dir):
     from shop.orders.models import Order, OrderPickup, Presale
 
-    made = seed_demo_city()["presale_pickup"]
+    made = seed_demo_city(history=False)["presale_pickup"]
     presale = db.session.get(Presale, made["presale_id"])
     assert db.session.get(Product, presale.product_id).title.startswith("炎陵黄桃")
     assert (presale.ships_from.month, presale.ships_from.day, presale.ships_until.month, presale.ships_until.day) == (
@@ -205,4 +205,4 @@ def test_seed_has_a_presale_of_yanling_peaches_and_pickup_orders(db, upload_dir)
         "collected": "collected",
     }
     assert db.session.get(Order, made["pickups"]["collected"]).status == "completed"
-    assert seed_demo_city()["presale_pickup"] == {}
+    assert seed_demo_city(history=False)["presale_pickup"] == {}

@@ -76,7 +76,7 @@ def fuzz_app():
         app = create_app(config)
         with app.app_context():
             upgrade()
-            seed_demo_city()
+            seed_demo_city(history=False)
             db.session.commit()
         yield app
         with app.app_context():

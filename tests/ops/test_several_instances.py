@@ -35,7 +35,7 @@ from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SECRET = "multi-instance-secret-key"
+SECRET = "multi-instance-secret-key-0123456789"
 DB_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
