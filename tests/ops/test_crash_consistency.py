@@ -98,7 +98,7 @@ def databases(tmp_path_factory):
     """Migrates the template once for the module."""
     from flask_migrate import upgrade
 
-    from core.app import create_app
+    from app import create_app
     from tests.ops.crash_server import crash_config
 
     directory = tmp_path_factory.mktemp("crash")
@@ -117,7 +117,7 @@ class Crash:
     """One test's database, gateway simulator, app (the process after the restart) and crashing server."""
 
     def __init__(self, database_url: str, sandbox, directory: Path):
-        from core.app import create_app
+        from app import create_app
         from tests.ops.crash_server import crash_config
 
         self.database_url, self.sandbox, self.directory = database_url, sandbox, directory

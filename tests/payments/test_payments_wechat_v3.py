@@ -11,12 +11,12 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from core import sandbox_credentials as creds
 from core.clock import BEIJING, beijing_now
 from core.errors import ValidationFailed
 from core.gateway_settings import GatewaySecretMissing
 from payments.providers import PaymentGatewayError, PaymentRejected, RefundNotification, get_provider
 from payments.providers.wechat_v3 import WeChatPayV3Provider, pinned_client
+from sandbox import credentials as creds
 from sandbox import wechat_pay_v3 as sandbox_v3
 from sandbox.notifications import wechat_v3_headers, wechat_v3_payment_body
 from sandbox.notifier import WECHAT_V3_SCHEDULE
