@@ -3,7 +3,7 @@
 import pytest
 
 from core.db import after_commit, after_rollback
-from core.unit_of_work import commit_intent, unit_of_work
+from core.unit_of_work import commit_intent, run_in_batches, unit_of_work
 from shop.models import Sku
 
 
@@ -74,3 +74,27 @@ def test_a_callback_registered_once_runs_once_per_transaction(db, shop):
     db.session.commit()
     assert ran == ["bumped", "bumped"]
 
+
+def test_run_in_batches_commits_each_batch_so_a_failing_one_keeps_those_before(db, shop):
+    sku_id = shop["peach_5"].id
+    calls = []
+
+    def lower_stock(batch_size: int) -> int:
+        calls.append(batch_size)
+        if len(calls) == 3:
+            db.session.get(Sku, sku_id).stock = 0
+            raise RuntimeError("the third batch fails")
+        db.session.get(Sku, sku_id).stock = 100 - len(calls)
+        return batch_size
+
+    with pytest.raises(RuntimeError):
+        run_in_batches(lower_stock, 2)
+    db.session.expire_all()
+    assert db.session.get(Sku, sku_id).stock == 98  # the two committed batches stay; the failed one is undone
+    assert calls == [2, 2, 2]
+
+
+def test_run_in_batches_stops_at_the_first_short_batch(db, shop):
+    sizes = iter([5, 5, 3, 5])
+    assert run_in_batches(lambda batch_size: next(sizes), 5) == 13
+    assert not db.session().in_transaction()

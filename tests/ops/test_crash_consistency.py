@@ -425,7 +425,7 @@ def _refund(crash: Crash, point: str) -> None:
 def _payout(crash: Crash, point: str) -> None:
     from payments.ledger.models import Payout
     from payments.ledger.queries import owner_balances
-    from payments.ledger.settlement import release_all
+    from payments.ledger.tasks import release_all
 
     shop = _arrange(crash)
     order, _payment = _paid_order(crash, shop)

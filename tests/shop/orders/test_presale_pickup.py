@@ -313,7 +313,7 @@ def test_uncollected_goods_go_back_to_stock_with_a_refund(client, shop, gateway)
 
 
 def test_a_collected_pickup_settles_from_the_handover_and_a_presale_counts_in_reports(client, ledger_shop):
-    from payments.ledger.settlement import release_all
+    from payments.ledger.tasks import release_all
     from tests.ledger_helpers import assert_books_balance, balances
 
     shop = ledger_shop
