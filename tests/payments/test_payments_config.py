@@ -260,7 +260,7 @@ def test_the_settlement_mode_is_seller_of_record_and_an_incomplete_mode_refuses_
     config = config_from_env()
     assert config.SETTLEMENT_MODE == "seller_of_record"
     production.setenv("SETTLEMENT_MODE", "platform")
-    with pytest.raises(RuntimeError, match="SETTLEMENT_MODE=platform .* not available"):
+    with pytest.raises(RuntimeError, match=r"SETTLEMENT_MODE=platform .* not available"):
         config_from_env().validate()
     production.setenv("SETTLEMENT_MODE", "clearing")
     with pytest.raises(RuntimeError, match="SETTLEMENT_MODE must be seller_of_record or platform"):
