@@ -4,7 +4,7 @@ import os
 
 from celery.signals import worker_process_shutdown
 
-from core.app import create_app
+from app import create_app
 from core.metrics import mark_process_dead
 
 flask_app = create_app()

@@ -133,7 +133,7 @@ def migrate(url: str) -> None:
     """``flask db upgrade`` on the bench database (also on a reused one: new indexes arrive here)."""
     from flask_migrate import upgrade
 
-    from core.app import create_app
+    from app import create_app
     from core.config import Config
 
     os.environ["DATABASE_URL"] = url

@@ -20,7 +20,7 @@ def app_for(env: dict):
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        from core.app import create_app
+        from app import create_app
 
         app = create_app()
         with app.app_context():

@@ -32,7 +32,7 @@ def main() -> None:
     from flask import Flask
     from flask_migrate import upgrade
 
-    from core.app import create_app
+    from app import create_app
     from core.extensions import db
     from demo.seed import seed_demo_city
 

@@ -2,11 +2,11 @@
 
 The top floor of the packages: it imports services from core, villages, shop,
 payments and reports; nothing imports it except the app factory, which calls
-``register_console``.
+``register``.
 """
 
 
-def register_console(app) -> None:
+def register(app) -> None:
     """CSRF protection for the console's forms, its template filters and its blueprints."""
     from console.blueprint import console_bp, csrf
     from console.filters import register_filters

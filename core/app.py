@@ -1,6 +1,11 @@
-"""Application factory: config, extensions, blueprints, error handlers, commands."""
+"""The Flask application as core builds it: config, extensions, the request's transaction, error handlers.
 
-import importlib
+The domain packages sit above core, so core does not assemble them: the app
+factory on top (``app.create_app``) builds the app here, lets each package
+``register`` its blueprints, receivers, commands and jobs, then ``finish_app``
+binds the declared jobs to Celery.
+"""
+
 import logging
 
 from flask import Flask, g
@@ -8,22 +13,20 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import faults
-from core.config import Config, config_from_env
+from core.config import Config
 from core.db import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import api, db, limiter, migrate
 from core.logs import configure_logging, register_request_id
 from core.metrics import register_request_metrics
 from core.request_guards import register_request_guards
+from core.tasks import init_celery, register_in_process_scheduler
 
 log = logging.getLogger(__name__)
-# Modules declaring background tasks, periodic jobs and database metrics (core.tasks, core.metrics).
-TASK_MODULES = ("shop.orders.tasks", "shop.groups.tasks", "payments.tasks", "payments.ledger.tasks")
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the WSGI application; connects to nothing until a request needs it."""
-    config = config or config_from_env()
+def build_app(config: Config) -> Flask:
+    """The app with core's parts and no domain package yet; connects to nothing until a request needs it."""
     config.validate()
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config)
@@ -42,11 +45,14 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_request_guards(app)
     register_request_transaction(app)
-    register_blueprints(app)
-    register_receivers()
     register_error_handlers(app)
-    register_commands(app)
-    register_tasks(app)
+    return app
+
+
+def finish_app(app: Flask) -> Flask:
+    """After every package registered: bind the declared jobs to Celery (or the in-process runner), wrap WSGI."""
+    init_celery(app)
+    register_in_process_scheduler(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -118,88 +124,3 @@ def skip_rate_limit_check_without_limits(app: Flask) -> None:
         return
     hooks = app.before_request_funcs.get(None, [])
     app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
-
-
-def register_blueprints(app: Flask) -> None:
-    from console import register_console
-    from core.metrics import metrics_bp
-    from core.views import auth_blp, system_bp
-    from institutions.views import units_blp
-    from payments.ledger.views import ledger_blp
-    from payments.views import payments_blp
-    from reports.views import reports_blp
-    from shop.batches.views import batches_blp, trace_page_blp
-    from shop.groups.views import groups_blp
-    from shop.orders.views import orders_blp
-    from shop.views import media_bp, products_blp
-    from villages.station_views import stations_blp
-    from villages.views import regions_blp, villages_blp
-
-    app.register_blueprint(system_bp)
-    app.register_blueprint(metrics_bp)
-    app.register_blueprint(media_bp)
-    register_console(app)
-    for blueprint in (
-        auth_blp,
-        regions_blp,
-        villages_blp,
-        stations_blp,
-        products_blp,
-        orders_blp,
-        groups_blp,
-        payments_blp,
-        ledger_blp,
-        units_blp,
-        reports_blp,
-        batches_blp,
-    ):
-        api.register_blueprint(blueprint, url_prefix="/api/v1")
-    api.register_blueprint(trace_page_blp)  # /t/<code>: the short URL printed in QR codes
-
-
-def register_receivers() -> None:
-    """Each package subscribes to the signals of the packages below it, here and nowhere else."""
-    from institutions import receivers as institution_receivers
-    from payments import receivers as payments_receivers
-    from shop import receivers as shop_receivers
-
-    shop_receivers.connect()
-    institution_receivers.connect()
-    payments_receivers.connect()
-
-
-def register_commands(app: Flask) -> None:
-    from core.pii_cli import pii_cli
-    from demo.cli import demo_cli
-    from institutions.cli import units_cli
-    from payments.cli import payments_cli
-    from payments.ledger.cli import ledger_cli, settlements_cli
-    from reports.cli import reports_cli
-    from sandbox.cli import sandbox_cli
-    from shop.orders.cli import orders_cli
-    from villages.cli import regions_cli, users_cli
-
-    for group in (
-        users_cli,
-        regions_cli,
-        pii_cli,
-        orders_cli,
-        payments_cli,
-        ledger_cli,
-        settlements_cli,
-        units_cli,
-        reports_cli,
-        demo_cli,
-        sandbox_cli,
-    ):
-        app.cli.add_command(group)
-
-
-def register_tasks(app: Flask) -> None:
-    """Declare every package's background tasks and periodic jobs, then bind them to Celery (or run them here)."""
-    from core.tasks import init_celery, register_in_process_scheduler
-
-    for module in TASK_MODULES:
-        importlib.import_module(module)
-    init_celery(app)
-    register_in_process_scheduler(app)

@@ -1,11 +1,15 @@
 """Configuration classes; every setting comes from the environment (API.md)."""
 
 import base64
+import hashlib
 import os
+import re
 import secrets
 from pathlib import Path
 
-from core import sandbox_credentials
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from core.gateway_settings import blank, gateway_setting_problems
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -55,6 +59,61 @@ def pem_or_path(value: str | None) -> str:
     if path.is_file():
         return path.read_text(encoding="ascii").strip() + "\n"
     return value
+
+
+_PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
+
+
+def rsa_modulus(text: str) -> int | None:
+    """The RSA modulus of a public or private key in PEM or bare base64 DER, if it parses."""
+    body = _PEM_ARMOUR.sub("", text or "")
+    try:
+        der = base64.b64decode("".join(body.split()), validate=True)
+    except ValueError:
+        return None
+    loaders = (
+        lambda: serialization.load_der_private_key(der, password=None),
+        lambda: serialization.load_der_public_key(der),
+    )
+    for load in loaders:
+        try:
+            key = load()
+        except (ValueError, TypeError):
+            continue
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key.public_key().public_numbers().n
+        if isinstance(key, rsa.RSAPublicKey):
+            return key.public_numbers().n
+    return None
+
+
+def sandbox_fingerprint(value: str) -> str:
+    """How production recognises a SANDBOX-ONLY value without holding it (``SANDBOX_*_FINGERPRINTS``)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+# Where `flask sandbox serve` listens unless SANDBOX_URL says otherwise.
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:5001"
+# The SANDBOX-ONLY credentials (sandbox/credentials.py) production must never run with, by the SHA-256
+# of each value and, for a key, of its RSA modulus (so either half of the pair): production recognises
+# them without importing the simulator or holding its keys. A test keeps these equal to
+# sandbox.credentials.fingerprints().
+SANDBOX_VALUE_FINGERPRINTS = {
+    "WECHAT_APPID": "4c5db771162496d7d79ae1717cfef85cb2ad9417199e4e5e803b927a872fc2dd",
+    "WECHAT_SECRET": "011cfc43a4a0e02be568032552568b739507a6ff1b8feda568d53b1184818213",
+    "WECHAT_PAY_MCH_ID": "5d723c6b190c872d65be5154962e4e765792483f1d1471ab1b68960e945fbd8d",
+    "WECHAT_PAY_API_KEY": "1d1d2c738106a2f92795a5fd996a58ee5ed8747f01ae2fbfa0ae13678957df44",
+    "WECHAT_PAY_V3_SERIAL_NO": "52315f55f0ac49743e2e490a60c16841093cf08a1a450c106cb6a2cd57bfee7d",
+    "WECHAT_PAY_V3_KEY": "38233c96be6050760b366601c68e3e1a728d871ecaac8c2f3d40b3b764a1f066",
+    "WECHAT_PAY_V3_PUBLIC_KEY_ID": "28e42938e77473cb5d4ad4104bc072bd5b2d34fb18a62118866ce7dffd5824a3",
+    "ALIPAY_APP_ID": "068673d34e983ce280525ddcbfe08446f2e1b0806a9696008b921333d29c1c34",
+}
+SANDBOX_KEY_FINGERPRINTS = {
+    "ALIPAY_APP_PRIVATE_KEY": "b3021981c5cb2895097a46892623fb68637e582e8be46196faa17768c8831b1b",
+    "ALIPAY_PUBLIC_KEY": "2b1656cb40f9176c0cc22284414c5b38904571958c3c092e8c3552447d23607f",
+    "WECHAT_PAY_V3_PRIVATE_KEY": "fde3362d425aebdf3fd76bdeeb8f33c98cc61b06f272cf422b3c1391b157d1c6",
+    "WECHAT_PAY_V3_PUBLIC_KEY": "23b88e66acb11fbde7731317e137a743a626a37ec90e806e80e66824460f144b",
+}
 
 
 def _float(name: str, default: float) -> float:
@@ -150,7 +209,7 @@ class Config:
         self.ALIPAY_SELLER_ID = env("ALIPAY_SELLER_ID", "")
         self.PAYMENT_HTTP_TIMEOUT = _int("PAYMENT_HTTP_TIMEOUT", 10)
         # The gateway simulator (`flask sandbox serve`) and its retry-schedule compression.
-        self.SANDBOX_URL = (env("SANDBOX_URL") or sandbox_credentials.SANDBOX_URL).rstrip("/")
+        self.SANDBOX_URL = (env("SANDBOX_URL") or DEFAULT_SANDBOX_URL).rstrip("/")
         self.SANDBOX_TIME_FACTOR = _float("SANDBOX_TIME_FACTOR", 1.0)
         self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = _int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
@@ -240,25 +299,12 @@ class Config:
             self.apply_sandbox_defaults()
 
     def apply_sandbox_defaults(self) -> None:
-        """Point unset gateway settings at the simulator and its SANDBOX-ONLY credentials."""
+        """Point unset gateway URLs at the simulator (the app factory adds its SANDBOX-ONLY credentials)."""
         env = os.environ.get
         defaults = {
             "WECHAT_API_BASE_URL": f"{self.SANDBOX_URL}/wechat-api/",
             "WECHAT_PAY_BASE_URL": f"{self.SANDBOX_URL}/wechat-pay/",
             "ALIPAY_SERVER_URL": f"{self.SANDBOX_URL}/alipay/gateway.do",
-            "WECHAT_APPID": sandbox_credentials.WECHAT_APPID,
-            "WECHAT_SECRET": sandbox_credentials.WECHAT_SECRET,
-            "WECHAT_PAY_MCH_ID": sandbox_credentials.WECHAT_PAY_MCH_ID,
-            "WECHAT_PAY_API_KEY": sandbox_credentials.WECHAT_PAY_API_KEY,
-            "WECHAT_PAY_V3_PRIVATE_KEY": sandbox_credentials.WECHAT_PAY_V3_PRIVATE_KEY,
-            "WECHAT_PAY_V3_SERIAL_NO": sandbox_credentials.WECHAT_PAY_V3_SERIAL_NO,
-            "WECHAT_PAY_V3_KEY": sandbox_credentials.WECHAT_PAY_V3_KEY,
-            "WECHAT_PAY_V3_PUBLIC_KEY": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY,
-            "WECHAT_PAY_V3_PUBLIC_KEY_ID": sandbox_credentials.WECHAT_PAY_V3_PUBLIC_KEY_ID,
-            "ALIPAY_APP_ID": sandbox_credentials.ALIPAY_APP_ID,
-            "ALIPAY_APP_PRIVATE_KEY": sandbox_credentials.ALIPAY_APP_PRIVATE_KEY,
-            "ALIPAY_PUBLIC_KEY": sandbox_credentials.ALIPAY_PUBLIC_KEY,
-            "ALIPAY_SELLER_ID": sandbox_credentials.ALIPAY_SELLER_ID,
         }
         for name, value in defaults.items():
             if not env(name):
@@ -389,11 +435,12 @@ class ProductionConfig(Config):
         problems = []
         if self.PAYMENT_SANDBOX:
             problems.append("PAYMENT_SANDBOX must be off in production")
-        for name, value in sandbox_credentials.SANDBOX_SETTINGS.items():
-            if getattr(self, name) == value:
+        for name, fingerprint in SANDBOX_VALUE_FINGERPRINTS.items():
+            if sandbox_fingerprint(getattr(self, name)) == fingerprint:
                 problems.append(f"{name} is the SANDBOX-ONLY value")
-        for name, public_pem in sandbox_credentials.SANDBOX_KEYS.items():
-            if sandbox_credentials.is_sandbox_key(getattr(self, name), public_pem):
+        for name, fingerprint in SANDBOX_KEY_FINGERPRINTS.items():
+            modulus = rsa_modulus(getattr(self, name))
+            if modulus is not None and sandbox_fingerprint(str(modulus)) == fingerprint:
                 problems.append(f"{name} is the SANDBOX-ONLY key")
         for name in ("WECHAT_API_BASE_URL", "WECHAT_PAY_BASE_URL", "ALIPAY_SERVER_URL"):
             if getattr(self, name).startswith(self.SANDBOX_URL):

@@ -1,11 +1,11 @@
 """Declarative base, column types and transaction helpers shared by all models."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from core import clock
 
@@ -49,28 +49,83 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
-def after_commit(callback) -> None:
-    """Run ``callback()`` once the current transaction commits (dropped on rollback)."""
-    from core.extensions import db
+# -- after commit, after rollback ---------------------------------------------------------------
+# The one place that ties work outside the database to the fate of the session's transaction:
+# callbacks wait in ``session.info`` with the savepoint they were registered in, and run once the
+# outermost transaction commits (``after_commit``) or rolls back (``after_rollback``). A savepoint
+# that is released hands its callbacks to the enclosing one; a savepoint rolled back runs its
+# after-rollback callbacks and drops its after-commit ones (Saleor's ``transaction.on_commit``,
+# Django's ``on_commit`` semantics).
+_PENDING = "transaction_callbacks"
+_COMMIT, _ROLLBACK = "commit", "rollback"
 
-    db.session.info.setdefault("after_commit", []).append(callback)
+
+def after_commit(callback: Callable[[], object], session: Session | None = None, *, once: bool = False) -> None:
+    """Run ``callback()`` once the current transaction commits; dropped if it rolls back.
+
+    ``once``: register it only if this transaction does not already wait to run it (a change
+    counted once per transaction, however many rows it touched).
+    """
+    _register(_COMMIT, callback, session, once)
 
 
-@sa.event.listens_for(sa.orm.Session, "after_commit")
-def _run_after_commit(session) -> None:
-    if session.in_nested_transaction():  # a SAVEPOINT was released (begin_nested): the real commit is to come
+def after_rollback(callback: Callable[[], object], session: Session | None = None, *, once: bool = False) -> None:
+    """Run ``callback()`` if the current transaction (or the savepoint it was registered in) rolls back."""
+    _register(_ROLLBACK, callback, session, once)
+
+
+def _register(when: str, callback, session: Session | None, once: bool) -> None:
+    if session is None:
+        from core.extensions import db
+
+        session = db.session()
+    pending = session.info.setdefault(_PENDING, [])
+    if once and any(entry[0] == when and entry[2] == callback for entry in pending):
         return
-    for callback in session.info.pop("after_commit", []):
+    if not session.in_transaction():
+        session.begin()  # a session that has run nothing has no transaction, and its rollback fires no event
+    pending.append((when, session.get_nested_transaction(), callback))
+
+
+def _run(callbacks) -> None:
+    for callback in callbacks:
         try:
             callback()
         except Exception:
-            logging.getLogger(__name__).exception("after-commit callback failed")
+            logging.getLogger(__name__).exception("transaction callback failed")
 
 
-@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
-def _drop_after_commit(session, previous_transaction) -> None:
-    if not previous_transaction.nested:
-        session.info.pop("after_commit", None)
+@sa.event.listens_for(Session, "after_commit")
+def _transaction_committed(session: Session) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    released = session.get_nested_transaction()
+    if released is not None:  # a SAVEPOINT was released: the real commit is still to come
+        enclosing = released.parent
+        while enclosing is not None and not enclosing.nested:
+            enclosing = enclosing.parent
+        session.info[_PENDING] = [
+            (when, enclosing if savepoint is released else savepoint, callback) for when, savepoint, callback in pending
+        ]
+        return
+    del session.info[_PENDING]
+    _run(callback for when, _, callback in pending if when == _COMMIT)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _transaction_rolled_back(session: Session, previous_transaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if previous_transaction.nested:
+        undone = [entry for entry in pending if entry[1] is previous_transaction]
+        session.info[_PENDING] = [entry for entry in pending if entry[1] is not previous_transaction]
+    elif previous_transaction.parent is None:
+        undone = session.info.pop(_PENDING)
+    else:
+        return  # an inner, non-savepoint transaction (a failed flush): the outer rollback decides
+    _run(callback for when, _, callback in undone if when == _ROLLBACK)
 
 
 def configure_sqlite(engine: sa.Engine) -> None:

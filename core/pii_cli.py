@@ -7,6 +7,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from core.extensions import db
 from core.pii import Encrypted, keyring
+from core.unit_of_work import unit_of_work
 
 pii_cli = AppGroup("pii", help="Personal data at rest.")
 
@@ -38,16 +39,16 @@ def rotate_personal_data(batch_size: int = 500) -> dict[str, int]:
         (pk,) = sa.inspect(model).primary_key
         ids = db.session.scalars(sa.select(pk).order_by(pk)).all()
         for start in range(0, len(ids), batch_size):
-            rows = db.session.scalars(sa.select(model).where(pk.in_(ids[start : start + batch_size]))).all()
-            for row in rows:
-                for name in names:
-                    value = getattr(row, name)
-                    if value is None:
-                        continue
-                    flag_modified(row, name)
-                    if hasattr(row, f"{name}_digest"):
-                        setattr(row, f"{name}_digest", ring.digest(value, name))
-            db.session.commit()
+            with unit_of_work():
+                rows = db.session.scalars(sa.select(model).where(pk.in_(ids[start : start + batch_size]))).all()
+                for row in rows:
+                    for name in names:
+                        value = getattr(row, name)
+                        if value is None:
+                            continue
+                        flag_modified(row, name)
+                        if hasattr(row, f"{name}_digest"):
+                            setattr(row, f"{name}_digest", ring.digest(value, name))
         counts[model.__tablename__] = len(ids)
     return counts
 

@@ -124,20 +124,17 @@ def run_unit_of_work(definition: TaskDefinition, args: tuple):
     error, count and time it, then close the session. Returns the body's result; raises what it raised.
     """
     from core.extensions import db
+    from core.unit_of_work import unit_of_work
 
     started = time.perf_counter()
     outcome = "failure"
     try:
-        result = definition.func(*args)
-        db.session.commit()
+        with unit_of_work():
+            result = definition.func(*args)
         outcome = "success"
         return result
     except RetryLater:
         outcome = "retry"
-        db.session.rollback()
-        raise
-    except Exception:
-        db.session.rollback()
         raise
     finally:
         elapsed = time.perf_counter() - started

@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.extensions import db
+from core.unit_of_work import unit_of_work
 from demo.gateway import DemoGatewayUnavailable, demo_simulator
 from demo.seed import database_is_empty, seed_demo_city
 
@@ -24,9 +24,8 @@ def seed_command(if_empty: bool) -> None:
     # uploads, messages to sellers) runs inline, while the gateway simulator is still up.
     current_app.config["TASKS_EAGER"] = True
     try:
-        with demo_simulator(current_app) as sandbox_url:
+        with demo_simulator(current_app) as sandbox_url, unit_of_work():
             result = seed_demo_city()
-            db.session.commit()
     except DemoGatewayUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"demo: 株洲市 with {result['villages']} demo villages")

@@ -8,3 +8,15 @@ this package sits above payments and imports it; reports (the unit report and th
 league table) sit above it. The shop reaches it only through signals
 (``shop.signals.unit_order_requested``, ``lines_shipping``).
 """
+
+
+def register(app) -> None:
+    """The unit endpoints, the receivers of the shop's unit-order signals and the units command."""
+    from core.extensions import api
+    from institutions import receivers
+    from institutions.cli import units_cli
+    from institutions.views import units_blp
+
+    api.register_blueprint(units_blp, url_prefix="/api/v1")
+    receivers.connect()
+    app.cli.add_command(units_cli)

@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from core.extensions import db
+from core.unit_of_work import run_in_batches
 from institutions.deliveries import auto_confirm_deliveries
 
 units_cli = AppGroup("units", help="Unit (institution) housekeeping jobs.")
@@ -13,11 +13,5 @@ units_cli = AppGroup("units", help="Unit (institution) housekeeping jobs.")
 @click.option("--batch-size", default=100, show_default=True)
 def auto_confirm_command(batch_size: int) -> None:
     """Welfare recipients whose parcel left ORDER_AUTO_CONFIRM_DAYS ago count as received."""
-    total = 0
-    while True:
-        done = auto_confirm_deliveries(batch_size=batch_size)
-        db.session.commit()
-        total += done
-        if done < batch_size:
-            break
+    total = run_in_batches(auto_confirm_deliveries, batch_size)  # commits per batch
     click.echo(f"units: recipients of {total} orders confirmed")

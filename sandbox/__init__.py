@@ -4,3 +4,10 @@ from sandbox.app import Sandbox, create_sandbox_app
 from sandbox.state import SandboxError
 
 __all__ = ["Sandbox", "SandboxError", "create_sandbox_app"]
+
+
+def register(app) -> None:
+    """``flask sandbox``: only where the payment sandbox is on."""
+    from sandbox.cli import sandbox_cli
+
+    app.cli.add_command(sandbox_cli)

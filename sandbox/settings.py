@@ -6,9 +6,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core import sandbox_credentials
 from payments.providers.alipay_adapter import pkcs1_private_key, spki_public_key
 from payments.providers.wechat_v3 import pkcs8_private_key
+from sandbox import credentials as sandbox_credentials
 from sandbox.signing import load_private_key, load_public_key
 
 

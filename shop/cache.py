@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from core.db import after_commit
+
 log = logging.getLogger(__name__)
 
-_CHANGED = "catalogue_changed"
 # Tables whose rows the public catalogue shows.
 WATCHED_TABLES = frozenset({"products", "skus", "product_images", "categories", "stations"})
 
@@ -174,14 +175,12 @@ def bump_catalogue_version() -> None:
 
 
 def mark_catalogue_changed(session: Session) -> None:
-    """The current transaction changes what the catalogue shows."""
-    session.info[_CHANGED] = True
+    """The current transaction changes what the catalogue shows: bump the version once it commits."""
+    after_commit(bump_catalogue_version, session, once=True)
 
 
 @sa.event.listens_for(Session, "before_flush")
 def _track_flushed_changes(session: Session, flush_context, instances) -> None:
-    if session.info.get(_CHANGED):
-        return
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(obj, "__tablename__", None)
         if table in WATCHED_TABLES and (obj not in session.dirty or session.is_modified(obj)):
@@ -195,15 +194,3 @@ def _track_bulk_statements(state) -> None:
         table = getattr(state.statement, "table", None)
         if getattr(table, "name", None) in WATCHED_TABLES:
             mark_catalogue_changed(state.session)
-
-
-@sa.event.listens_for(Session, "after_commit")
-def _bump_after_commit(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
-        bump_catalogue_version()
-
-
-@sa.event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_CHANGED, None)

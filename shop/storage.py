@@ -16,17 +16,14 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-import sqlalchemy as sa
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Response, current_app, send_from_directory
-from sqlalchemy.orm import Session
 
+from core.db import after_commit, after_rollback
 from core.errors import NotFound
-from core.extensions import db
 
 log = logging.getLogger(__name__)
 
-_WRITTEN, _TO_DELETE = "shop_storage_written", "shop_storage_to_delete"
 # Keys are random and never reused, so a browser may keep a file for a year.
 IMMUTABLE_MAX_AGE = 365 * 24 * 3600
 
@@ -227,43 +224,19 @@ def media_url(key: str | None) -> str | None:
     return storage().url(key) if key else None
 
 
-def _in_transaction() -> Session:
-    # A session that has run nothing yet has no transaction, and its rollback fires no event.
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()
-    return session
-
-
 def save_in_transaction(key: str, data: bytes, content_type: str) -> None:
     """Store a file that is removed again if the current transaction rolls back."""
-    session = _in_transaction()
-    session.info.setdefault(_WRITTEN, []).append(key)
+    after_rollback(lambda: _remove(key, "could not remove file of a rolled-back upload %s"))
     storage().save(key, data, content_type)
 
 
 def delete_after_commit(key: str) -> None:
     """Remove a file once the current transaction has committed."""
-    _in_transaction().info.setdefault(_TO_DELETE, []).append(key)
+    after_commit(lambda: _remove(key, "could not delete stored file %s"))
 
 
-@sa.event.listens_for(Session, "after_commit")
-def _files_after_commit(session: Session) -> None:
-    session.info.pop(_WRITTEN, None)
-    for key in session.info.pop(_TO_DELETE, []):
-        try:
-            storage().delete(key)
-        except (OSError, BotoCoreError, ClientError):
-            log.exception("could not delete stored file %s", key)
-
-
-@sa.event.listens_for(Session, "after_soft_rollback")
-def _files_after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is not None:
-        return  # a savepoint; the outer transaction decides
-    session.info.pop(_TO_DELETE, None)
-    for key in session.info.pop(_WRITTEN, []):
-        try:
-            storage().delete(key)
-        except (OSError, BotoCoreError, ClientError):
-            log.exception("could not remove file of a rolled-back upload %s", key)
+def _remove(key: str, failure: str) -> None:
+    try:
+        storage().delete(key)
+    except (OSError, BotoCoreError, ClientError):
+        log.exception(failure, key)

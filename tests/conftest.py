@@ -26,7 +26,7 @@ from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 
-from core.app import create_app
+from app import create_app
 from core.config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter

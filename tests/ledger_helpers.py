@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db as _db
 from payments.ledger.queries import owner_balances
-from payments.ledger.settlement import release_all
+from payments.ledger.tasks import release_all
 from payments.ledger.verify import verify_ledger
 from payments.models import GatewayRefund
 from payments.providers import RefundResult

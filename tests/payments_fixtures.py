@@ -8,6 +8,7 @@ from flask import Flask, request
 from wechatpy.session.memorystorage import MemoryStorage
 
 import core.wechat
+from app import configure
 from core.config import TestConfig
 from payments.providers import PaymentRequest, get_alipay, get_wechat_pay, notify_url
 from sandbox import create_sandbox_app
@@ -37,7 +38,7 @@ def settings_for(
 
     ``wechat_pay_version``: v2 or v3 (default: TestConfig's, i.e. v3 as in API.md).
     """
-    config = TestConfig()
+    config = configure(TestConfig())  # as create_app sees it: with the sandbox's credentials
     values = {name: getattr(config, name) for name in dir(config) if name.isupper()}
     values.update(
         WECHAT_API_BASE_URL=sandbox_base + "wechat-api/",

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from core.extensions import db
 from core.models import STAFF_ROLES, Role, User
 from core.services import grant_role, hash_password
+from core.unit_of_work import unit_of_work
 from villages.models import Region, RegionLevel
 from villages.regions import RegionImportError, import_regions
 
@@ -21,11 +22,10 @@ users_cli = AppGroup("users", help="Staff accounts.")
 def import_command(path: Path) -> None:
     """Import regions from a CSV with columns code,name,level,parent_code."""
     try:
-        result = import_regions(path.read_text(encoding="utf-8"))
+        with unit_of_work():
+            result = import_regions(path.read_text(encoding="utf-8"))
     except RegionImportError as exc:
-        db.session.rollback()
         raise click.ClickException(f"{path}: {exc}") from exc
-    db.session.commit()
     click.echo(f"regions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
@@ -73,6 +73,6 @@ def create_staff(username: str, password: str, role: str, region: str | None, st
 @click.option("--station", type=int, help="Station id for station_manager.")
 def create_staff_command(username, password, role, region, station) -> None:
     """Create a staff account (or add a role to an existing one)."""
-    user = create_staff(username, password, role, region, station)
-    db.session.commit()
+    with unit_of_work():
+        user = create_staff(username, password, role, region, station)
     click.echo(f"user {user.username} (id {user.id}): roles {', '.join(user.roles)}")

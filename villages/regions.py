@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from core.db import after_commit, after_rollback
 from core.errors import NotFound
 from core.extensions import db
 from core.pagination import paginate
@@ -18,7 +19,6 @@ REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
 # How long a worker keeps a page of regions (changes made by another process show after this).
 REGION_CACHE_SECONDS = 300
 MAX_KEPT_PAGES = 2000
-_REGIONS_CHANGED = "regions_changed"
 _PARENT_LEVEL = {
     RegionLevel.COUNTY: RegionLevel.CITY,
     RegionLevel.TOWNSHIP: RegionLevel.COUNTY,
@@ -127,11 +127,17 @@ def forget_kept_regions(app=None) -> None:
     (app or current_app).extensions.pop("region_pages", None)
 
 
+def _regions_changed(session: Session) -> None:
+    """Drop the kept pages now, and again when the transaction ends (others may have kept its rows meanwhile)."""
+    _forget_if_app()
+    after_commit(_forget_if_app, session, once=True)
+    after_rollback(_forget_if_app, session, once=True)
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _track_region_changes(session: Session, flush_context, instances) -> None:
     if any(isinstance(obj, Region) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_REGIONS_CHANGED] = True
-        _forget_if_app()
+        _regions_changed(session)
 
 
 @sa.event.listens_for(Session, "do_orm_execute")
@@ -139,15 +145,7 @@ def _track_bulk_region_statements(state) -> None:
     if (state.is_update or state.is_delete or state.is_insert) and getattr(
         getattr(state.statement, "table", None), "name", None
     ) == Region.__tablename__:
-        state.session.info[_REGIONS_CHANGED] = True
-        _forget_if_app()
-
-
-@sa.event.listens_for(Session, "after_commit")
-@sa.event.listens_for(Session, "after_soft_rollback")
-def _forget_after_transaction(session: Session, *args) -> None:
-    if session.info.pop(_REGIONS_CHANGED, False):
-        _forget_if_app()
+        _regions_changed(state.session)
 
 
 def _forget_if_app() -> None:

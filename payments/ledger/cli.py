@@ -7,8 +7,7 @@ from flask.cli import AppGroup
 
 from core.db import utcnow
 from core.extensions import db
-from payments.ledger.settlement import release_all
-from payments.ledger.tasks import retry_payouts
+from payments.ledger.tasks import release_all, retry_payouts
 from payments.ledger.verify import verify_ledger
 
 ledger_cli = AppGroup("ledger", help="The settlement ledger.")

@@ -1,8 +1,9 @@
 """The hold: a party's share of a line becomes available SETTLEMENT_HOLD_DAYS after the line completes.
 
-``release_held_funds`` is a batch job: rows are claimed with SKIP LOCKED so two
-copies never take the same line, and a line is released once (``released_at``
-is set in the same transaction as its posting, whose event key is unique).
+``release_held_funds`` is one batch of a job (``payments.ledger.tasks.release_all``
+commits per batch): rows are claimed with SKIP LOCKED so two copies never take
+the same line, and a line is released once (``released_at`` is set in the same
+transaction as its posting, whose event key is unique).
 """
 
 from datetime import datetime, timedelta
@@ -55,14 +56,3 @@ def release_held_funds(now: datetime | None = None, batch_size: int = 200) -> in
         settlement.released_at = now
     db.session.flush()
     return len(settlements)
-
-
-def release_all(now: datetime | None = None, batch_size: int = 200) -> int:
-    """Run ``release_held_funds`` to the end, committing per batch (the CLI job)."""
-    total = 0
-    while True:
-        count = release_held_funds(now, batch_size)
-        db.session.commit()
-        total += count
-        if count < batch_size:
-            return total

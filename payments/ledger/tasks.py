@@ -6,17 +6,18 @@ that commit on their own (``core.unit_of_work``).
 """
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
 from core.extensions import db
 from core.metrics import register_database_collector
 from core.tasks import RetryLater, background_task, periodic_job
-from core.unit_of_work import unit_of_work
+from core.unit_of_work import run_in_batches, unit_of_work
 from payments.ledger.models import OPEN_PAYOUT_STATUSES, Payout
 from payments.ledger.payouts import execute_payout, unfinished_payouts
-from payments.ledger.settlement import release_all
+from payments.ledger.settlement import release_held_funds
 from payments.ledger.verify import verify_ledger
 
 
@@ -30,6 +31,11 @@ def send_payout(payout_id: int) -> None:
     execute_payout(payout_id)
     if db.session.scalar(sa.select(Payout.status).where(Payout.id == payout_id)) in OPEN_PAYOUT_STATUSES:
         raise RetryLater(f"payout {payout_id} not settled yet")
+
+
+def release_all(now: datetime | None = None, batch_size: int = 200) -> int:
+    """Release every line past its hold, committing per batch (a crash loses one batch at most)."""
+    return run_in_batches(partial(release_held_funds, now), batch_size)
 
 
 @periodic_job("settlements.release", every=timedelta(hours=1))

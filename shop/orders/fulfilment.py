@@ -13,6 +13,7 @@ from core.models import Role, User
 from core.tasks import run_later
 from shop.batches.allocation import assign_batches
 from shop.models import Product
+from shop.orders.messages import notify_sellers_of_paid_order
 from shop.orders.models import (
     CancelReason,
     LineStatus,
@@ -23,7 +24,6 @@ from shop.orders.models import (
     PickupStatus,
     Shipment,
 )
-from shop.orders.notifications import notify_sellers_of_paid_order
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, require_status, sync_order
 from shop.signals import lines_shipped, lines_shipping, order_cancelled, order_expired, order_paid

@@ -21,8 +21,8 @@ from shop.batches.allocation import assign_batches
 from shop.models import Sku
 from shop.orders.auto_refunds import refund_lines_in_full
 from shop.orders.fulfilment import _complete, buyers_order, lock_order
+from shop.orders.messages import notify_pickup_ready
 from shop.orders.models import LineStatus, Order, OrderPickup, OrderStatus, PickupStatus, Shipment
-from shop.orders.order_messages import notify_pickup_ready
 from shop.orders.pickup_points import QR_PREFIX, qr_payload
 from shop.orders.states import InvalidState, move_line, sync_order
 from shop.signals import lines_shipped

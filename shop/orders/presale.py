@@ -20,6 +20,7 @@ from core.tasks import run_later
 from shop.models import Product, Sku
 from shop.orders import fulfilment
 from shop.orders.auto_refunds import refund_lines_in_full
+from shop.orders.messages import notify_presale_due, notify_presale_overdue
 from shop.orders.models import (
     BuyerNotification,
     BuyerNotificationKind,
@@ -30,7 +31,6 @@ from shop.orders.models import (
     OrderStatus,
     Presale,
 )
-from shop.orders.order_messages import notify_presale_due, notify_presale_overdue
 from shop.orders.states import require_status
 from villages.models import Station
 

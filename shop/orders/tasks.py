@@ -1,4 +1,9 @@
-"""Order jobs and deferred work, declared for Celery (or the in-process runner); the CLI calls the same functions."""
+"""Order jobs and deferred work, declared for Celery (or the in-process runner); the CLI calls the same functions.
+
+The batch jobs commit per batch and the message tasks commit what they sent
+before asking for a retry, both through ``core.unit_of_work``; the services
+they call only flush.
+"""
 
 from datetime import timedelta
 
@@ -7,22 +12,24 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.metrics import register_database_collector
 from core.tasks import RetryLater, background_task, periodic_job
+from core.unit_of_work import run_in_batches, unit_of_work
 from shop.orders.fulfilment import auto_confirm_shipped_orders, expire_overdue_orders
+from shop.orders.messages import (
+    notify_pickup_ready,
+    notify_presale_due,
+    notify_presale_overdue,
+    notify_sellers_of_paid_order,
+)
 from shop.orders.models import Order
-from shop.orders.notifications import notify_sellers_of_paid_order
-from shop.orders.order_messages import notify_pickup_ready, notify_presale_due, notify_presale_overdue
 from shop.orders.presale import tell_buyers_of_late_presales, warn_presale_deadlines
 
 
-def run_in_batches(job, batch_size: int) -> int:
-    """Run a batch job until a batch comes back short, committing each batch (restart-safe)."""
-    total = 0
-    while True:
-        done = job(batch_size=batch_size)
-        db.session.commit()
-        total += done
-        if done < batch_size:
-            return total
+def _send_then_retry_failures(kind: str, send, key: int) -> None:
+    """Send and commit the records (a retry must not resend what went out), then ask for a retry if any failed."""
+    with unit_of_work():
+        failures = send(key)
+    if failures:
+        raise RetryLater(f"{kind} messages of {key} failed")
 
 
 @periodic_job("orders.expire", every=timedelta(minutes=1))
@@ -40,8 +47,7 @@ def auto_confirm_orders(batch_size: int = 100) -> int:
 @background_task("orders.notify_sellers", runs=notify_sellers_of_paid_order, max_retries=5)
 def notify_sellers(order_id: int) -> None:
     """Tell the order's sellers their goods sold; retried while WeChat does not take a message."""
-    if notify_sellers_of_paid_order(order_id):
-        raise RetryLater(f"subscribe messages of order {order_id} failed")
+    _send_then_retry_failures("order-paid", notify_sellers_of_paid_order, order_id)
 
 
 @periodic_job("orders.presale_deadlines", every=timedelta(hours=1))
@@ -51,27 +57,22 @@ def presale_deadlines(batch_size: int = 100) -> int:
     return warned + tell_buyers_of_late_presales()
 
 
-def _retry_on_failures(kind: str, key: int, failures: int) -> None:
-    if failures:
-        raise RetryLater(f"{kind} messages of {key} failed")
-
-
 @background_task("orders.notify_pickup_ready", runs=notify_pickup_ready, max_retries=5)
 def pickup_ready(order_id: int) -> None:
     """Tell the buyer the goods wait at the pickup station."""
-    _retry_on_failures("pickup-ready", order_id, notify_pickup_ready(order_id))
+    _send_then_retry_failures("pickup-ready", notify_pickup_ready, order_id)
 
 
 @background_task("orders.notify_presale_due", runs=notify_presale_due, max_retries=5)
 def presale_due(presale_id: int) -> None:
     """Warn a pre-sale's station managers that its delivery window ends soon."""
-    _retry_on_failures("presale-due", presale_id, notify_presale_due(presale_id))
+    _send_then_retry_failures("presale-due", notify_presale_due, presale_id)
 
 
 @background_task("orders.notify_presale_overdue", runs=notify_presale_overdue, max_retries=5)
 def presale_overdue(order_id: int) -> None:
     """Tell the buyer a late pre-sale order may be cancelled for a full refund."""
-    _retry_on_failures("presale-overdue", order_id, notify_presale_overdue(order_id))
+    _send_then_retry_failures("presale-overdue", notify_presale_overdue, order_id)
 
 
 def _orders_by_status():

@@ -29,7 +29,7 @@ def _routes(app) -> dict[tuple[str, str], str]:
 
 
 def _recorded_routes():
-    from core.app import create_app
+    from app import create_app
     from core.config import TestConfig
 
     config = TestConfig()

@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app import create_app
 from core import config as config_module
-from core.app import create_app
 from core.config import Config, ProductionConfig, TestConfig, config_from_env
 
 GOOD_PII_KEY = base64.b64encode(b"k" * 32).decode()
@@ -120,3 +120,12 @@ def test_development_workers_share_one_secret_key(tmp_path, monkeypatch):
     first, second = Config().SECRET_KEY, Config().SECRET_KEY
     assert first == second and len(first) == 64
     assert (tmp_path / "dev-secret-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_production_knows_every_sandbox_credential_by_its_fingerprint():
+    """ProductionConfig refuses the sandbox's values without importing the simulator: the fingerprints stay current."""
+    from sandbox import credentials
+
+    values, keys = credentials.fingerprints()
+    assert (values, keys) == (config_module.SANDBOX_VALUE_FINGERPRINTS, config_module.SANDBOX_KEY_FINGERPRINTS)
+    assert set(values) == set(credentials.SANDBOX_SETTINGS) and set(keys) == set(credentials.SANDBOX_KEYS)

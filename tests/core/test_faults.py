@@ -2,8 +2,8 @@
 
 import pytest
 
+from app import create_app
 from core import faults
-from core.app import create_app
 from core.config import Config, ProductionConfig, TestConfig
 from tests.core.test_config import _problems, production  # noqa: F401 - the fixture
 

@@ -58,7 +58,7 @@ def _fuzz_database(tmp_dir: str):
 @pytest.fixture(scope="session")
 def fuzz_app():
     """An app on a fresh SQLite file holding the demo city, its gateways on a simulator of its own."""
-    from core.app import create_app
+    from app import create_app
     from demo.seed import seed_demo_city
 
     tmp_dir = tempfile.mkdtemp(prefix="zhuzhou-fuzz-")

@@ -67,7 +67,7 @@ class FuzzTarget:
     """
 
     def __init__(self):
-        from core.app import create_app
+        from app import create_app
         from core.config import TestConfig
 
         config = TestConfig()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from core.app import create_app
+from app import create_app
 from core.config import TestConfig
 
 

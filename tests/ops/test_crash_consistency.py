@@ -98,7 +98,7 @@ def databases(tmp_path_factory):
     """Migrates the template once for the module."""
     from flask_migrate import upgrade
 
-    from core.app import create_app
+    from app import create_app
     from tests.ops.crash_server import crash_config
 
     directory = tmp_path_factory.mktemp("crash")
@@ -117,7 +117,7 @@ class Crash:
     """One test's database, gateway simulator, app (the process after the restart) and crashing server."""
 
     def __init__(self, database_url: str, sandbox, directory: Path):
-        from core.app import create_app
+        from app import create_app
         from tests.ops.crash_server import crash_config
 
         self.database_url, self.sandbox, self.directory = database_url, sandbox, directory
@@ -425,7 +425,7 @@ def _refund(crash: Crash, point: str) -> None:
 def _payout(crash: Crash, point: str) -> None:
     from payments.ledger.models import Payout
     from payments.ledger.queries import owner_balances
-    from payments.ledger.settlement import release_all
+    from payments.ledger.tasks import release_all
 
     shop = _arrange(crash)
     order, _payment = _paid_order(crash, shop)

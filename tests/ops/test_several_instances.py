@@ -110,7 +110,7 @@ def cluster(tmp_path_factory):
     """A database of its own, the gateway sandbox in this process, two gunicorns and a Celery worker."""
     from flask_migrate import upgrade
 
-    from core.app import create_app
+    from app import create_app
     from core.extensions import db as _db
     from sandbox import create_sandbox_app
 

@@ -209,7 +209,7 @@ def test_the_scheduler_thread_keeps_running_jobs_until_stopped(app, declared):
 
 
 def test_a_development_server_starts_the_scheduler_with_its_first_request(tmp_path, monkeypatch):
-    from core.app import create_app
+    from app import create_app
     from core.config import Config
 
     for name in ("REDIS_URL", "CELERY_BROKER_URL", "IN_PROCESS_SCHEDULER"):

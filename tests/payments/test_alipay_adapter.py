@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
-from core import sandbox_credentials as creds
 from core.clock import BEIJING, beijing_now
 from payments.providers import PaymentGatewayError, get_provider
 from payments.providers import alipay_adapter as adapter
 from payments.providers.alipay_adapter import SDK_ORIGINALS, AlipayKeyError
+from sandbox import credentials as creds
 from sandbox.signing import load_public_key, rsa2_sign, rsa2_valid
 from tests.fakes import serve
 from tests.payments_fixtures import settings_for

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from wechatpy.session.memorystorage import MemoryStorage
 
 import core.wechat
-from core.app import create_app
+from app import create_app
 from core.auth import issue_tokens
 from core.config import TestConfig
 from core.extensions import db as _db

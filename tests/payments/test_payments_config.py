@@ -6,9 +6,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core import sandbox_credentials as creds
+from app import configure
 from core.config import Config, ProductionConfig, config_from_env
 from core.gateway_settings import gateway_active
+from sandbox import credentials as creds
 
 PAYMENT_VARIABLES = (
     "PAYMENT_SANDBOX",
@@ -82,7 +83,7 @@ def production(env):
 
 
 def test_development_defaults_every_gateway_to_the_local_sandbox(env):
-    config = Config()
+    config = configure(Config())
     assert config.PAYMENT_SANDBOX
     assert config.WECHAT_API_BASE_URL == "http://127.0.0.1:5001/wechat-api/"
     assert config.WECHAT_PAY_BASE_URL == "http://127.0.0.1:5001/wechat-pay/"
@@ -94,14 +95,14 @@ def test_development_defaults_every_gateway_to_the_local_sandbox(env):
 def test_set_variables_win_over_sandbox_defaults(env):
     env.setenv("SANDBOX_URL", "http://127.0.0.1:6001/")
     env.setenv("WECHAT_APPID", "wx-mine")
-    config = Config()
+    config = configure(Config())
     assert config.WECHAT_PAY_BASE_URL == "http://127.0.0.1:6001/wechat-pay/"
     assert config.WECHAT_APPID == "wx-mine"
 
 
 def test_without_the_sandbox_the_real_hosts_and_no_credentials(env):
     env.setenv("PAYMENT_SANDBOX", "0")
-    config = Config()
+    config = configure(Config())
     assert config.WECHAT_PAY_BASE_URL == "https://api.mch.weixin.qq.com/"
     assert config.ALIPAY_SERVER_URL == "https://openapi.alipay.com/gateway.do"
     assert config.WECHAT_PAY_API_KEY == "" and config.ALIPAY_APP_PRIVATE_KEY == ""
@@ -155,7 +156,7 @@ def test_sandbox_key_recognition():
 
 
 def test_v3_is_the_default_and_development_gets_the_sandbox_v3_merchant(env):
-    config = Config()
+    config = configure(Config())
     assert config.WECHAT_PAY_VERSION == "v3"
     assert config.WECHAT_PAY_V3_PUBLIC_KEY_ID == creds.WECHAT_PAY_V3_PUBLIC_KEY_ID
     assert config.WECHAT_PAY_V3_PRIVATE_KEY == creds.WECHAT_PAY_V3_PRIVATE_KEY
@@ -229,7 +230,7 @@ def test_a_blank_or_short_secret_refuses_to_start_in_every_mode(production, mode
         production.setenv("APP_ENV", "development")
         production.setenv("PAYMENT_SANDBOX", "1" if mode == "sandbox" else "0")
     production.setenv(name, value)
-    config = config_from_env()
+    config = configure()  # what create_app starts from
     with pytest.raises(RuntimeError, match=message):
         config.validate()
 

@@ -4,11 +4,11 @@ import pytest
 from alipay.aop.api.util.SignatureUtils import get_sign_content, sign_with_rsa2
 from wechatpy.pay.utils import calculate_signature, calculate_signature_hmac
 
-from core import sandbox_credentials as creds
 from payments.providers import get_provider
 from payments.providers.alipay import sign_content
 from payments.providers.alipay_adapter import pkcs1_private_key, verify_rsa2
 from payments.providers.wechat_v2 import nonce
+from sandbox import credentials as creds
 from sandbox.signing import (
     alipay_sign_content,
     load_private_key,

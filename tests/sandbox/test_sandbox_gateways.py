@@ -7,9 +7,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from core import sandbox_credentials as creds
 from core.clock import beijing_now
 from payments.providers import get_provider
+from sandbox import credentials as creds
 from sandbox.signing import (
     alipay_sign_content,
     load_public_key,

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.orm import Session
 
-from core.app import create_app
+from app import create_app
 from core.config import TestConfig
 from core.extensions import db as _db
 from tests import factories

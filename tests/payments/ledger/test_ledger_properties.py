@@ -20,7 +20,7 @@ from payments.ledger.models import LineSettlement, Payout
 from payments.ledger.payouts import run_settlement
 from payments.ledger.postings import post_refund
 from payments.ledger.queries import owner_balances
-from payments.ledger.settlement import release_all
+from payments.ledger.tasks import release_all
 from payments.ledger.verify import verify_ledger
 from payments.models import GatewayRefund, Payment
 from payments.providers import TransferResult

@@ -6,7 +6,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from core.app import create_app
+from app import create_app
 from core.config import TestConfig
 from core.db import utcnow
 from core.extensions import db as _db

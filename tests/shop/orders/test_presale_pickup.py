@@ -313,7 +313,7 @@ def test_uncollected_goods_go_back_to_stock_with_a_refund(client, shop, gateway)
 
 
 def test_a_collected_pickup_settles_from_the_handover_and_a_presale_counts_in_reports(client, ledger_shop):
-    from payments.ledger.settlement import release_all
+    from payments.ledger.tasks import release_all
     from tests.ledger_helpers import assert_books_balance, balances
 
     shop = ledger_shop
@@ -375,3 +375,25 @@ def test_nothing_to_return_once_the_buyer_confirmed_receipt(client, shop):
     _db.session.commit()
     refused = client.post(f"/api/v1/orders/{order_id}/pickup/return", headers=shop["peach_manager"])
     assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_state"
+
+
+@v3
+def test_a_retried_message_task_sends_only_what_failed(client, shop, gateway, app, monkeypatch):
+    """The records of what went out are committed before the task asks for a retry, so the retry skips them."""
+    from core.tasks import enqueue, task_definitions
+
+    monkeypatch.setitem(app.config, "WECHAT_PRESALE_DUE_TEMPLATE_ID", "tpl-presale-due")
+    presale = _presale(client, shop, quota=5, sku=shop["peach_5"], ships_in=(0, 2)).json
+    station_id = shop["peach_station"].id
+    willing = factories.user(("station_manager", YANLING, station_id), wechat_openid="openid-manager")
+    factories.user(("station_manager", YANLING, station_id), wechat_openid="refused-manager")  # declines (43101)
+    _db.session.commit()
+    definition = task_definitions()["orders.notify_presale_due"]
+    for _ in range(2):  # the first run and its retry (eager mode logs the RetryLater)
+        enqueue(app, definition, (presale["id"],))
+    sent = [m["touser"] for m in gateway.state.subscribe_messages if m["template_id"] == "tpl-presale-due"]
+    assert sent == ["openid-manager"]
+    notes = _db.session.scalars(sa.select(BuyerNotification).where(BuyerNotification.presale_id == presale["id"]))
+    outcomes = sorted((note.user_id == willing.id, note.status) for note in notes)
+    # The refusing manager failed twice; the fixture's manager (no WeChat) was skipped once.
+    assert outcomes == [(False, "failed"), (False, "failed"), (False, "skipped"), (True, "sent")]

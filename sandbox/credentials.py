@@ -1,19 +1,19 @@
 """SANDBOX-ONLY credentials for the built-in payment and WeChat simulator.
 
 Everything in this file is public, committed on purpose and worthless outside
-the sandbox: the simulator (``sandbox``) signs and verifies with it,
-development config defaults to it when ``PAYMENT_SANDBOX`` is on, and
-``ProductionConfig`` refuses to start with any of it. It lives in ``core``
-because the config needs it and ``core`` imports no higher package.
+the sandbox: the simulator (``sandbox``) signs and verifies with it, and the
+app factory fills the gateway settings a development config leaves unset with
+it when ``PAYMENT_SANDBOX`` is on (``fill_unset_settings``). A production
+process never imports it: ``ProductionConfig`` recognises these values by the
+fingerprints in ``core.config`` (``SANDBOX_VALUE_FINGERPRINTS``, ``…_KEY_…``) (kept equal to
+``fingerprints()`` by a test) and refuses to start with any of them.
 """
 
-import base64
-import re
+import os
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from core.config import DEFAULT_SANDBOX_URL, rsa_modulus, sandbox_fingerprint
 
-SANDBOX_URL = "http://127.0.0.1:5001"
+SANDBOX_URL = DEFAULT_SANDBOX_URL
 
 # WeChat mini-program and WeChat Pay v2 merchant (SANDBOX ONLY).
 WECHAT_APPID = "wxsandbox000000001"
@@ -225,33 +225,43 @@ SANDBOX_KEYS = {
     "WECHAT_PAY_V3_PUBLIC_KEY": WECHAT_PAY_V3_PUBLIC_KEY,
 }
 
-_PEM_ARMOUR = re.compile(r"-----(BEGIN|END) [A-Z ]+-----")
-
-
-def rsa_modulus(text: str) -> int | None:
-    """The RSA modulus of a public or private key in PEM or bare base64 DER, if it parses."""
-    body = _PEM_ARMOUR.sub("", text or "")
-    try:
-        der = base64.b64decode("".join(body.split()), validate=True)
-    except ValueError:
-        return None
-    loaders = (
-        lambda: serialization.load_der_private_key(der, password=None),
-        lambda: serialization.load_der_public_key(der),
-    )
-    for load in loaders:
-        try:
-            key = load()
-        except (ValueError, TypeError):
-            continue
-        if isinstance(key, rsa.RSAPrivateKey):
-            return key.public_key().public_numbers().n
-        if isinstance(key, rsa.RSAPublicKey):
-            return key.public_numbers().n
-    return None
-
 
 def is_sandbox_key(text: str, sandbox_public_pem: str) -> bool:
     """True when ``text`` is (either half of) the sandbox key pair whose public key is given."""
     modulus = rsa_modulus(text)
     return modulus is not None and modulus == rsa_modulus(sandbox_public_pem)
+
+
+# What the app configures in development when its environment leaves it unset.
+APP_SETTINGS = {
+    "WECHAT_APPID": WECHAT_APPID,
+    "WECHAT_SECRET": WECHAT_SECRET,
+    "WECHAT_PAY_MCH_ID": WECHAT_PAY_MCH_ID,
+    "WECHAT_PAY_API_KEY": WECHAT_PAY_API_KEY,
+    "WECHAT_PAY_V3_PRIVATE_KEY": WECHAT_PAY_V3_PRIVATE_KEY,
+    "WECHAT_PAY_V3_SERIAL_NO": WECHAT_PAY_V3_SERIAL_NO,
+    "WECHAT_PAY_V3_KEY": WECHAT_PAY_V3_KEY,
+    "WECHAT_PAY_V3_PUBLIC_KEY": WECHAT_PAY_V3_PUBLIC_KEY,
+    "WECHAT_PAY_V3_PUBLIC_KEY_ID": WECHAT_PAY_V3_PUBLIC_KEY_ID,
+    "ALIPAY_APP_ID": ALIPAY_APP_ID,
+    "ALIPAY_APP_PRIVATE_KEY": ALIPAY_APP_PRIVATE_KEY,
+    "ALIPAY_PUBLIC_KEY": ALIPAY_PUBLIC_KEY,
+    "ALIPAY_SELLER_ID": ALIPAY_SELLER_ID,
+}
+
+
+def fill_unset_settings(config) -> None:
+    """Give a sandbox config the SANDBOX-ONLY credentials for every gateway setting its environment left unset.
+
+    A variable that is set, even blank, is left for the config's checks to refuse by name.
+    """
+    for name, value in APP_SETTINGS.items():
+        if not os.environ.get(name) and not getattr(config, name):
+            setattr(config, name, value)
+
+
+def fingerprints() -> tuple[dict[str, str], dict[str, str]]:
+    """What ``core.config.SANDBOX_VALUE_FINGERPRINTS`` and ``SANDBOX_KEY_FINGERPRINTS`` must hold."""
+    values = {name: sandbox_fingerprint(value) for name, value in SANDBOX_SETTINGS.items()}
+    keys = {name: sandbox_fingerprint(str(rsa_modulus(public_pem))) for name, public_pem in SANDBOX_KEYS.items()}
+    return values, keys
