@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from wechatpy.pay import WeChatPay
 from wechatpy.pay.base import BaseWeChatPayAPI
 
-from core import sandbox_credentials as creds
 from core.clock import BEIJING, beijing_now
 from core.errors import ValidationFailed
 from core.gateway_settings import GatewaySecretMissing
 from payments.providers import PaymentGatewayError, PaymentRejected, RefundNotification, get_provider
 from payments.providers.wechat_v2 import REAL_PAY_BASE
 from payments.providers.wechat_v3 import WeChatPayV3Provider, pinned_client
+from sandbox import credentials as creds
 from sandbox import wechat_pay_v3 as sandbox_v3
 from sandbox.notifications import wechat_v3_headers, wechat_v3_payment_body
 from sandbox.notifier import WECHAT_SCHEDULE, WECHAT_V3_SCHEDULE
