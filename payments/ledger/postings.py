@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from core.db import utcnow
 from core.extensions import db
 from payments.ledger.models import (
     Bucket,
@@ -60,6 +61,51 @@ def account(owner_type: str, owner_id: int = 0, bucket: str = Bucket.MAIN) -> Le
     return found
 
 
+AccountKey = tuple[str, int, str]  # owner_type, owner_id, bucket
+
+
+def _insert_ignoring_duplicates(table: sa.Table):
+    """``INSERT … ON CONFLICT DO NOTHING`` in the session's dialect (PostgreSQL or SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
+def accounts(keys: set[AccountKey]) -> dict[AccountKey, LedgerAccount]:
+    """Many accounts in one statement, the missing ones created (safe against a concurrent first use).
+
+    One ``SELECT`` when every account exists; otherwise one ``INSERT … ON CONFLICT DO NOTHING`` for
+    the missing and one more ``SELECT`` for them: a bounded number of statements however many lines.
+    """
+
+    def lookup(wanted: set[AccountKey]) -> dict[AccountKey, LedgerAccount]:
+        if not wanted:
+            return {}
+        found = db.session.scalars(
+            sa.select(LedgerAccount).where(
+                sa.tuple_(LedgerAccount.owner_type, LedgerAccount.owner_id, LedgerAccount.bucket).in_(sorted(wanted))
+            )
+        )
+        return {(record.owner_type, record.owner_id, record.bucket): record for record in found}
+
+    keys = {(str(owner_type), owner_id, str(bucket)) for owner_type, owner_id, bucket in keys}
+    resolved = lookup(keys)
+    missing = keys - resolved.keys()
+    if missing:
+        now = utcnow()
+        db.session.execute(
+            _insert_ignoring_duplicates(LedgerAccount.__table__),
+            [
+                {"owner_type": owner_type, "owner_id": owner_id, "bucket": bucket, "created_at": now}
+                for owner_type, owner_id, bucket in sorted(missing)
+            ],
+        )
+        resolved |= lookup(missing)
+    return resolved
+
+
 def gateway_account(channel: str) -> LedgerAccount:
     return account(OwnerType.GATEWAY, 0, channel)
 
@@ -80,16 +126,19 @@ def post(kind: str, event_key: str, legs: list[Leg], **refs) -> LedgerPosting | 
     posting = LedgerPosting(kind=kind, event_key=event_key, **refs)
     db.session.add(posting)
     db.session.flush()
-    for leg in legs:
-        db.session.add(
-            LedgerEntry(
-                posting_id=posting.id,
-                account_id=leg.account.id,
-                amount_fen=leg.amount_fen,
-                order_line_id=leg.order_line_id,
-            )
-        )
-    db.session.flush()
+    # All the legs in one executemany (no RETURNING): one statement for a 2,000-line order's 6,000 legs.
+    db.session.execute(
+        sa.insert(LedgerEntry.__table__),
+        [
+            {
+                "posting_id": posting.id,
+                "account_id": leg.account.id,
+                "amount_fen": leg.amount_fen,
+                "order_line_id": leg.order_line_id,
+            }
+            for leg in legs
+        ],
+    )
     return posting
 
 
@@ -114,31 +163,54 @@ def reversed_so_far(settlement: LineSettlement) -> Split:
 
 
 def post_payment(payment: Payment, order: Order) -> LedgerPosting | None:
-    """Split each paid line between seller, station and centre, into their pending buckets."""
+    """Split each paid line between seller, station and centre, into their pending buckets.
+
+    Set-based, so a 2,000-line welfare order posts within WeChat's 5 s: the lines are the order's
+    (already loaded), every account is resolved in one statement, the settlements missing so far are
+    found in one and written in one, and the legs go in one insert (``post``).
+    """
     lines = [line for line in order.lines if line.status != LineStatus.CANCELLED]
+    splits = {line.id: split_line(line.amount_fen, line.commission_bps, line.service_fee_bps) for line in lines}
+    keys = {(party, _party_ids(line)[party], Bucket.PENDING) for line in lines for party in PARTIES}
+    keys.add((OwnerType.GATEWAY, 0, payment.channel))
+    surplus = payment.amount_fen - sum(line.amount_fen for line in lines)
+    if surplus:
+        keys.add((OwnerType.SUSPENSE, 0, Bucket.MAIN))
+    resolved = accounts(keys)
+    settled = set(
+        db.session.scalars(
+            sa.select(LineSettlement.order_line_id)
+            .join(OrderLine, OrderLine.id == LineSettlement.order_line_id)
+            .where(OrderLine.order_id == order.id)
+        )
+    )
+    new_settlements = [
+        {
+            "order_line_id": line.id,
+            "payment_id": payment.id,
+            "seller_id": line.seller_id,
+            "station_id": line.station_id,
+            "centre_id": line.centre_id,
+            "seller_fen": splits[line.id].seller_fen,
+            "station_fen": splits[line.id].station_fen,
+            "centre_fen": splits[line.id].centre_fen,
+            "reversed_seller_fen": 0,
+            "reversed_station_fen": 0,
+            "reversed_centre_fen": 0,
+        }
+        for line in lines
+        if line.id not in settled
+    ]
+    if new_settlements:
+        db.session.execute(sa.insert(LineSettlement.__table__), new_settlements)
     legs: list[Leg] = []
     for line in lines:
-        split = split_line(line.amount_fen, line.commission_bps, line.service_fee_bps)
-        if db.session.get(LineSettlement, line.id) is None:
-            db.session.add(
-                LineSettlement(
-                    order_line_id=line.id,
-                    payment_id=payment.id,
-                    seller_id=line.seller_id,
-                    station_id=line.station_id,
-                    centre_id=line.centre_id,
-                    seller_fen=split.seller_fen,
-                    station_fen=split.station_fen,
-                    centre_fen=split.centre_fen,
-                )
-            )
-        for party, amount in _amounts(split).items():
-            legs.append(Leg(party_account(party, _party_ids(line)[party], Bucket.PENDING), amount, line.id))
-    surplus = payment.amount_fen - sum(line.amount_fen for line in lines)
+        for party, amount in _amounts(splits[line.id]).items():
+            legs.append(Leg(resolved[(party, _party_ids(line)[party], Bucket.PENDING)], amount, line.id))
     if surplus:  # the order total and its lines disagree: park the difference, never lose it
         log.error("payment %s: %s fen beyond the order lines, booked to suspense", payment.id, surplus)
-        legs.append(Leg(account(OwnerType.SUSPENSE), surplus))
-    legs.append(Leg(gateway_account(payment.channel), -payment.amount_fen))
+        legs.append(Leg(resolved[(OwnerType.SUSPENSE, 0, Bucket.MAIN)], surplus))
+    legs.append(Leg(resolved[(OwnerType.GATEWAY, 0, payment.channel)], -payment.amount_fen))
     return post(PostingKind.PAYMENT, f"payment:{payment.id}", legs, payment_id=payment.id)
 
 
