@@ -1,7 +1,7 @@
 """ledger: the commit-time balance check sums each posting once, not once per entry
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-08 03:00:00
 
 The deferred trigger summed the whole posting for every entry it inserted: a
@@ -15,8 +15,8 @@ index on posting_id alone.
 from alembic import op
 
 
-revision = '0020'
-down_revision = '0019'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
