@@ -134,8 +134,9 @@ def _copy(cursor, table: str):
     )
 
 
-def pending_notifications(dataset: Dataset, env: dict, count: int) -> list[str]:
-    """``count`` fresh unpaid orders with an open WeChat payment each, and the notification that pays each."""
+def pending_notifications(dataset: Dataset, env: dict, count: int, lines_per_order: int = 1) -> list[str]:
+    """``count`` fresh unpaid orders of ``lines_per_order`` lines with an open WeChat payment each, and the
+    notification that pays each (a welfare order of a unit runs to 2,000 lines)."""
     from core.pii import PiiKeyring
     from sandbox.notifications import wechat_payment_body
     from sandbox.settings import SandboxSettings
@@ -167,34 +168,43 @@ def pending_notifications(dataset: Dataset, env: dict, count: int) -> list[str]:
             "SELECT id, wechat_openid FROM users WHERE id = ANY(%s)", (dataset.buyer_ids[:16],)
         ).fetchall()
         ids = conn.execute(
-            "SELECT nextval('orders_id_seq'), nextval('order_lines_id_seq'), nextval('payments_id_seq') "
-            "FROM generate_series(1, %s)",
-            (count,),
+            "SELECT nextval('orders_id_seq'), nextval('payments_id_seq') FROM generate_series(1, %s)", (count,)
         ).fetchall()
+        line_ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT nextval('order_lines_id_seq') FROM generate_series(1, %s)", (count * lines_per_order,)
+            )
+        ]
+
+        def order_skus(number: int) -> list[tuple]:
+            return [skus[(number + k) % len(skus)] for k in range(lines_per_order)]
+
         trades = []
         with conn.cursor() as cursor:
             with _copy(cursor, "orders") as copy:
-                for number, (order_id, _, _) in enumerate(ids):
-                    sku, buyer = skus[number % len(skus)], buyers[number % len(buyers)]
+                for number, (order_id, _) in enumerate(ids):
+                    buyer, total = buyers[number % len(buyers)], sum(sku[2] for sku in order_skus(number))
                     copy.write_row(
-                        (order_id, buyer[0], "pending_payment", sku[2], now + timedelta(days=1), address[0],
+                        (order_id, buyer[0], "pending_payment", total, now + timedelta(days=1), address[0],
                          address[1], "430225", address[2], now)
                     )  # fmt: skip
             with _copy(cursor, "order_lines") as copy:
-                for number, (order_id, line_id, _) in enumerate(ids):
-                    s = skus[number % len(skus)]
-                    copy.write_row(
-                        (line_id, order_id, s[0], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[1], s[2], 1, s[2],
-                         s[13], s[14], s[10], s[11], s[15], s[12], "pending_payment", 0)
-                    )  # fmt: skip
+                for number, (order_id, _) in enumerate(ids):
+                    for k, s in enumerate(order_skus(number)):
+                        line_id = line_ids[number * lines_per_order + k]
+                        copy.write_row(
+                            (line_id, order_id, s[0], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[1], s[2], 1, s[2],
+                             s[13], s[14], s[10], s[11], s[15], s[12], "pending_payment", 0)
+                        )  # fmt: skip
             with _copy(cursor, "payments") as copy:
-                for number, (order_id, _, payment_id) in enumerate(ids):
-                    sku, buyer = skus[number % len(skus)], buyers[number % len(buyers)]
+                for number, (order_id, payment_id) in enumerate(ids):
+                    buyer, total = buyers[number % len(buyers)], sum(sku[2] for sku in order_skus(number))
                     out_trade_no = f"ZZ{now:%Y%m%d}{order_id:010d}{secrets.token_hex(5)}"[:32]
                     copy.write_row(
-                        (payment_id, order_id, buyer[0], "wechat_jsapi", out_trade_no, sku[2], "pending", "{}", now)
+                        (payment_id, order_id, buyer[0], "wechat_jsapi", out_trade_no, total, "pending", "{}", now)
                     )  # fmt: skip
-                    trades.append((out_trade_no, sku[2], buyer[1], payment_id))
+                    trades.append((out_trade_no, total, buyer[1], payment_id))
         conn.commit()
     for out_trade_no, amount, openid, payment_id in trades:
         trade = WeChatTrade(

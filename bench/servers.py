@@ -1,9 +1,11 @@
 """Processes the bench starts and stops: gunicorn (the app, the bare route) and the payment sandbox."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -54,14 +56,16 @@ class Server:
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        metrics = self.env.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics and Path(metrics).name.startswith("zz-bench-metrics-"):
+            shutil.rmtree(metrics, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -70,26 +74,20 @@ class Server:
         self.stop()
 
 
-def gunicorn(name: str, app: str, port: int, env: dict, ready_path: str) -> Server:
-    """``app`` under gunicorn as production runs it: sync workers, no access log (not ./gunicorn.conf.py)."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        str(ROOT / "bench" / "gunicorn_conf.py"),
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--timeout",
-        "120",
-        app,
-    ]
+def gunicorn(name: str, app: str, port: int, env: dict, ready_path: str, *extra: str) -> Server:
+    """``app`` served as production serves it: the production ``gunicorn.conf.py`` (gthread workers,
+    threads, JSON access log, Prometheus multiprocess, preloading, recycling), with only the bind and
+    the worker count set, through the variables that file reads (``GUNICORN_BIND``, ``WEB_CONCURRENCY``).
+    ``extra`` is for a figure that needs something else (the RSS one: workers that are not recycled).
+    """
+    env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(WORKERS),
+        # Each server its own metrics directory, as each production instance has.
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix=f"zz-bench-metrics-{name}-"),
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), *extra, app]
     return Server(name, command, env, port, ready_path)
 
 

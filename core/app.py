@@ -6,10 +6,12 @@ factory on top (``app.create_app``) builds the app here, lets each package
 binds the declared jobs to Celery.
 """
 
+import functools
 import logging
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter.util import get_qualified_name
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import faults
@@ -85,7 +87,8 @@ class CookielessSessionInterface(SecureCookieSessionInterface):
     """
 
     def open_session(self, app, request):
-        if not app.secret_key or request.cookies.get(self.get_cookie_name(app)):
+        # No Cookie header at all (every API call): not even a parse of the header.
+        if not app.secret_key or ("HTTP_COOKIE" in request.environ and request.cookies.get(self.get_cookie_name(app))):
             return super().open_session(app, request)
         return self.session_class()
 
@@ -118,9 +121,37 @@ def skip_rate_limit_check_without_limits(app: Flask) -> None:
     before_request check resolves to nothing on every request, yet it cost a
     third of the time of a cached read (`make bench`: /healthz at 0.4× a bare
     Flask route).
+
+    The limiter's after-request hook (its X-RateLimit headers) and its teardown likewise only matter
+    on the views a limit decorates; elsewhere they built the limiter's request context for nothing.
     """
     manager = limiter.limit_manager
     if manager.default_limits or manager.application_limits or manager._blueprint_limits:
         return
     hooks = app.before_request_funcs.get(None, [])
     app.before_request_funcs[None] = [hook for hook in hooks if hook != limiter._check_request_limit]
+    limited = {
+        endpoint for endpoint, view in app.view_functions.items() if manager.decorated_limits(get_qualified_name(view))
+    }
+
+    def _is_limiters(hook) -> bool:
+        target = hook.func if isinstance(hook, functools.partial) else getattr(hook, "__func__", None)
+        bound = hook.args[:1] if isinstance(hook, functools.partial) else (getattr(hook, "__self__", None),)
+        return bound == (limiter,) and getattr(target, "__qualname__", "").startswith("Limiter.")
+
+    def only_where_limited(hook, passthrough: bool):
+        @functools.wraps(hook)
+        def run(value):
+            if request.endpoint in limited:
+                return hook(value)
+            return value if passthrough else None
+
+        return run
+
+    app.after_request_funcs[None] = [
+        only_where_limited(hook, True) if _is_limiters(hook) else hook for hook in app.after_request_funcs.get(None, [])
+    ]
+    app.teardown_request_funcs[None] = [
+        only_where_limited(hook, False) if _is_limiters(hook) else hook
+        for hook in app.teardown_request_funcs.get(None, [])
+    ]

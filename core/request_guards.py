@@ -103,7 +103,7 @@ def guard_request() -> None:
         raise PayloadTooLarge(details={"max_bytes": limit})
     request.max_content_length = limit  # also bounds chunked bodies without a length
     bad: list[str] = []
-    if request.args:
+    if request.query_string and request.args:  # most reads carry none: no parse
         bad += [name for name, value in request.args.items(multi=True) if _FORBIDDEN_TEXT.search(name + value)]
     if request.path.startswith(NOTIFY_PREFIX):
         return  # signed gateway messages are judged by their signature, and stored as received
@@ -121,7 +121,9 @@ def secure_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
-    if "Cache-Control" not in headers and (request.authorization is not None or request.cookies):
+    # The raw headers' presence, not their parse: a malformed one also keeps the answer private.
+    signed_in = "HTTP_AUTHORIZATION" in request.environ or "HTTP_COOKIE" in request.environ
+    if "Cache-Control" not in headers and signed_in:
         headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -126,23 +126,44 @@ def _aggregates(income):
 
 
 def sales_figures(region_code: str, first: date, last: date, group_by: str | None) -> dict:
-    """Totals (one query) and rows grouped by ``group_by`` (one query, plus one for names)."""
+    """Totals and rows grouped by ``group_by``: one pass over the counted lines (GROUPING SETS) on
+    PostgreSQL, two on SQLite (which has none), plus one query for the rows' names.
+
+    The seller income is summed only over the counted lines whose seller was a supported household
+    (the only ones it is reported for), not over the whole ledger.
+    """
     from reports.income import poor_household_income_by_line
 
-    income = poor_household_income_by_line()
+    where = counted_lines(region_code, first, last)
+    supported = sa.select(OrderLine.id).join(Order, Order.id == OrderLine.order_id)
+    supported = supported.where(where, OrderLine.seller_household_category.in_([c.value for c in SUPPORTED]))
+    income = poor_household_income_by_line(supported)
     base = (
         sa.select()
         .select_from(OrderLine)
         .join(Order, Order.id == OrderLine.order_id)
         .outerjoin(income, income.c.order_line_id == OrderLine.id)
-        .where(counted_lines(region_code, first, last))
+        .where(where)
     )
-    totals_row = db.session.execute(base.add_columns(*_aggregates(income))).one()
+    grouped = []
+    if not group_by:
+        totals_row = db.session.execute(base.add_columns(*_aggregates(income))).one()
+    elif db.session.get_bind().dialect.name == "postgresql":
+        key = _group_column(group_by, region_code)
+        is_total = sa.func.grouping(key).label("is_total")
+        result = db.session.execute(
+            base.add_columns(key.label("key"), is_total, *_aggregates(income))
+            .group_by(sa.func.grouping_sets(sa.tuple_(key), sa.tuple_()))
+            .order_by(is_total.desc(), key)
+        ).all()
+        totals_row, grouped = result[0], result[1:]
+    else:
+        totals_row = db.session.execute(base.add_columns(*_aggregates(income))).one()
+        key = _group_column(group_by, region_code).label("key")
+        grouped = db.session.execute(base.add_columns(key, *_aggregates(income)).group_by(key).order_by(key)).all()
     totals = {name: int(getattr(totals_row, name)) for name in FIGURES}
     rows = []
     if group_by:
-        key = _group_column(group_by, region_code).label("key")
-        grouped = db.session.execute(base.add_columns(key, *_aggregates(income)).group_by(key).order_by(key)).all()
         names = _names(group_by, [row.key for row in grouped])
         rows = [
             {"key": row.key, "name": names.get(row.key, row.key), **{f: int(getattr(row, f)) for f in FIGURES}}

@@ -1,26 +1,10 @@
 """JSON responses with ETags, served from the catalogue cache when possible."""
 
-import hashlib
+from flask import Response, current_app
 
-from flask import Response, current_app, request
-
+from core.etags import etag_of as _etag
+from core.etags import respond_with_etag as _respond
 from shop.cache import catalogue_cache, versioned_key
-
-
-def _etag(body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
-
-
-def _respond(body: bytes, etag: str, *, private: bool) -> Response:
-    """200 with ``body``, or 304 when the client's If-None-Match already names ``etag``."""
-    headers = {
-        "ETag": f'"{etag}"',
-        # Clients may keep it but must revalidate (If-None-Match → 304) before use.
-        "Cache-Control": "private, no-cache" if private else "no-cache",
-    }
-    if request.if_none_match.contains_weak(etag):
-        return Response(status=304, headers=headers)
-    return Response(body, mimetype="application/json", headers=headers)
 
 
 def json_response(data: dict, *, private: bool = False) -> Response:

@@ -118,6 +118,25 @@ def list_children(parent_code: str | None, page: int, per_page: int) -> dict:
     return result
 
 
+def kept_answer(query_string: bytes) -> tuple[str, bytes] | None:
+    """The rendered answer (ETag, JSON) to a region list query seen before, while it is fresh.
+
+    Only queries that passed validation are kept (``keep_answer``), under their exact query string,
+    so a hit needs neither parsing nor the database; a region change forgets them with the pages.
+    """
+    held = _kept_pages().get(query_string)
+    if held is not None and held[0] > time.monotonic():
+        return held[1]
+    return None
+
+
+def keep_answer(query_string: bytes, etag: str, body: bytes) -> None:
+    pages = _kept_pages()
+    if len(pages) >= MAX_KEPT_PAGES:
+        pages.clear()
+    pages[query_string] = (time.monotonic() + REGION_CACHE_SECONDS, (etag, body))
+
+
 def _kept_pages() -> dict:
     return current_app.extensions.setdefault("region_pages", {})
 

@@ -1,8 +1,12 @@
 """Regions, villages, county centres and policy metrics."""
 
+import functools
+
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from core.auth import authenticated, scope_for
+from core.etags import etag_of, respond_with_etag
 from core.models import Role
 from core.openapi import may_answer
 from core.pagination import page_schema
@@ -26,13 +30,35 @@ regions_blp = Blueprint("regions", __name__, description="行政区划")
 villages_blp = Blueprint("villages", __name__, description="村、县域电商中心与政策指标")
 
 
+RegionPageSchema = page_schema(RegionSchema, "RegionPage")
+
+
+def kept_region_answers(view):
+    """Answer a region list query seen before from its kept bytes (or 304): no parsing, no database."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        held = regions.kept_answer(request.query_string)
+        if held is not None:
+            return respond_with_etag(held[1], held[0])
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @regions_blp.get("/regions")
+@kept_region_answers
 @regions_blp.arguments(RegionQueryArgs, location="query")
-@regions_blp.response(200, page_schema(RegionSchema, "RegionPage"))
+@regions_blp.response(200, RegionPageSchema)
 @may_answer(regions_blp, 404)
 def list_regions(args):
-    """Child regions of ``parent`` (the city when omitted); public, paginated."""
-    return regions.list_children(args.get("parent"), args["page"], args["per_page"])
+    """Child regions of ``parent`` (the city when omitted); public, paginated, with an ETag."""
+    body = current_app.json.dumps(
+        RegionPageSchema().dump(regions.list_children(args.get("parent"), args["page"], args["per_page"]))
+    ).encode()
+    etag = etag_of(body)
+    regions.keep_answer(request.query_string, etag, body)
+    return respond_with_etag(body, etag)
 
 
 @villages_blp.get("/villages")

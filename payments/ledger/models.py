@@ -123,10 +123,14 @@ class LedgerEntry(db.Model):
     """One signed amount on one account (never zero, never changed)."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (sa.CheckConstraint("amount_fen <> 0", name="amount_not_zero"),)
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
+        # A posting's entries in order: the commit-time balance check finds its last entry in one probe.
+        sa.Index("ix_ledger_entries_posting_id_id", "posting_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    posting_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_postings.id"), index=True)
+    posting_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_postings.id"))
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_accounts.id"), index=True)
     amount_fen: Mapped[int]
     # The order line the amount belongs to (payment splits, refund reversals, releases).

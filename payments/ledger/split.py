@@ -11,6 +11,8 @@ it took.
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 BPS = 10_000
 
 
@@ -51,6 +53,18 @@ def split_line(amount_fen: int, commission_bps: int, service_fee_bps: int) -> Sp
     centre = amount_fen * commission_bps // BPS
     station = amount_fen * service_fee_bps // BPS
     return Split(seller_fen=amount_fen - centre - station, station_fen=station, centre_fen=centre)
+
+
+def line_split_columns(amount_fen, commission_bps, service_fee_bps) -> tuple:
+    """``split_line`` as SQL expressions over columns (seller, station, centre), for set-based posting.
+
+    The same rule: centre and station rounded down (integer division of non-negative integers, in
+    64 bits), the seller the remainder. The rates are checked by the order lines' constraints.
+    """
+    amount = sa.cast(amount_fen, sa.BigInteger)
+    centre = amount * commission_bps // BPS
+    station = amount * service_fee_bps // BPS
+    return amount - centre - station, station, centre
 
 
 def split_refund(credited: Split, reversed_so_far: Split, refund_fen: int) -> Split:

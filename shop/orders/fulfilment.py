@@ -25,7 +25,7 @@ from shop.orders.models import (
     Shipment,
 )
 from shop.orders.placement import release_stock
-from shop.orders.states import InvalidState, move_line, require_status, sync_order
+from shop.orders.states import InvalidState, move_every_line, move_line, require_status, sync_order
 from shop.signals import lines_shipped, lines_shipping, order_cancelled, order_expired, order_paid
 from villages.models import Station
 
@@ -55,19 +55,19 @@ def mark_paid(order: Order, channel: str, paid_at: datetime) -> bool:
     """
     if order.status != OrderStatus.PENDING_PAYMENT:
         return False
-    for line in order.lines:
-        move_line(line, LineStatus.PAID, None, f"支付成功（{channel}）")
+    move_every_line(order, LineStatus.PAID, None, f"支付成功（{channel}）")  # set-based: any number of lines
     sync_order(order, None, f"支付成功（{channel}）")
     order.paid_channel, order.paid_at = channel, paid_at
     quantities: dict[int, int] = {}
     for line in order.lines:
         quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
-    for product_id, quantity in sorted(quantities.items()):
+    if quantities:  # one executemany, in product order (the row locks are always taken in one order)
+        products = Product.__table__
         db.session.execute(
-            sa.update(Product)
-            .where(Product.id == product_id)
-            .values(sales_count=Product.sales_count + quantity)
-            .execution_options(synchronize_session=False)
+            sa.update(products)
+            .where(products.c.id == sa.bindparam("product"))
+            .values(sales_count=products.c.sales_count + sa.bindparam("sold")),
+            [{"product": product_id, "sold": quantity} for product_id, quantity in sorted(quantities.items())],
         )
     run_later(notify_sellers_of_paid_order, order.id)
     order_paid.send(order, paid_at=paid_at)

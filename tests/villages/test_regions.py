@@ -115,3 +115,28 @@ def test_a_rolled_back_region_is_not_kept(db):
     assert [row["name"] for row in list_children("430225100", 1, 20)["items"]] == ["临时村"]
     db.session.rollback()
     assert list_children("430225100", 1, 20)["items"] == []
+
+
+def test_a_region_page_carries_an_etag_and_revalidates_without_the_database(client, db, count_queries):
+    import_regions(GOOD)
+    factories.region("430225100201", name="桃源村")
+    first = client.get("/api/v1/regions?parent=430225100")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag.startswith('"') and first.headers["Cache-Control"] == "no-cache"
+    with count_queries() as revalidated:
+        again = client.get("/api/v1/regions?parent=430225100", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    assert revalidated == []
+    # The same answer has the same tag however it was reached; a change gives a new one.
+    assert client.get("/api/v1/regions?parent=430225100&page=1").headers["ETag"] == etag
+    import_regions(GOOD + "430225100202,杏花村,village,430225100\n")
+    changed = client.get("/api/v1/regions?parent=430225100", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert [region["name"] for region in changed.json["items"]] == ["桃源村", "杏花村"]
+
+
+def test_a_refused_region_query_is_never_kept(client, db):
+    import_regions(GOOD)
+    for _ in range(2):
+        assert client.get("/api/v1/regions?parent=abc").status_code == 422
+        assert client.get("/api/v1/regions?parent=999999").status_code == 404

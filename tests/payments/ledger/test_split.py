@@ -58,3 +58,28 @@ def test_any_sequence_of_partial_refunds_keeps_every_invariant(amount, rates, cu
         assert left.total_fen == amount - refunded
     final = split_refund(credited, reversed_so_far, amount - refunded)
     assert reversed_so_far + final == credited
+
+
+def test_the_database_splits_a_line_exactly_as_split_line(db):
+    """Payments are split by the database (``line_split_columns``): the same fen as ``split_line``."""
+    import random
+
+    import sqlalchemy as sa
+
+    from core.extensions import db as _db
+    from payments.ledger.split import line_split_columns
+
+    pick = random.Random(27)
+    cases = [(9999, 300, 500), (1, 300, 500), (99 * 999_999, 5000, 5000), (10_000_000, 10_000, 0)]
+    cases += [(pick.randint(1, 99 * 100_000), pick.randint(0, 5000), pick.randint(0, 5000)) for _ in range(200)]
+    columns = ("amount_fen", "commission_bps", "service_fee_bps")
+    values = sa.union_all(
+        *(
+            sa.select(*(sa.literal(value, sa.Integer).label(name) for value, name in zip(case, columns, strict=True)))
+            for case in cases
+        )
+    ).subquery()
+    rows = _db.session.execute(sa.select(*values.c, *line_split_columns(*values.c))).all()
+    assert len(rows) == len(cases)
+    for amount, commission, fee, seller, station, centre in rows:
+        assert Split(seller, station, centre) == split_line(amount, commission, fee), (amount, commission, fee)
