@@ -50,7 +50,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('payouts', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_payouts_known_method', type_='check')
+        batch_op.drop_constraint('known_method', type_='check')
         batch_op.drop_column('exported_at')
         batch_op.drop_column('bank_name')
         batch_op.drop_column('method')
