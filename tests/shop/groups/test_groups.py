@@ -18,7 +18,7 @@ from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
 from tests import factories
 from tests.ledger_helpers import assert_books_balance, balances
-from tests.orders import YANLING, pay
+from tests.orders import ADDRESS, YANLING, pay
 from tests.shop.groups.conftest import join, open_group, pay_through
 
 
@@ -264,3 +264,32 @@ def test_the_station_sees_a_group_order_to_ship_only_once_the_group_succeeded(cl
         opened["order"]["id"],
         joined["order"]["id"],
     ]
+
+
+def test_a_group_order_on_a_presale_takes_quota_and_carries_the_window(client, group_shop):
+    from shop.orders.models import Presale
+    from tests.shop.orders.test_presale_pickup import _presale
+
+    created = _presale(client, group_shop, quota=2, sku=group_shop["peach_5"])
+    assert created.status_code == 201, created.json
+    stock = _db.session.get(Sku, group_shop["peach_5"].id).stock
+    opened = open_group(client, group_shop["headers"][0], group_shop["offer"].id, quantity=2)
+    (line,) = opened["order"]["lines"]
+    assert (line["presale_id"], line["ships_from"], line["ships_until"]) == (
+        created.json["id"],
+        created.json["ships_from"],
+        created.json["ships_until"],
+    )
+    _db.session.expire_all()
+    assert _db.session.get(Sku, group_shop["peach_5"].id).stock == stock  # not harvested yet: quota, not stock
+    assert _db.session.get(Presale, created.json["id"]).sold == 2
+    over = client.post(
+        "/api/v1/groups",
+        headers=group_shop["headers"][1],
+        json={"offer_id": group_shop["offer"].id, "quantity": 1, "address": ADDRESS},
+    )
+    assert over.status_code == 409 and over.json["error"]["code"] == "out_of_stock"  # the quota is sold out
+    cancelled = client.post(f"/api/v1/orders/{opened['order']['id']}/cancel", headers=group_shop["headers"][0])
+    assert cancelled.status_code == 200, cancelled.json
+    _db.session.expire_all()
+    assert _db.session.get(Presale, created.json["id"]).sold == 0
