@@ -16,7 +16,7 @@ from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
 from core.tasks import run_later
-from core.throttle import PICKUP_BY_ORDER, PICKUP_BY_STAFF
+from core.throttle import PICKUP_BY_ORDER, PICKUP_BY_STAFF, guessing
 from shop.batches.allocation import assign_batches
 from shop.models import Sku
 from shop.orders.auto_refunds import refund_lines_in_full
@@ -109,18 +109,15 @@ def hand_over(actor: User, order_id: int, code: str) -> Order:
 
     Wrong codes slow down per order and per staff account, like logins.
     """
-    order_key, staff_key = str(order_id), str(actor.id)
-    PICKUP_BY_ORDER.check(order_key)
-    PICKUP_BY_STAFF.check(staff_key)
-    order, pickup = _managed_pickup(actor, order_id)
-    if pickup.status != PickupStatus.READY:
-        raise InvalidState("商品尚未到站或已取走")
-    _check_collectable(order)
-    if not hmac.compare_digest(_entered_code(order_id, code).encode(), pickup.code.encode()):
-        PICKUP_BY_ORDER.failed(order_key)
-        PICKUP_BY_STAFF.failed(staff_key)
-        raise ValidationFailed.field("code", "取货码不正确")
-    PICKUP_BY_ORDER.succeeded(order_key)
+    with guessing((PICKUP_BY_ORDER, str(order_id)), (PICKUP_BY_STAFF, str(actor.id))) as attempt:
+        order, pickup = _managed_pickup(actor, order_id)
+        if pickup.status != PickupStatus.READY:
+            raise InvalidState("商品尚未到站或已取走")
+        _check_collectable(order)
+        if not hmac.compare_digest(_entered_code(order_id, code).encode(), pickup.code.encode()):
+            attempt.failed()
+            raise ValidationFailed.field("code", "取货码不正确")
+        attempt.succeeded()
     _complete(order, actor, "买家凭取货码到站自提")
     pickup.status, pickup.collected_at, pickup.handed_over_by_id = PickupStatus.COLLECTED, utcnow(), actor.id
     return order
