@@ -165,6 +165,15 @@ class FullAddressSchema(Schema):
     detail = fields.String(attribute="address_detail")
 
 
+class OrderGroupSchema(Schema):
+    id = fields.Integer()
+    status = fields.String(
+        metadata={
+            "description": "opening | forming | succeeded | expired | cancelled (forming: paid, waits for the group)"
+        }
+    )
+
+
 class OrderSchema(Schema):
     id = fields.Integer()
     status = enum_string(OrderStatus)
@@ -185,6 +194,9 @@ class OrderSchema(Schema):
         lambda view: "pickup" if view.order.pickup else "delivery", metadata={"description": "delivery | pickup"}
     )
     pickup = fields.Function(_pickup, allow_none=True)
+    # The group buy the order belongs to (null for an ordinary order): a paid order of a
+    # forming group is not to be shipped yet, and is refunded if the group fails.
+    group = fields.Nested(OrderGroupSchema, allow_none=True)
 
 
 class PickupCodeArgs(Schema):
