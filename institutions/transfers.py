@@ -33,7 +33,7 @@ from shop.images import process_image, read_upload
 from shop.orders.fulfilment import lock_order
 from shop.orders.models import Order, OrderLine, OrderStatus
 from shop.orders.states import InvalidState
-from shop.storage import save_in_transaction
+from shop.storage import delete_after_commit, save_in_transaction
 from villages.models import Centre
 
 CHANNEL = "bank_transfer"  # Payment.channel of a recorded 对公转账 (no gateway, so not a providers.Channel)
@@ -132,6 +132,7 @@ def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, boo
     except IntegrityError:
         # Another request recorded this serial and committed while we waited on the unique index.
         winner = db.session.scalar(_by_serial(serial).execution_options(populate_existing=True))
+        delete_after_commit(key)  # a replay keeps the winner's receipt, not this copy
         return _replayed(winner, order.id, data), False
     legs = [Leg(suspense_account(), transfer.amount_fen), Leg(gateway_account(CHANNEL), -transfer.amount_fen)]
     post("bank_transfer_received", f"bank_transfer:{transfer.id}", legs)
