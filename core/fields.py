@@ -6,7 +6,7 @@ messages are replaced with zh-CN ones once, at import (see ``use_chinese_message
 
 from enum import StrEnum
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from core.clock import BEIJING
 
@@ -50,6 +50,30 @@ def use_chinese_messages() -> None:
     validate.Range.message_all = "应{min_op} {{min}} 且{max_op} {{max}}"
     validate.OneOf.default_message = "应为以下之一：{choices}"
     validate.Regexp.default_message = "格式不正确"
+
+
+class FullMatch(validate.Regexp):
+    """``validate.Regexp`` that must match the whole value.
+
+    ``Regexp`` uses ``re.match``, where a pattern ending in ``$`` also accepts a
+    trailing newline (``"ABC123\\n"``); a value that passes here is exactly the pattern.
+    """
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class SerialNumber(fields.String):
+    """A serial number staff type or paste (a bank's 流水号): compared trimmed and in upper case.
+
+    Its validators see the normalised value, so ``" abc-123\\n"`` and ``"ABC-123"``
+    are one serial, for the duplicate lookups as much as for the format check.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().upper()
 
 
 def one_of(vocabulary: type[StrEnum]) -> validate.OneOf:

@@ -30,7 +30,9 @@ documented: an undocumented status is a defect the fuzzer reports
 import http
 
 from apispec import BasePlugin
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from core.fields import FullMatch
 
 CHANGING_METHODS = ("post", "put", "patch", "delete")
 
@@ -38,7 +40,7 @@ CHANGING_METHODS = ("post", "put", "patch", "delete")
 class ErrorDetailSchema(Schema):
     code = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"),
+        validate=FullMatch(r"[a-z][a-z0-9_]*"),
         metadata={"description": "snake_case error code (API.md)"},
     )
     message = fields.String(required=True, metadata={"description": "zh-CN message for people"})

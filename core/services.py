@@ -12,7 +12,7 @@ from core.db import utcnow
 from core.errors import Unauthorized, UpstreamUnavailable
 from core.extensions import db
 from core.models import Role, RoleGrant, User
-from core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS
+from core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS, guessing
 from core.wechat import wechat_client
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,12 @@ def login_with_wechat(code: str) -> dict:
 def login_with_password(username: str, password: str, client_address: str | None = None) -> dict:
     """Check a staff member's password and sign them in (failures slow down per account and address)."""
     account_key, address_key = f"{username.strip().lower()}", f"{client_address or '?'}"
-    LOGIN_BY_ACCOUNT.check(account_key)
-    LOGIN_BY_ADDRESS.check(address_key)
-    user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
-    if not _password_matches(user.password_hash if user else None, password):
-        LOGIN_BY_ACCOUNT.failed(account_key)
-        LOGIN_BY_ADDRESS.failed(address_key)
-        raise Unauthorized("用户名或密码错误")
-    LOGIN_BY_ACCOUNT.succeeded(account_key)
+    with guessing((LOGIN_BY_ACCOUNT, account_key), (LOGIN_BY_ADDRESS, address_key)) as attempt:
+        user = db.session.scalar(sa.select(User).where(User.username == username.strip()))
+        if not _password_matches(user.password_hash if user else None, password):
+            attempt.failed()
+            raise Unauthorized("用户名或密码错误")
+        attempt.succeeded()
     if not user.is_active:
         raise Unauthorized("账号已停用")
     if _hasher.check_needs_rehash(user.password_hash):

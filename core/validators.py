@@ -5,7 +5,7 @@ from datetime import date
 
 from marshmallow import ValidationError
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -21,7 +21,7 @@ def normalise_phone(value: str) -> str:
 
 
 def is_mobile(value: str) -> bool:
-    return bool(_MOBILE.match(value or ""))
+    return bool(_MOBILE.fullmatch(value or ""))
 
 
 def id_card_check_digit(first17: str) -> str:

@@ -11,7 +11,7 @@ import re
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28
-_SHAPE = re.compile(rf"^[{ALPHABET}]{{2}}\d{{6}}[{ALPHABET}]{{10}}$")
+_SHAPE = re.compile(rf"[{ALPHABET}]{{2}}\d{{6}}[{ALPHABET}]{{10}}")
 
 
 def check_character(first17: str) -> str:
@@ -27,4 +27,4 @@ def normalise_credit_code(value: str) -> str:
 def is_credit_code(value: str) -> bool:
     """18 characters of the standard's alphabet, a 6-digit division and the right check character."""
     code = normalise_credit_code(value)
-    return bool(_SHAPE.match(code)) and check_character(code[:17]) == code[17]
+    return bool(_SHAPE.fullmatch(code)) and check_character(code[:17]) == code[17]

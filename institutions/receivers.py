@@ -2,7 +2,8 @@
 
 from institutions.deliveries import refuse_station_shipping
 from institutions.ordering import place_unit_order
-from shop.signals import lines_shipping, unit_order_requested
+from institutions.transfers import refuse_online_payment
+from shop.signals import lines_shipping, payment_opening, unit_order_requested
 
 
 def _place_unit_order(buyer, items=None, address=None, unit=None, **_):
@@ -13,3 +14,4 @@ def connect() -> None:
     """Subscribe once (idempotent: blinker keeps one connection per receiver)."""
     unit_order_requested.connect(_place_unit_order)
     lines_shipping.connect(refuse_station_shipping)
+    payment_opening.connect(refuse_online_payment)

@@ -6,7 +6,7 @@ from flask import current_app
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime
+from core.fields import FullMatch, LocalDateTime, SerialNumber
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from institutions.credit_code import is_credit_code
@@ -39,7 +39,7 @@ class UnitArgs(Schema):
     credit_code = fields.String(required=True, validate=_credit_code, metadata={"description": CREDIT_CODE_HELP})
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in UnitKind]))
     parent_id = fields.Integer(allow_none=True)
-    region_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4,6}$", error="地区代码应为市或县级代码"))
+    region_code = fields.String(required=True, validate=FullMatch(r"\d{4,6}", error="地区代码应为市或县级代码"))
     address = fields.String(validate=validate.Length(max=200))
 
 
@@ -48,7 +48,7 @@ class UnitPatchArgs(Schema):
     credit_code = fields.String(validate=_credit_code, metadata={"description": CREDIT_CODE_HELP})
     kind = fields.String(validate=validate.OneOf([k.value for k in UnitKind]))
     parent_id = fields.Integer(allow_none=True)
-    region_code = fields.String(validate=validate.Regexp(r"^\d{4,6}$", error="地区代码应为市或县级代码"))
+    region_code = fields.String(validate=FullMatch(r"\d{4,6}", error="地区代码应为市或县级代码"))
     address = fields.String(validate=validate.Length(max=200))
     is_active = fields.Boolean()
 
@@ -61,9 +61,9 @@ class UnitInvoiceInfoSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=2, max=100))
     tax_id = fields.String(required=True, validate=_tax_id)
     address = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    phone = fields.String(required=True, validate=validate.Regexp(r"^[0-9+\-() ]{5,30}$", error="电话格式不正确"))
+    phone = fields.String(required=True, validate=FullMatch(r"[0-9+\-() ]{5,30}", error="电话格式不正确"))
     bank_name = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    bank_account = fields.String(required=True, validate=validate.Regexp(r"^[0-9 ]{8,40}$", error="银行账号应为数字"))
+    bank_account = fields.String(required=True, validate=FullMatch(r"[0-9 ]{8,40}", error="银行账号应为数字"))
 
 
 class UnitSchema(Schema):
@@ -95,7 +95,7 @@ class UnitInviteSchema(Schema):
 
 
 class UnitBindArgs(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$", error="邀请码为 8 位数字"))
+    code = fields.String(required=True, validate=FullMatch(r"\d{8}", error="邀请码为 8 位数字"))
 
 
 class UnitMemberSchema(Schema):
@@ -171,9 +171,7 @@ class DeliveryLabelArgs(Schema):
 class DeliveryParcelArgs(Schema):
     delivery_id = fields.Integer(required=True)
     carrier = fields.String(required=True, validate=validate.Length(min=2, max=40))
-    tracking_no = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$", error="运单号格式不正确")
-    )
+    tracking_no = fields.String(required=True, validate=FullMatch(r"[A-Za-z0-9-]{6,40}", error="运单号格式不正确"))
 
 
 class ShipDeliveriesArgs(Schema):
@@ -196,8 +194,8 @@ class BankTransferArgs(Schema):
     payment_reference = fields.String(required=True, validate=validate.Length(min=4, max=20))
     amount_fen = fields.Integer(required=True, validate=validate.Range(min=1, max=10**11))
     payer_account_name = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    bank_serial_no = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,64}$", error="银行流水号应为 6–64 位字母数字")
+    bank_serial_no = SerialNumber(
+        required=True, validate=FullMatch(r"[A-Za-z0-9-]{6,64}", error="银行流水号应为 6–64 位字母数字")
     )
     received_on = fields.Date(required=True)
 
@@ -207,8 +205,8 @@ class TransferReceiptUploadArgs(Schema):
 
 
 class BankTransferReturnArgs(Schema):
-    return_serial_no = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,64}$", error="退款流水号应为 6–64 位字母数字")
+    return_serial_no = SerialNumber(
+        required=True, validate=FullMatch(r"[A-Za-z0-9-]{6,64}", error="退款流水号应为 6–64 位字母数字")
     )
 
 
@@ -264,7 +262,7 @@ class UnitOrderSchema(Schema):
 
 class UnitPeriodArgs(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    period = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM"))
+    period = fields.String(validate=FullMatch(r"\d{4}-(0[1-9]|1[0-2])", error="期间格式应为 YYYY-MM"))
 
     @validates_schema
     def one_of_year_or_period(self, data, **_):
@@ -277,8 +275,8 @@ class BankRefundListArgs(PageArgs):
 
 
 class BankRefundSentArgs(Schema):
-    bank_serial_no = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,64}$", error="银行流水号应为 6–64 位字母数字")
+    bank_serial_no = SerialNumber(
+        required=True, validate=FullMatch(r"[A-Za-z0-9-]{6,64}", error="银行流水号应为 6–64 位字母数字")
     )
 
 

@@ -15,6 +15,7 @@ transfer twice changes nothing.
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from core.auth import scope_for
 from core.clock import beijing_today
@@ -31,7 +32,8 @@ from payments.refunds import apply_refund_result
 from shop.images import process_image, read_upload
 from shop.orders.fulfilment import lock_order
 from shop.orders.models import Order, OrderLine, OrderStatus
-from shop.storage import save_in_transaction
+from shop.orders.states import InvalidState
+from shop.storage import delete_after_commit, save_in_transaction
 from villages.models import Centre
 
 CHANNEL = "bank_transfer"  # Payment.channel of a recorded 对公转账 (no gateway, so not a providers.Channel)
@@ -59,13 +61,32 @@ def _ensure_recorder(actor: User, order: Order) -> None:
         raise Forbidden("只能登记本县电商中心收到的转账")
 
 
-def _same_transfer(existing: BankTransfer, order_id: int, data: dict) -> bool:
-    return (
+def _by_serial(serial: str):
+    """The transfer of a bank serial number, however its letters were cased when it was recorded."""
+    return sa.select(BankTransfer).where(sa.func.upper(BankTransfer.bank_serial_no) == serial.upper())
+
+
+def _replayed(existing: BankTransfer, order_id: int, data: dict) -> BankTransfer:
+    """The serial is already recorded: the same transfer again is a no-op, any other use of it a 409."""
+    same = (
         existing.order_id == order_id
         and existing.amount_fen == data["amount_fen"]
         and existing.received_on == data["received_on"]
         and existing.payer_account_name == data["payer_account_name"]
     )
+    if not same:
+        raise Conflict("该银行流水号已登记为另一笔转账", details={"bank_transfer_id": existing.id})
+    return existing
+
+
+def refuse_online_payment(order: Order, **_) -> None:
+    """``shop.signals.payment_opening`` receiver: a unit order meant for 对公转账 is paid by transfer only."""
+    unit_order = db.session.get(UnitOrder, order.id)
+    if unit_order is not None and unit_order.payment_method == PaymentMethod.BANK_TRANSFER:
+        raise InvalidState(
+            "该单位订单须按付款参考号对公转账，不能在线支付",
+            details={"payment_method": unit_order.payment_method, "payment_reference": unit_order.payment_reference},
+        )
 
 
 def _hold_reason(order: Order) -> str | None:
@@ -87,13 +108,10 @@ def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, boo
         raise ValidationFailed.field("received_on", "到账日期不能晚于今天")
     order = lock_order(unit_order.order_id)
     _ensure_recorder(actor, order)
-    existing = db.session.scalar(
-        sa.select(BankTransfer).where(BankTransfer.bank_serial_no == data["bank_serial_no"]).with_for_update()
-    )
+    serial = data["bank_serial_no"]  # normalised by the schema (trimmed, upper case)
+    existing = db.session.scalar(_by_serial(serial).with_for_update())
     if existing is not None:
-        if _same_transfer(existing, order.id, data):
-            return existing, False
-        raise Conflict("该银行流水号已登记为另一笔转账", details={"bank_transfer_id": existing.id})
+        return _replayed(existing, order.id, data), False
     image = process_image(read_upload(receipt.stream))
     key = f"transfers/{uuid.uuid4().hex}.jpg"
     save_in_transaction(key, image.data, "image/jpeg")
@@ -101,15 +119,21 @@ def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, boo
         order_id=order.id,
         amount_fen=data["amount_fen"],
         payer_account_name=data["payer_account_name"],
-        bank_serial_no=data["bank_serial_no"],
+        bank_serial_no=serial,
         received_on=data["received_on"],
         receipt_image_key=key,
         status=TransferStatus.HELD,
         held_fen=data["amount_fen"],
         recorded_by_id=actor.id,
     )
-    db.session.add(transfer)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(transfer)
+    except IntegrityError:
+        # Another request recorded this serial and committed while we waited on the unique index.
+        winner = db.session.scalar(_by_serial(serial).execution_options(populate_existing=True))
+        delete_after_commit(key)  # a replay keeps the winner's receipt, not this copy
+        return _replayed(winner, order.id, data), False
     legs = [Leg(suspense_account(), transfer.amount_fen), Leg(gateway_account(CHANNEL), -transfer.amount_fen)]
     post("bank_transfer_received", f"bank_transfer:{transfer.id}", legs)
     reason = _hold_reason(order)
@@ -177,10 +201,12 @@ def return_held(actor: User, transfer_id: int, return_serial_no: str) -> BankTra
     order = lock_order(transfer.order_id)
     _ensure_recorder(actor, order)
     if transfer.status != TransferStatus.HELD:
-        if transfer.return_serial_no == return_serial_no:
+        if (transfer.return_serial_no or "").upper() == return_serial_no.upper():
             return transfer  # the same return recorded again
         raise Conflict("该转账没有待退回的款项")
-    clash = db.session.scalar(sa.select(BankTransfer.id).where(BankTransfer.return_serial_no == return_serial_no))
+    clash = db.session.scalar(
+        sa.select(BankTransfer.id).where(sa.func.upper(BankTransfer.return_serial_no) == return_serial_no.upper())
+    )
     if clash is not None:
         raise ValidationFailed.field("return_serial_no", "该退款流水号已使用")
     amount = transfer.held_fen
@@ -256,10 +282,12 @@ def record_refund_sent(actor: User, refund_id: int, bank_serial_no: str) -> Gate
         raise NotFound("退款记录不存在")
     _ensure_recorder(actor, lock_order(refund.payment.order_id))
     if refund.status == GatewayRefundStatus.SUCCESS:
-        if refund.gateway_refund_id == bank_serial_no:
+        if (refund.gateway_refund_id or "").upper() == bank_serial_no.upper():
             return refund  # the same transfer recorded again
         raise Conflict("该退款已登记为另一笔转账")
-    clash = db.session.scalar(sa.select(GatewayRefund.id).where(GatewayRefund.gateway_refund_id == bank_serial_no))
+    clash = db.session.scalar(
+        sa.select(GatewayRefund.id).where(sa.func.upper(GatewayRefund.gateway_refund_id) == bank_serial_no.upper())
+    )
     if clash is not None:
         raise ValidationFailed.field("bank_serial_no", "该银行流水号已登记")
     apply_refund_result(refund, RefundResult(refund.out_refund_no, RefundStatus.SUCCESS, refund_id=bank_serial_no))

@@ -12,7 +12,7 @@ from core.extensions import db
 from core.models import Role, User
 from core.pagination import paginate
 from core.pii import digest, digest_candidates
-from core.throttle import UNIT_BIND_BY_ACCOUNT, UNIT_BIND_BY_ADDRESS
+from core.throttle import UNIT_BIND_BY_ACCOUNT, UNIT_BIND_BY_ADDRESS, guessing
 from institutions.credit_code import is_credit_code, normalise_credit_code
 from institutions.models import MemberRole, Unit, UnitInvite, UnitInvoiceInfo, UnitKind, UnitMember, UnitTarget
 from villages.models import Region
@@ -173,22 +173,20 @@ def issue_invite(actor: User, unit_id: int, role: str) -> tuple[UnitInvite, str]
 def bind_invite(user: User, code: str, client_address: str | None = None) -> UnitMember:
     """The signed-in user joins the unit the code was issued for; the code is then spent (wrong codes slow down)."""
     account_key, address_key = str(user.id), client_address or "?"
-    UNIT_BIND_BY_ACCOUNT.check(account_key)
-    UNIT_BIND_BY_ADDRESS.check(address_key)
     now = utcnow()
-    invite = db.session.scalar(
-        sa.select(UnitInvite)
-        .where(UnitInvite.code_digest.in_(digest_candidates(code, "unit_invite")), UnitInvite.used_at.is_(None))
-        .order_by(UnitInvite.id.desc())
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if invite is None or invite.expires_at <= now:
-        UNIT_BIND_BY_ACCOUNT.failed(account_key)
-        UNIT_BIND_BY_ADDRESS.failed(address_key)
-        raise ValidationFailed.field("code", "邀请码无效或已过期，请向单位管理员索取新的邀请码")
-    UNIT_BIND_BY_ACCOUNT.succeeded(account_key)
+    with guessing((UNIT_BIND_BY_ACCOUNT, account_key), (UNIT_BIND_BY_ADDRESS, address_key)) as attempt:
+        invite = db.session.scalar(
+            sa.select(UnitInvite)
+            .where(UnitInvite.code_digest.in_(digest_candidates(code, "unit_invite")), UnitInvite.used_at.is_(None))
+            .order_by(UnitInvite.id.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if invite is None or invite.expires_at <= now:
+            attempt.failed()
+            raise ValidationFailed.field("code", "邀请码无效或已过期，请向单位管理员索取新的邀请码")
+        attempt.succeeded()
     member = db.session.scalar(
         sa.select(UnitMember).where(UnitMember.unit_id == invite.unit_id, UnitMember.user_id == user.id)
     )

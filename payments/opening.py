@@ -26,6 +26,7 @@ from payments.providers import (
 from shop.orders.fulfilment import buyers_order
 from shop.orders.models import OrderStatus
 from shop.orders.states import InvalidState
+from shop.signals import payment_opening
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def record_attempt(buyer: User, order_id: int, channel: str) -> tuple[Payment, P
     now = utcnow()
     if order.status != OrderStatus.PENDING_PAYMENT or order.is_past_deadline(now):
         raise InvalidState("订单已支付、已取消或已超时，不能发起支付")
+    payment_opening.send(order, channel=channel)
     payer = _payer(buyer, channel)
     payment = db.session.scalar(
         sa.select(Payment).where(

@@ -4,14 +4,14 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime, enum_string, one_of
+from core.fields import FullMatch, LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from reports.analytics import FIGURES, SalesGrouping
 from reports.models import ReportAction, ReportStatus
 from shop.models import ReviewDecision
 
-CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
-PERIOD = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="期间格式应为 YYYY-MM（2000 年以后）")
+CODE = FullMatch(r"\d{4,12}", error="地区代码应为4–12位数字")
+PERIOD = FullMatch(r"20\d{2}-(0[1-9]|1[0-2])", error="期间格式应为 YYYY-MM（2000 年以后）")
 
 
 class SalesQueryArgs(Schema):

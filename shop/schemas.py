@@ -3,7 +3,7 @@
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime, enum_string, one_of
+from core.fields import FullMatch, LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from shop.models import MAX_PRICE_FEN, MAX_SKUS, ProductStatus, ReviewAction, ReviewDecision
 from shop.storage import media_url
@@ -23,8 +23,8 @@ class Trimmed(fields.String):
 TITLE = {"validate": validate.Length(min=2, max=60)}
 DESCRIPTION = {"validate": validate.Length(max=5000)}
 UNIT = {"validate": validate.Length(min=1, max=16)}
-VILLAGE_CODE = {"validate": validate.Regexp(r"^\d{12}$", error="村级代码应为12位数字")}
-SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$", error="分类标识应为小写字母、数字和下划线")
+VILLAGE_CODE = {"validate": FullMatch(r"\d{12}", error="村级代码应为12位数字")}
+SLUG = FullMatch(r"[a-z][a-z0-9_]{1,31}", error="分类标识应为小写字母、数字和下划线")
 
 
 # Categories -----------------------------------------------------------------
@@ -156,7 +156,7 @@ class RevokeArgs(Schema):
 
 class ReviewQueueArgs(PageArgs):
     status = fields.String(load_default=ProductStatus.PENDING_REVIEW.value, validate=one_of(ProductStatus))
-    region = fields.String(validate=validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字"))
+    region = fields.String(validate=FullMatch(r"\d{4,12}", error="地区代码应为4–12位数字"))
 
 
 class ReviewEventSchema(Schema):
@@ -175,7 +175,7 @@ class ReviewEventSchema(Schema):
 class ProductQueryArgs(PageArgs):
     q = Trimmed(validate=validate.Length(max=50))
     category = fields.String(validate=validate.Length(max=32))
-    region = fields.String(validate=validate.Regexp(r"^\d{2,12}$", error="地区代码应为数字"))
+    region = fields.String(validate=FullMatch(r"\d{2,12}", error="地区代码应为数字"))
     poverty = fields.Boolean()
     sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))
 

@@ -27,3 +27,10 @@ refund_requesting = _signals.signal("refund-requesting")
 # Sent by ``mark_paid`` once an order's lines are paid, under the order's lock; kwargs:
 # paid_at. Receivers record their own state in the same transaction (a group member paid).
 order_paid = _signals.signal("order-paid")
+# Sent by ``payments.opening`` before an online payment of an order is opened, under the
+# order's lock; kwargs: channel. A receiver refuses by raising (a unit order paid by 对公转账).
+payment_opening = _signals.signal("payment-opening")
+# Sent when orders are shown (sender: None; kwargs: order_ids). A receiver answers
+# {order_id: {"id", "status"}} for the orders of a group buy (shop.groups), so a forming
+# group's paid orders read as waiting for their group.
+order_groups_requested = _signals.signal("order-groups-requested")

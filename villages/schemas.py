@@ -2,19 +2,19 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime, enum_string, one_of
+from core.fields import FullMatch, LocalDateTime, enum_string, one_of
 from core.models import STAFF_ROLES
 from core.pagination import PageArgs
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
 from core.validators import validate_id_card, validate_mobile
 from villages.models import HouseholdCategory, StationStatus, WorkerKind
 
-CODE = validate.Regexp(r"^\d{4,12}$", error="地区代码应为4–12位数字")
+CODE = FullMatch(r"\d{4,12}", error="地区代码应为4–12位数字")
 BPS = validate.Range(min=0, max=10000, error="费率应在 0–10000 基点之间")
 
 
 class RegionQueryArgs(PageArgs):
-    parent = fields.String(validate=validate.Regexp(r"^\d{2,12}$", error="地区代码应为数字"))
+    parent = fields.String(validate=FullMatch(r"\d{2,12}", error="地区代码应为数字"))
 
 
 class RegionSchema(Schema):
@@ -71,7 +71,7 @@ class VillagePatchArgs(Schema):
 
 
 class CentreArgs(Schema):
-    county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="县级代码应为6位数字"))
+    county_code = fields.String(required=True, validate=FullMatch(r"\d{6}", error="县级代码应为6位数字"))
     name = fields.String(required=True, validate=validate.Length(min=2, max=64))
     commission_bps = fields.Integer(strict=True, required=True, validate=BPS)
 
@@ -82,7 +82,7 @@ class CentrePatchArgs(Schema):
 
 
 class CentreQueryArgs(PageArgs):
-    county_code = fields.String(validate=validate.Regexp(r"^\d{6}$"))
+    county_code = fields.String(validate=FullMatch(r"\d{6}"))
 
 
 class CentreSchema(Schema):
@@ -98,13 +98,13 @@ class CentreSchema(Schema):
 
 
 class ManagerArgs(Schema):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
+    username = fields.String(required=True, validate=FullMatch(r"[A-Za-z0-9_.-]{3,64}"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
     display_name = fields.String(validate=validate.Length(max=64))
 
 
 class StationArgs(Schema):
-    village_code = fields.String(required=True, validate=validate.Regexp(r"^\d{12}$", error="村级代码应为12位数字"))
+    village_code = fields.String(required=True, validate=FullMatch(r"\d{12}", error="村级代码应为12位数字"))
     name = fields.String(required=True, validate=validate.Length(min=2, max=64))
     address = fields.String(required=True, validate=validate.Length(min=2, max=200))
     service_fee_bps = fields.Integer(strict=True, required=True, validate=BPS)
@@ -168,7 +168,7 @@ class SellerArgs(Schema):
     household_category = fields.String(validate=validate.OneOf([c.value for c in HouseholdCategory]))
     # The villager agreed to be shown as 李** on trace pages.
     show_name_on_trace = fields.Boolean()
-    household_no = fields.String(allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z-]{4,32}$"))
+    household_no = fields.String(allow_none=True, validate=FullMatch(r"[0-9A-Za-z-]{4,32}"))
     payout_alipay_account = fields.String(allow_none=True, validate=validate.Length(min=5, max=100))
 
     @validates_schema
@@ -203,7 +203,7 @@ class SellerSearchArgs(SellerQueryArgs):
 
 
 class BindArgs(Schema):
-    bind_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="绑定码为6位数字"))
+    bind_code = fields.String(required=True, validate=FullMatch(r"\d{6}", error="绑定码为6位数字"))
 
 
 class NameConsentArgs(Schema):
@@ -344,7 +344,7 @@ class VillageMetricsSchema(RegionCountsSchema):
 
 class StaffArgs(Schema):
     username = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="用户名为 3–64 位字母、数字或 _ . -")
+        required=True, validate=FullMatch(r"[A-Za-z0-9_.-]{3,64}", error="用户名为 3–64 位字母、数字或 _ . -")
     )
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
     display_name = fields.String(validate=validate.Length(max=64))

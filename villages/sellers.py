@@ -13,7 +13,7 @@ from core.models import Role, User
 from core.pagination import paginate
 from core.pii import digest, digest_candidates
 from core.services import grant_role
-from core.throttle import BIND_BY_ACCOUNT, BIND_BY_ADDRESS
+from core.throttle import BIND_BY_ACCOUNT, BIND_BY_ADDRESS, guessing
 from core.validators import normalise_phone
 from villages.access import SELLER_MANAGERS, ensure_station_access, read_scope
 from villages.models import SUPPORTED_HOUSEHOLDS, HouseholdCategory, PiiAccess, PiiSubject, Seller, Station
@@ -203,20 +203,18 @@ def reveal_personal_data(actor: User, seller_id: int, reason: str | None) -> Sel
 def bind_seller(user: User, code: str, client_address: str | None = None) -> Seller:
     """Bind the signed-in WeChat user to the seller holding this bind code (wrong codes slow down)."""
     account_key, address_key = str(user.id), client_address or "?"
-    BIND_BY_ACCOUNT.check(account_key)
-    BIND_BY_ADDRESS.check(address_key)
-    if not user.wechat_openid:
-        raise ValidationFailed.field("bind_code", "请使用微信登录后再绑定")
-    if db.session.scalar(sa.select(Seller.id).where(Seller.user_id == user.id)) is not None:
-        raise Conflict("该微信账号已绑定卖家")
-    seller = db.session.scalar(
-        sa.select(Seller).where(Seller.bind_code_digest.in_(digest_candidates(code, "bind_code"))).with_for_update()
-    )
-    if seller is None or seller.bind_code_expires_at <= utcnow() or seller.user_id is not None:
-        BIND_BY_ACCOUNT.failed(account_key)
-        BIND_BY_ADDRESS.failed(address_key)
-        raise ValidationFailed.field("bind_code", "绑定码无效或已过期，请向服务站索取新的绑定码")
-    BIND_BY_ACCOUNT.succeeded(account_key)
+    with guessing((BIND_BY_ACCOUNT, account_key), (BIND_BY_ADDRESS, address_key)) as attempt:
+        if not user.wechat_openid:
+            raise ValidationFailed.field("bind_code", "请使用微信登录后再绑定")
+        if db.session.scalar(sa.select(Seller.id).where(Seller.user_id == user.id)) is not None:
+            raise Conflict("该微信账号已绑定卖家")
+        seller = db.session.scalar(
+            sa.select(Seller).where(Seller.bind_code_digest.in_(digest_candidates(code, "bind_code"))).with_for_update()
+        )
+        if seller is None or seller.bind_code_expires_at <= utcnow() or seller.user_id is not None:
+            attempt.failed()
+            raise ValidationFailed.field("bind_code", "绑定码无效或已过期，请向服务站索取新的绑定码")
+        attempt.succeeded()
     seller.user_id, seller.bound_at = user.id, utcnow()
     seller.bind_code_digest = seller.bind_code_expires_at = None
     grant_role(user, Role.SELLER, region_code=seller.station.village_code)

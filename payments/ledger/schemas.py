@@ -3,12 +3,12 @@
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from core.fields import LocalDateTime, enum_string, one_of
+from core.fields import FullMatch, LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_bank_account
 from payments.ledger.models import PayoutMethod, PayoutStatus
 
-CODE = validate.Regexp(r"^\d{4,12}$", error="应为4到12位的行政区划代码")
+CODE = FullMatch(r"\d{4,12}", error="应为4到12位的行政区划代码")
 
 
 class BalanceArgs(Schema):
@@ -23,7 +23,7 @@ class BalanceSchema(Schema):
 
 
 class SettlementRunArgs(Schema):
-    county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="县级代码应为6位数字"))
+    county_code = fields.String(required=True, validate=FullMatch(r"\d{6}", error="县级代码应为6位数字"))
 
 
 class PayoutSchema(Schema):

@@ -3,12 +3,12 @@
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from core.fields import LocalDateTime
+from core.fields import FullMatch, LocalDateTime
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from shop.batches.models import BASIS_TEXT, COMMITMENT_TEXT, BatchStatus, Commitment, CommitmentBasis, ProducerKind
 
-CONTACT = validate.Regexp(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", error="联系方式应为手机号或带区号的固定电话")
+CONTACT = FullMatch(r"(1\d{10}|0\d{2,3}-?\d{7,8})", error="联系方式应为手机号或带区号的固定电话")
 
 
 def _values(enum) -> list[str]:

@@ -16,7 +16,7 @@ from shop.batches.services import TRACE_ALPHABET, TRACE_CODE_LENGTH
 from villages.models import HOUSEHOLD_LABELS, HouseholdCategory, Region, Seller
 
 BPS = 10_000
-_CODE = re.compile(f"^[{TRACE_ALPHABET}]{{{TRACE_CODE_LENGTH}}}$")
+_CODE = re.compile(f"[{TRACE_ALPHABET}]{{{TRACE_CODE_LENGTH}}}")
 
 
 def mask_name(name: str | None) -> str | None:
@@ -36,7 +36,7 @@ def seller_share_bps(batch: Batch) -> int:
 def count_scan(code: str) -> Batch:
     """The batch a code names, its scan counter raised by one; 404 for an unknown code."""
     code = (code or "").strip().upper()
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise NotFound("溯源码不存在")
     batch = db.session.scalar(sa.select(Batch).where(Batch.trace_code == code))
     if batch is None:

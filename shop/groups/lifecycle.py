@@ -18,12 +18,14 @@ from shop.groups.models import GroupBuy, GroupMember, GroupStatus, MemberStatus
 from shop.groups.services import lock_group
 from shop.groups.states import move_group, move_member
 from shop.orders.fulfilment import lock_order
-from shop.orders.models import LineStatus, Order, RefundRequest, RefundRequestLine, RefundRequestStatus
+from shop.orders.models import LineStatus, Order, OrderLine, RefundRequest, RefundRequestLine, RefundRequestStatus
 from shop.orders.placement import release_stock
 from shop.orders.states import InvalidState, move_line, sync_order
 from shop.signals import refund_approved
 
 REFUND_REASON = "拼团未成团，自动退款"
+# A member's refund the gateway refused is sent again (a new request, a new out_refund_no) this long after.
+REFUND_RETRY_AFTER = timedelta(hours=1)
 
 
 def member_of(order_id: int) -> GroupMember | None:
@@ -51,6 +53,12 @@ def refund_member(order: Order, member: GroupMember) -> RefundRequest | None:
     if member.status != MemberStatus.PAID:
         return None
     move_member(member, MemberStatus.REFUNDED)
+    return _refund_paid_lines(order, back_on_sale=True)
+
+
+def _refund_paid_lines(order: Order, *, back_on_sale: bool) -> RefundRequest | None:
+    """A system-approved refund of the order's paid lines; ``back_on_sale``: their units return to stock
+    (the first refund only: a retry after a failed one must not give them back twice)."""
     lines = [line for line in order.lines if line.status == LineStatus.PAID]
     if not lines:  # already refunded another way (an after-sales request)
         return None
@@ -69,7 +77,8 @@ def refund_member(order: Order, member: GroupMember) -> RefundRequest | None:
     for line in lines:
         move_line(line, LineStatus.REFUNDING, None, REFUND_REASON)
     sync_order(order, None, REFUND_REASON)
-    release_stock(lines)
+    if back_on_sale:
+        release_stock(lines)
     db.session.flush()
     refund_approved.send(refund)
     return refund
@@ -134,6 +143,16 @@ def refuse_refund_before_success(order: Order, **_) -> None:
         raise InvalidState("拼团进行中，不能申请退款；未成团将自动全额退款")
 
 
+def groups_of_orders(_sender=None, order_ids=(), **_) -> dict[int, dict]:
+    """``order_groups_requested`` receiver: each group member's order → its group's id and status."""
+    rows = db.session.execute(
+        sa.select(GroupMember.order_id, GroupBuy.id, GroupBuy.status)
+        .join(GroupBuy, GroupBuy.id == GroupMember.group_id)
+        .where(GroupMember.order_id.in_(order_ids))
+    )
+    return {order_id: {"id": group_id, "status": status} for order_id, group_id, status in rows}
+
+
 def orders_awaiting_group():
     """SELECT of the order ids whose group has not succeeded (not ready to ship)."""
     return (
@@ -141,6 +160,55 @@ def orders_awaiting_group():
         .join(GroupBuy, GroupBuy.id == GroupMember.group_id)
         .where(GroupBuy.status != GroupStatus.SUCCEEDED)
     )
+
+
+def _refund_failed(now: datetime):
+    """SELECT of the order ids of refunded members of expired groups whose money is still held: the refund failed.
+
+    A failed refund puts the lines back to ``paid`` (``fail_refund``); such an
+    order never ships (its group did not succeed), so it is refunded again once
+    no refund of it is under way and the last one was asked for
+    ``REFUND_RETRY_AFTER`` ago.
+    """
+    under_way_or_recent = sa.exists().where(
+        RefundRequest.order_id == GroupMember.order_id,
+        sa.or_(
+            RefundRequest.status.in_((RefundRequestStatus.REQUESTED, RefundRequestStatus.APPROVED)),
+            RefundRequest.created_at > now - REFUND_RETRY_AFTER,
+        ),
+    )
+    held = sa.exists().where(OrderLine.order_id == GroupMember.order_id, OrderLine.status == LineStatus.PAID)
+    return (
+        sa.select(GroupMember.order_id)
+        .join(GroupBuy, GroupBuy.id == GroupMember.group_id)
+        .where(
+            GroupBuy.status == GroupStatus.EXPIRED,
+            GroupMember.status == MemberStatus.REFUNDED,
+            held,
+            ~under_way_or_recent,
+        )
+    )
+
+
+def refunds_to_retry(now: datetime, limit: int = 100) -> list[int]:
+    """Order ids of refunded members of expired groups whose money is still held (see ``_refund_failed``)."""
+    return list(db.session.scalars(_refund_failed(now).order_by(GroupMember.order_id).limit(limit)))
+
+
+def retry_refund(order_id: int, now: datetime | None = None) -> RefundRequest | None:
+    """Refund a member of an expired group again after a failed refund (the order locked, then the group).
+
+    Re-checked under the locks, so copies of the job, or a buyer's own
+    after-sales request arriving meanwhile, never refund twice.
+    """
+    order = lock_order(order_id)
+    member = member_of(order_id)
+    group = lock_group(member.group_id)
+    db.session.refresh(member)
+    still_failed = _refund_failed(now or utcnow()).where(GroupMember.order_id == order_id)
+    if group.status != GroupStatus.EXPIRED or db.session.scalar(still_failed) is None:
+        return None
+    return _refund_paid_lines(order, back_on_sale=False)
 
 
 def overdue_groups(now: datetime, limit: int = 100) -> list[int]:

@@ -1,12 +1,20 @@
 """Where group buying follows the orders of its members (signals of ``shop.orders``)."""
 
 from shop.groups.lifecycle import (
+    groups_of_orders,
     record_member_cancelled,
     record_member_payment,
     refuse_refund_before_success,
     refuse_shipping_before_success,
 )
-from shop.signals import lines_shipping, order_cancelled, order_expired, order_paid, refund_requesting
+from shop.signals import (
+    lines_shipping,
+    order_cancelled,
+    order_expired,
+    order_groups_requested,
+    order_paid,
+    refund_requesting,
+)
 
 
 def connect() -> None:
@@ -16,3 +24,4 @@ def connect() -> None:
     order_expired.connect(record_member_cancelled)
     lines_shipping.connect(refuse_shipping_before_success)
     refund_requesting.connect(refuse_refund_before_success)
+    order_groups_requested.connect(groups_of_orders)

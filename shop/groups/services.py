@@ -15,6 +15,7 @@ from shop.groups.models import GroupBuy, GroupMember, GroupOffer, GroupStatus, M
 from shop.groups.states import LIVE_MEMBERS
 from shop.orders.models import Order, OrderStatus
 from shop.orders.placement import _check_on_sale, _check_unpaid_holdings, _load_skus, _snapshot, reserve_stock
+from shop.orders.quota import open_presales
 from shop.orders.states import InvalidState, append_order_event
 from villages.models import Region, Village
 
@@ -86,8 +87,10 @@ def public_offers(product_id: int) -> list[GroupOffer]:
 def _place_member_order(buyer: User, group: GroupBuy, quantity: int, address: dict, deadline: datetime | None):
     """Check out one SKU at the group price, reserving its stock (as ``shop.orders.placement`` does).
 
-    A joiner's order is due no later than the group's own deadline, so no unpaid
-    order of a group outlives it.
+    A SKU sold under a pre-sale takes the pre-sale's quota instead of stock and
+    the line carries its delivery window, as every checkout does. A joiner's
+    order is due no later than the group's own deadline, so no unpaid order of a
+    group outlives it.
     """
     if db.session.get(Region, address["region_code"]) is None:
         raise ValidationFailed(details={"address": {"region_code": ["收货地区代码不存在"]}})
@@ -96,13 +99,14 @@ def _place_member_order(buyer: User, group: GroupBuy, quantity: int, address: di
     _check_on_sale(quantities, skus)
     now = utcnow()
     _check_unpaid_holdings(buyer, quantities, now)
-    reserve_stock(quantities)
+    presales = open_presales(skus, now)
+    reserve_stock(quantities, presales)
     sku = skus[group.sku_id]
     village = sku.product.origin_village_code
     poverty = set(
         db.session.scalars(sa.select(Village.code).where(Village.code == village, Village.is_poverty_village))
     )
-    line = _snapshot(sku, quantity, poverty)
+    line = _snapshot(sku, quantity, poverty, presales.get(group.sku_id))
     line.unit_price_fen, line.amount_fen = group.price_fen, group.price_fen * quantity
     expires_at = now + timedelta(minutes=current_app.config["ORDER_PAYMENT_TIMEOUT_MINUTES"])
     order = Order(

@@ -174,9 +174,16 @@ def _complete(order: Order, actor: User | None, reason: str) -> None:
 
 
 def confirm_receipt(buyer: User, order_id: int) -> Order:
-    """The buyer confirms the parcels arrived."""
+    """The buyer confirms the parcels arrived.
+
+    Not for a pickup order: it completes when the station hands the goods over
+    against the buyer's code (or goes back to stock uncollected), never on the
+    buyer's word while the goods may still be on the station's shelf.
+    """
     order = buyers_order(buyer, order_id, lock=True)
     require_status(order, OrderStatus.SHIPPED)
+    if order.pickup is not None:
+        raise InvalidState("到站自提订单凭取货码在服务站交付后完成，无需确认收货")
     _complete(order, buyer, "买家确认收货")
     return order
 

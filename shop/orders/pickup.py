@@ -16,7 +16,7 @@ from core.errors import NotFound, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
 from core.tasks import run_later
-from core.throttle import PICKUP_BY_ORDER, PICKUP_BY_STAFF
+from core.throttle import PICKUP_BY_ORDER, PICKUP_BY_STAFF, guessing
 from shop.batches.allocation import assign_batches
 from shop.models import Sku
 from shop.orders.auto_refunds import refund_lines_in_full
@@ -31,7 +31,7 @@ from villages.models import Station
 HANDLERS = (Role.STATION_MANAGER, Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
 # A station's own lines reach its counter without a carrier.
 COUNTER_CARRIER = "到站自提"
-SCANNED = re.compile(rf"^{QR_PREFIX}:(\d+):(\d{{6}})$")
+SCANNED = re.compile(rf"{QR_PREFIX}:(\d+):(\d{{6}})")
 
 
 def _check_pickup_station(actor: User, station_id: int) -> Station:
@@ -85,10 +85,23 @@ def mark_arrived(actor: User, order_id: int) -> Order:
 
 def _entered_code(order_id: int, code: str) -> str:
     """The 6 digits typed in, or those of a scanned QR code of this order."""
-    scanned = SCANNED.match(code.strip())
+    scanned = SCANNED.fullmatch(code.strip())
     if scanned:
         return scanned.group(2) if int(scanned.group(1)) == order_id else ""
     return code.strip()
+
+
+def _check_collectable(order: Order) -> None:
+    """The goods go over the counter only while the order is shipped and none of it is being refunded.
+
+    A refund (asked for, approved or paid) moves lines away from ``shipped``:
+    the buyer does not keep both the goods and the money.
+    """
+    if order.status != OrderStatus.SHIPPED:
+        raise InvalidState(f"订单当前状态为「{order.status}」，不能交付自提商品")
+    busy = [line.id for line in order.lines if line.status == LineStatus.REFUNDING]
+    if busy or not any(line.status == LineStatus.SHIPPED for line in order.lines):
+        raise InvalidState("订单有商品正在退款或没有待交付的商品", details={"line_ids": busy})
 
 
 def hand_over(actor: User, order_id: int, code: str) -> Order:
@@ -96,17 +109,15 @@ def hand_over(actor: User, order_id: int, code: str) -> Order:
 
     Wrong codes slow down per order and per staff account, like logins.
     """
-    order_key, staff_key = str(order_id), str(actor.id)
-    PICKUP_BY_ORDER.check(order_key)
-    PICKUP_BY_STAFF.check(staff_key)
-    order, pickup = _managed_pickup(actor, order_id)
-    if pickup.status != PickupStatus.READY:
-        raise InvalidState("商品尚未到站或已取走")
-    if not hmac.compare_digest(_entered_code(order_id, code).encode(), pickup.code.encode()):
-        PICKUP_BY_ORDER.failed(order_key)
-        PICKUP_BY_STAFF.failed(staff_key)
-        raise ValidationFailed.field("code", "取货码不正确")
-    PICKUP_BY_ORDER.succeeded(order_key)
+    with guessing((PICKUP_BY_ORDER, str(order_id)), (PICKUP_BY_STAFF, str(actor.id))) as attempt:
+        order, pickup = _managed_pickup(actor, order_id)
+        if pickup.status != PickupStatus.READY:
+            raise InvalidState("商品尚未到站或已取走")
+        _check_collectable(order)
+        if not hmac.compare_digest(_entered_code(order_id, code).encode(), pickup.code.encode()):
+            attempt.failed()
+            raise ValidationFailed.field("code", "取货码不正确")
+        attempt.succeeded()
     _complete(order, actor, "买家凭取货码到站自提")
     pickup.status, pickup.collected_at, pickup.handed_over_by_id = PickupStatus.COLLECTED, utcnow(), actor.id
     return order

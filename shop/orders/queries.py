@@ -13,6 +13,7 @@ from core.extensions import db
 from core.models import STAFF_ROLES, Role, User
 from core.pagination import paginate
 from shop.orders.models import CancelReason, Order, OrderLine, OrderStatus
+from shop.signals import order_groups_requested
 from villages.models import PiiAccess, PiiSubject, Station
 
 # Who may handle a station's orders (ship, read the full address).
@@ -41,6 +42,7 @@ class OrderView:
         self.expired = order.is_past_deadline(now) or order.cancel_reason == CancelReason.EXPIRED
         # An unpaid order past its deadline reads as cancelled before the job runs.
         self.status = OrderStatus.CANCELLED if order.is_past_deadline(now) else order.status
+        self.group: dict | None = None  # {"id", "status"} of the group buy the order belongs to
 
     def __getattr__(self, name):
         return getattr(self.order, name)
@@ -48,6 +50,16 @@ class OrderView:
     @property
     def lines_total_fen(self) -> int:
         return sum(line.amount_fen for line in self.lines)
+
+
+def with_groups(views: list[OrderView]) -> list[OrderView]:
+    """Mark the orders of group buys with their group (answered by ``shop.groups``)."""
+    ids = [view.order.id for view in views]
+    if ids:
+        for _receiver, groups in order_groups_requested.send(None, order_ids=ids):
+            for view in views:
+                view.group = groups.get(view.order.id, view.group)
+    return views
 
 
 def _staff_scope(user: User) -> Scope:
@@ -70,7 +82,7 @@ def _in_scope_lines(scope: Scope, order: Order) -> list[OrderLine]:
 
 def buyer_view(order: Order) -> OrderView:
     """The buyer's view of an order the caller already holds (just placed, cancelled, received)."""
-    return OrderView(order, list(order.lines), utcnow(), Viewer.BUYER)
+    return with_groups([OrderView(order, list(order.lines), utcnow(), Viewer.BUYER)])[0]
 
 
 def default_list_view(user: User) -> OrderListView:
@@ -85,13 +97,13 @@ def order_for(user: User, order_id: int) -> OrderView:
         raise NotFound("订单不存在")
     now = utcnow()
     if order.buyer_id == user.id:
-        return OrderView(order, list(order.lines), now, Viewer.BUYER)
+        return with_groups([OrderView(order, list(order.lines), now, Viewer.BUYER)])[0]
     if not user.has_role(*STAFF_ROLES):
         raise NotFound("订单不存在")
     lines = _in_scope_lines(_staff_scope(user), order)
     if not lines:
         raise NotFound("订单不存在")
-    return OrderView(order, lines, now, Viewer.STAFF)
+    return with_groups([OrderView(order, lines, now, Viewer.STAFF)])[0]
 
 
 def list_orders(
@@ -135,6 +147,7 @@ def list_orders(
         result["items"] = [OrderView(o, list(o.lines), now, Viewer.BUYER) for o in result["items"]]
     else:
         result["items"] = [OrderView(o, _in_scope_lines(scope, o), now, Viewer.STAFF) for o in result["items"]]
+    with_groups(result["items"])
     return result
 
 

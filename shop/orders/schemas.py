@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.fields import LocalDateTime, enum_string, one_of
+from core.fields import FullMatch, LocalDateTime, enum_string, one_of
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from core.validators import validate_mobile
@@ -20,7 +20,7 @@ class CartItemArgs(Schema):
 class AddressArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     phone = fields.String(required=True, validate=validate_mobile)
-    region_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4,12}$", error="地区代码应为数字"))
+    region_code = fields.String(required=True, validate=FullMatch(r"\d{4,12}", error="地区代码应为数字"))
     detail = fields.String(required=True, validate=validate.Length(min=2, max=200))
 
 
@@ -94,9 +94,7 @@ class ShipmentArgs(Schema):
             raise ValidationError("每个订单行只能指定一个批次", "lines")
 
     carrier = fields.String(required=True, validate=validate.Length(min=2, max=40))
-    tracking_no = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$", error="运单号格式不正确")
-    )
+    tracking_no = fields.String(required=True, validate=FullMatch(r"[A-Za-z0-9-]{6,40}", error="运单号格式不正确"))
 
 
 class ShipmentSchema(Schema):
@@ -167,6 +165,15 @@ class FullAddressSchema(Schema):
     detail = fields.String(attribute="address_detail")
 
 
+class OrderGroupSchema(Schema):
+    id = fields.Integer()
+    status = fields.String(
+        metadata={
+            "description": "opening | forming | succeeded | expired | cancelled (forming: paid, waits for the group)"
+        }
+    )
+
+
 class OrderSchema(Schema):
     id = fields.Integer()
     status = enum_string(OrderStatus)
@@ -187,6 +194,9 @@ class OrderSchema(Schema):
         lambda view: "pickup" if view.order.pickup else "delivery", metadata={"description": "delivery | pickup"}
     )
     pickup = fields.Function(_pickup, allow_none=True)
+    # The group buy the order belongs to (null for an ordinary order): a paid order of a
+    # forming group is not to be shipped yet, and is refunded if the group fails.
+    group = fields.Nested(OrderGroupSchema, allow_none=True)
 
 
 class PickupCodeArgs(Schema):

@@ -294,3 +294,46 @@ def test_a_refund_of_a_transfer_paid_order_is_sent_back_by_the_centre(app, clien
     assert _party_credits() == 0
     assert _balance("gateway", "bank_transfer") == 0
     assert verify_ledger() == []
+
+
+def test_a_serial_with_a_trailing_newline_or_other_case_is_the_same_transfer(client, units):
+    order_id, reference, total = _transfer_order(client, units, quantity=4)
+    half = total // 2
+    first = record(client, units, reference, half, "PROBE-SER-0001")
+    assert first.status_code == 201 and first.json["hold_reason"] == "short"
+    for variant in ("PROBE-SER-0001\n", " probe-ser-0001 ", "Probe-Ser-0001"):
+        again = record(client, units, reference, half, variant)
+        assert again.status_code == 200, (variant, again.json)
+        assert again.json["id"] == first.json["id"]
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(BankTransfer)) == 1
+    assert _db.session.get(Order, order_id).status == "pending_payment"
+    assert _balance("suspense", "bank_transfer") == half
+    inside = record(client, units, reference, half, "PROBE-SER-0001\nX")
+    assert inside.status_code == 422 and "bank_serial_no" in inside.json["error"]["details"]
+
+
+def test_return_and_refund_serials_are_matched_whole_and_normalised(client, units):
+    _, reference, total = _transfer_order(client, units)
+    excess = record(client, units, reference, total + 100, "ABC0000000000009").json
+    url = f"/api/v1/bank-transfers/{excess['id']}/return"
+    newline = client.post(url, headers=units["chaling_admin"], json={"return_serial_no": "RET0000000009\n"})
+    assert newline.status_code == 200 and newline.json["return_serial_no"] == "RET0000000009"
+    again = client.post(url, headers=units["chaling_admin"], json={"return_serial_no": "ret0000000009"})
+    assert again.status_code == 200 and again.json["status"] == "returned"
+    bad = client.post(url, headers=units["chaling_admin"], json={"return_serial_no": "RET0000000009\nRET"})
+    assert bad.status_code == 422
+    assert _balance("suspense", "bank_transfer") == 0
+    assert verify_ledger() == []
+
+
+def test_a_bank_transfer_order_cannot_be_paid_online(client, units):
+    order_id, reference, _ = _transfer_order(client, units)
+    for channel in ("wechat_jsapi", "alipay_mini"):
+        refused = client.post(
+            f"/api/v1/orders/{order_id}/payments", headers=units["zhao_header"], json={"channel": channel}
+        )
+        assert refused.status_code == 409, refused.json
+        error = refused.json["error"]
+        assert error["code"] == "invalid_state" and error["details"]["payment_method"] == "bank_transfer"
+        assert error["details"]["payment_reference"] == reference
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Payment).where(Payment.order_id == order_id)) == 0

@@ -18,7 +18,7 @@ from shop.orders.fulfilment import expire_overdue_orders
 from shop.orders.models import Order
 from tests import factories
 from tests.ledger_helpers import assert_books_balance, balances
-from tests.orders import YANLING, pay
+from tests.orders import ADDRESS, YANLING, pay, place
 from tests.shop.groups.conftest import join, open_group, pay_through
 
 
@@ -264,3 +264,91 @@ def test_the_station_sees_a_group_order_to_ship_only_once_the_group_succeeded(cl
         opened["order"]["id"],
         joined["order"]["id"],
     ]
+
+
+def test_a_group_order_on_a_presale_takes_quota_and_carries_the_window(client, group_shop):
+    from shop.orders.models import Presale
+    from tests.shop.orders.test_presale_pickup import _presale
+
+    created = _presale(client, group_shop, quota=2, sku=group_shop["peach_5"])
+    assert created.status_code == 201, created.json
+    stock = _db.session.get(Sku, group_shop["peach_5"].id).stock
+    opened = open_group(client, group_shop["headers"][0], group_shop["offer"].id, quantity=2)
+    (line,) = opened["order"]["lines"]
+    assert (line["presale_id"], line["ships_from"], line["ships_until"]) == (
+        created.json["id"],
+        created.json["ships_from"],
+        created.json["ships_until"],
+    )
+    _db.session.expire_all()
+    assert _db.session.get(Sku, group_shop["peach_5"].id).stock == stock  # not harvested yet: quota, not stock
+    assert _db.session.get(Presale, created.json["id"]).sold == 2
+    over = client.post(
+        "/api/v1/groups",
+        headers=group_shop["headers"][1],
+        json={"offer_id": group_shop["offer"].id, "quantity": 1, "address": ADDRESS},
+    )
+    assert over.status_code == 409 and over.json["error"]["code"] == "out_of_stock"  # the quota is sold out
+    cancelled = client.post(f"/api/v1/orders/{opened['order']['id']}/cancel", headers=group_shop["headers"][0])
+    assert cancelled.status_code == 200, cancelled.json
+    _db.session.expire_all()
+    assert _db.session.get(Presale, created.json["id"]).sold == 0
+
+
+def test_a_members_failed_expiry_refund_is_sent_again(client, group_shop, gateway):
+    from shop.orders.models import RefundRequest
+
+    shop = group_shop
+    leader = shop["headers"][0]
+    opened = open_group(client, leader, shop["offer"].id)
+    group_id, order_id = opened["group"]["id"], opened["order"]["id"]
+    wechat = pay_through(client, gateway, leader, order_id, "wechat_jsapi")
+    gateway.deliver_due()
+    stock = _stock()
+    _overdue(group_id)
+    gateway.state.wechat_refund_outcome = "CLOSED"  # WeChat closed the refund: the money never left
+    assert expire_groups() == 1
+    gateway.deliver_due()
+    assert [r.status for r in _refunds_of(order_id)] == ["failed"]
+    assert client.get(f"/api/v1/orders/{order_id}", headers=leader).json["status"] == "paid"  # the money is held
+
+    gateway.state.wechat_refund_outcome = "SUCCESS"
+    expire_groups()
+    gateway.deliver_due()
+    assert [r.status for r in _refunds_of(order_id)] == ["failed"]  # not again at once: an hour apart
+    failed = _db.session.scalar(sa.select(RefundRequest).where(RefundRequest.order_id == order_id))
+    failed.created_at = utcnow() - timedelta(hours=2)
+    _db.session.commit()
+    expire_groups()
+    expire_groups()  # a second run finds the refund under way or done: nothing more
+    gateway.deliver_due()
+    refunds = _refunds_of(order_id)
+    assert [(r.payment_id, r.amount_fen, r.status) for r in refunds] == [
+        (wechat["id"], 5800, "failed"),
+        (wechat["id"], 5800, "success"),
+    ]
+    view = client.get(f"/api/v1/orders/{order_id}", headers=leader).json
+    assert view["status"] == "refunded" and view["lines"][0]["refunded_fen"] == 5800
+    expire_groups()
+    assert len(_refunds_of(order_id)) == 2
+    assert _stock() == stock + 1  # the member's unit went back on sale once, with the first refund
+    assert balances("seller", shop["peach_5"].product.seller_id)[0] == 0
+    assert_books_balance()
+
+
+def test_staff_see_which_paid_orders_wait_for_their_group(client, group_shop, gateway):
+    shop = group_shop
+    leader = shop["headers"][0]
+    opened = open_group(client, leader, shop["offer"].id)
+    group_id, order_id = opened["group"]["id"], opened["order"]["id"]
+    assert opened["order"]["group"] == {"id": group_id, "status": "opening"}
+    pay_through(client, gateway, leader, order_id, "wechat_jsapi")
+    gateway.deliver_due()
+    plain = place(client, shop, [(shop["peach_10"], 1)]).json["id"]
+    pay(plain)
+    listed = client.get("/api/v1/orders?view=staff", headers=shop["peach_manager"]).json["items"]
+    by_id = {item["id"]: item for item in listed}
+    assert by_id[order_id]["status"] == "paid" and by_id[order_id]["group"] == {"id": group_id, "status": "forming"}
+    assert by_id[plain]["group"] is None
+    one = client.get(f"/api/v1/orders/{order_id}", headers=shop["peach_manager"]).json
+    assert one["group"] == {"id": group_id, "status": "forming"}

@@ -366,15 +366,49 @@ def test_an_uncollected_pickup_is_not_confirmed_automatically(client, shop):
     assert _db.session.get(Order, order_id).status == "shipped"  # waits for its code, or the return
 
 
-def test_nothing_to_return_once_the_buyer_confirmed_receipt(client, shop):
+def test_the_buyer_cannot_confirm_receipt_of_goods_still_on_the_shelf(client, shop):
     order_id = _pickup_order(client, shop, shop["peach_station"]).json["id"]
     pay(order_id)
+    early = client.post(f"/api/v1/orders/{order_id}/confirm-receipt", headers=shop["buyer_header"])
+    assert early.status_code == 409 and early.json["error"]["code"] == "invalid_state"  # not even arrived
     client.post(f"/api/v1/orders/{order_id}/pickup/arrived", headers=shop["peach_manager"])
-    assert client.post(f"/api/v1/orders/{order_id}/confirm-receipt", headers=shop["buyer_header"]).status_code == 200
+    refused = client.post(f"/api/v1/orders/{order_id}/confirm-receipt", headers=shop["buyer_header"])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_state"
+    assert _db.session.get(Order, order_id).status == "shipped"
+    assert _db.session.get(OrderPickup, order_id).status == "ready"
+    # Still uncollected after the wait: the station can take the goods back and refund.
     _db.session.get(OrderPickup, order_id).arrived_at = utcnow() - timedelta(days=8)
     _db.session.commit()
-    refused = client.post(f"/api/v1/orders/{order_id}/pickup/return", headers=shop["peach_manager"])
-    assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_state"
+    returned = client.post(f"/api/v1/orders/{order_id}/pickup/return", headers=shop["peach_manager"])
+    assert returned.status_code == 200, returned.json
+    assert returned.json["pickup"]["status"] == "returned"
+
+
+def test_goods_refunded_in_full_are_not_handed_over(client, shop, gateway):
+    order = _pickup_order(client, shop, shop["peach_station"]).json
+    paid = _paid_through_wechat(client, shop, gateway, order["id"])
+    code = paid["pickup"]["code"]
+    client.post(f"/api/v1/orders/{order['id']}/pickup/arrived", headers=shop["peach_manager"])
+    asked = client.post(
+        "/api/v1/refunds",
+        headers=shop["buyer_header"],
+        json={"order_id": order["id"], "line_ids": [line["id"] for line in order["lines"]], "reason": "不想要了"},
+    )
+    assert asked.status_code == 201, asked.json
+    pickup_url = f"/api/v1/orders/{order['id']}/pickup"
+    while_asked = client.post(pickup_url, headers=shop["peach_manager"], json={"code": code})
+    assert while_asked.status_code == 409 and while_asked.json["error"]["code"] == "invalid_state"
+    decided = client.post(
+        f"/api/v1/refunds/{asked.json['id']}/decision", headers=shop["peach_manager"], json={"decision": "approve"}
+    )
+    assert decided.status_code == 200, decided.json
+    gateway.deliver_due()
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=shop["buyer_header"]).json["status"] == "refunded"
+    handed = client.post(pickup_url, headers=shop["peach_manager"], json={"code": code})
+    assert handed.status_code == 409 and handed.json["error"]["code"] == "invalid_state"
+    _db.session.expire_all()
+    assert _db.session.get(OrderPickup, order["id"]).status == "ready"
+    assert _db.session.get(Order, order["id"]).status == "refunded"
 
 
 @v3
