@@ -91,15 +91,19 @@ def order_for_document(actor: User, order_id: int) -> UnitOrder:
         return unit_order
     if is_manager_of(actor, unit_order.unit):
         return unit_order
-    if actor.has_role(Role.COUNTY_ADMIN, Role.STATION_MANAGER):
-        scope = scope_for(actor, Role.COUNTY_ADMIN, Role.STATION_MANAGER)
+    lines = unit_order.order.lines
+    if actor.has_role(Role.STATION_MANAGER):  # a station selling lines of it (its scope is its village)
+        stations = scope_for(actor, Role.STATION_MANAGER).station_ids
+        if stations is None or {line.station_id for line in lines} & stations:
+            return unit_order
+    if actor.has_role(Role.COUNTY_ADMIN):  # the county centre selling lines of it
+        scope = scope_for(actor, Role.COUNTY_ADMIN)
         counties = db.session.scalars(
             sa.select(Centre.county_code).where(
-                Centre.id.in_({line.centre_id for line in unit_order.order.lines}), scope.filter(Centre.county_code)
+                Centre.id.in_({line.centre_id for line in lines}), scope.filter(Centre.county_code)
             )
         ).all()
-        stations = {line.station_id for line in unit_order.order.lines}
-        if counties and (scope.station_ids is None or stations & scope.station_ids):
+        if counties:
             return unit_order
     raise NotFound("订单不存在")
 

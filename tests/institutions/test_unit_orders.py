@@ -416,3 +416,18 @@ def test_unit_orders_are_not_held_to_the_private_buyers_unpaid_caps(app, client,
         json={"items": [{"sku_id": units["garlic"].id, "quantity": 40}], "address": recipients(1)[0]},
     )
     assert private.status_code == 409  # the shop's caps still hold for her own purchases
+
+
+def test_the_selling_station_reads_the_settlement_statement_of_its_lines(client, units):
+    from tests import factories
+    from tests.orders import CHALING, YANLING
+
+    created = unit_order(client, units["zhao_header"], units["hospital"]["id"], [(units["garlic"], 1)])
+    assert created.status_code == 201, created.json
+    path = f"/api/v1/orders/{created.json['id']}/settlement-statement"
+    garlic_station = units["garlic"].product.station
+    selling = factories.auth_header(factories.user(("station_manager", CHALING, garlic_station.id)))
+    assert client.get(path, headers=selling).status_code == 200
+    other = factories.station(YANLING)
+    outsider = factories.auth_header(factories.user(("station_manager", YANLING, other.id)))
+    assert client.get(path, headers=outsider).status_code == 404
