@@ -1,7 +1,6 @@
 """Documents a unit's finance office needs, as XLSX: the 结算单 of an order, the 对账单 to pay
 against, and an export of the unit's purchases for its own audit."""
 
-import io
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from core.clock import BEIJING
 from core.errors import NotFound
 from core.extensions import db
 from core.models import Role, User
+from core.spreadsheets import xlsx_bytes
 from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitOrder
 from institutions.units import is_manager_of, membership, unit_for_reader
 from shop.orders.models import LineStatus, Order, OrderLine, OrderStatus
@@ -55,9 +55,7 @@ def _money_columns(sheet, columns: tuple[int, ...]) -> None:
 
 
 def _save(book: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(book)  # names and invoice fields written as text, never as formulas
 
 
 def _payee() -> list[tuple[str, str]]:
