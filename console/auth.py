@@ -6,6 +6,7 @@ idle for longer than ``CONSOLE_IDLE_MINUTES`` is dropped.
 """
 
 import functools
+import re
 import time
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -56,9 +57,25 @@ def signed_in_staff() -> User | None:
     return user
 
 
+# Control characters (C0, DEL, C1) and whitespace: a Location header cannot carry them, and a browser
+# strips some of them, so "/console\t//evil" could leave the site.
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+
+
+def mangled(target: str | None) -> bool:
+    """Whether a return address carries characters no link of ours has (a forged or mangled form)."""
+    return bool(target and _UNSAFE_IN_PATH.search(target))
+
+
 def safe_next(target: str | None) -> str | None:
-    """A local console path to return to after sign-in (never another site)."""
-    if target and target.startswith("/console") and not target.startswith("//") and "\\" not in target:
+    """A local console path to return to after sign-in (never another site, never a header injection)."""
+    if (
+        target
+        and target.startswith("/console")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not mangled(target)
+    ):
         return target
     return None
 

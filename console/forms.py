@@ -35,12 +35,21 @@ def _matches(name: str, patterns) -> bool:
 def _unflatten(flat: dict) -> dict:
     """``{"a.b": 1, "skus.0.name": "x"}`` → ``{"a": {"b": 1}, "skus": [{"name": "x"}]}``."""
     tree: dict = {}
+    clashes: list[str] = []
     for key, value in flat.items():
         node = tree
         parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = value
+            if not isinstance(node, dict):  # "manager" given as a value and as a group ("manager.username")
+                break
+        else:
+            if not isinstance(node.get(parts[-1], value), dict):
+                node[parts[-1]] = value
+                continue
+        clashes.append(key)
+    if clashes:
+        raise ValidationFailed(details={key: ["字段名与另一字段冲突"] for key in clashes})
 
     def lists(node):
         if not isinstance(node, dict):

@@ -101,13 +101,19 @@ def guard_request() -> None:
     limit = body_limit(current_app)
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(details={"max_bytes": limit})
-    request.max_content_length = limit  # also bounds chunked bodies without a length
+    request.max_content_length = limit
+    if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        # Chunked (no Content-Length): read it all here, one byte past the limit to tell "too large" from
+        # "exactly the limit"; the view and the form parser then use the cached bytes.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise PayloadTooLarge(details={"max_bytes": limit})
     bad: list[str] = []
     if request.query_string and request.args:  # most reads carry none: no parse
         bad += [name for name, value in request.args.items(multi=True) if _FORBIDDEN_TEXT.search(name + value)]
     if request.path.startswith(NOTIFY_PREFIX):
         return  # signed gateway messages are judged by their signature, and stored as received
-    if request.is_json and request.content_length:
+    if request.is_json:  # every JSON body, sized or chunked
         bad += _check_json_body(request.get_data(cache=True))
     elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         bad += [name for name, value in request.form.items(multi=True) if _FORBIDDEN_TEXT.search(name + value)]

@@ -1,7 +1,6 @@
 """Documents a unit's finance office needs, as XLSX: the 结算单 of an order, the 对账单 to pay
 against, and an export of the unit's purchases for its own audit."""
 
-import io
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from core.clock import BEIJING
 from core.errors import NotFound
 from core.extensions import db
 from core.models import Role, User
+from core.spreadsheets import xlsx_bytes
 from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitOrder
 from institutions.units import is_manager_of, membership, unit_for_reader
 from shop.orders.models import LineStatus, Order, OrderLine, OrderStatus
@@ -55,9 +55,7 @@ def _money_columns(sheet, columns: tuple[int, ...]) -> None:
 
 
 def _save(book: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(book)  # names and invoice fields written as text, never as formulas
 
 
 def _payee() -> list[tuple[str, str]]:
@@ -91,15 +89,19 @@ def order_for_document(actor: User, order_id: int) -> UnitOrder:
         return unit_order
     if is_manager_of(actor, unit_order.unit):
         return unit_order
-    if actor.has_role(Role.COUNTY_ADMIN, Role.STATION_MANAGER):
-        scope = scope_for(actor, Role.COUNTY_ADMIN, Role.STATION_MANAGER)
+    lines = unit_order.order.lines
+    if actor.has_role(Role.STATION_MANAGER):  # a station selling lines of it (its scope is its village)
+        stations = scope_for(actor, Role.STATION_MANAGER).station_ids
+        if stations is None or {line.station_id for line in lines} & stations:
+            return unit_order
+    if actor.has_role(Role.COUNTY_ADMIN):  # the county centre selling lines of it
+        scope = scope_for(actor, Role.COUNTY_ADMIN)
         counties = db.session.scalars(
             sa.select(Centre.county_code).where(
-                Centre.id.in_({line.centre_id for line in unit_order.order.lines}), scope.filter(Centre.county_code)
+                Centre.id.in_({line.centre_id for line in lines}), scope.filter(Centre.county_code)
             )
         ).all()
-        stations = {line.station_id for line in unit_order.order.lines}
-        if counties and (scope.station_ids is None or stations & scope.station_ids):
+        if counties:
             return unit_order
     raise NotFound("订单不存在")
 

@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from core.auth import Scope, ensure_in_scope, scope_for
 from core.db import utcnow
@@ -144,7 +145,7 @@ def issue_invite(actor: User, unit_id: int, role: str) -> tuple[UnitInvite, str]
     """A single-use code (8 digits, valid 7 days); unit admins invite purchasers, managers anyone."""
     unit = unit_for_admin(actor, unit_id)
     if role == MemberRole.ADMIN and not is_manager_of(actor, unit):
-        raise Forbidden("单位管理员邀请码由平台或扶贫办签发")
+        raise Forbidden(f"单位管理员邀请码由平台或{current_app.config['OFFICE_NAME']}签发")
     if not unit.is_active:
         raise Conflict("单位已停用")
     now = utcnow()
@@ -216,7 +217,7 @@ def remove_member(actor: User, unit_id: int, member_id: int) -> UnitMember:
     if member is None or member.unit_id != unit.id or not member.is_active:
         raise NotFound("成员不存在")
     if member.role == MemberRole.ADMIN and not is_manager_of(actor, unit):
-        raise Forbidden("单位管理员由平台或扶贫办移除")
+        raise Forbidden(f"单位管理员由平台或{current_app.config['OFFICE_NAME']}移除")
     member.is_active, member.removed_at = False, utcnow()
     db.session.flush()
     return member

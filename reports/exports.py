@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
+from core.spreadsheets import csv_row, xlsx_bytes
 from reports.models import ReportStatus, SalesReport
 
 YUAN = "#,##0.00"
@@ -165,9 +166,7 @@ def to_xlsx(report: SalesReport, trend: dict | None = None) -> bytes:
         sheet.add_chart(chart, "E2")
     if "units" in snapshot:  # snapshots made before the unit table have none
         _unit_rows(book.create_sheet("单位消费帮扶"), snapshot["units"])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(book)  # names written as text, never as formulas
 
 
 def to_csv(report: SalesReport) -> bytes:
@@ -176,7 +175,7 @@ def to_csv(report: SalesReport) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for label, value in _header_lines(report, snapshot):
-        writer.writerow([label, value])
+        writer.writerow(csv_row([label, value]))
     for section, first_column, rows in (
         ("合计", "", [{"key": "", "name": "合计", **snapshot["totals"]}]),
         ("分村", "村代码", snapshot["villages"]),
@@ -186,5 +185,5 @@ def to_csv(report: SalesReport) -> bytes:
         writer.writerow([section])
         writer.writerow([first_column or "范围", "名称", *(title for _, title, _ in HEADERS)])
         for row in rows:
-            writer.writerow([row["key"], row["name"], *(_csv_figure(row, k, m) for k, _, m in HEADERS)])
+            writer.writerow(csv_row([row["key"], row["name"], *(_csv_figure(row, k, m) for k, _, m in HEADERS)]))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

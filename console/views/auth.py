@@ -2,11 +2,11 @@
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from console.auth import safe_next, sign_in, sign_out, signed_in_staff
+from console.auth import mangled, safe_next, sign_in, sign_out, signed_in_staff
 from console.feedback import notify
 from console.menus import home_endpoint
 from core import services
-from core.errors import RateLimited, Unauthorized
+from core.errors import RateLimited, Unauthorized, ValidationFailed
 from core.models import STAFF_ROLES
 
 bp = Blueprint("auth", __name__)
@@ -25,6 +25,12 @@ def login_form(status: int = 200, **context):
     )
 
 
+@bp.errorhandler(ValidationFailed)
+def refused_input(error):
+    """Input the request guard refused (a NUL in ``next`` …): the form again, not an error page."""
+    return login_form(error.status, failure=error.message)
+
+
 @bp.get("/login")
 def login_page():
     """The sign-in form (a signed-in member goes straight to their home page)."""
@@ -39,6 +45,8 @@ def login():
     """Check the password with the API's service: failures slow down per username and address, as for the API."""
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    if mangled(request.form.get("next")):  # a forged or mangled form: show it again, without the address
+        return login_form(422, failure="返回地址无效，请重新登录")
     if not username or not password:
         return login_form(422, missing=True)
     try:

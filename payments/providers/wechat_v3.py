@@ -366,8 +366,8 @@ class WeChatPayV3Provider:
 
     # -- notifications -------------------------------------------------------------------------
 
-    def verify_callback(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> dict | str:
-        """The decrypted notification (envelope with ``resource`` replaced), or why it is refused."""
+    def header_problem(self, headers: Mapping[str, str], now: float | None = None) -> str | None:
+        """Why the signature headers alone refuse a notification (checked before the body is looked at)."""
         if _header(headers, "Wechatpay-Serial") != self.public_key_id:
             return "unknown Wechatpay-Serial"
         if _header(headers, "Wechatpay-Signature-Type") not in ("", SIGNATURE_TYPE):
@@ -378,6 +378,19 @@ class WeChatPayV3Provider:
             return "missing Wechatpay-Timestamp"
         if abs((time.time() if now is None else now) - stamp) > MAX_CLOCK_SKEW_SECONDS:
             return "Wechatpay-Timestamp more than 5 minutes off"
+        if not _header(headers, "Wechatpay-Signature") or not _header(headers, "Wechatpay-Nonce"):
+            return "missing Wechatpay-Signature or Wechatpay-Nonce"
+        return None
+
+    def verify_callback(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> dict | str:
+        """The decrypted notification (envelope with ``resource`` replaced), or why it is refused.
+
+        The headers are checked first and the signature over the raw bytes next; only a signed body is parsed.
+        """
+        problem = self.header_problem(headers, now)
+        if problem is not None:
+            return problem
+        stamp = int(_header(headers, "Wechatpay-Timestamp"))
         signed = {
             "Wechatpay-Signature": _header(headers, "Wechatpay-Signature"),
             "Wechatpay-Timestamp": str(stamp),
@@ -394,7 +407,7 @@ class WeChatPayV3Provider:
             if algorithm != "AEAD_AES_256_GCM":  # the SDK raises a bare Exception for any other
                 return f"unsupported resource algorithm {algorithm}"
             resource = self.client.decrypt_callback(signed, text)
-        except (UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, RecursionError):
             return "malformed notification"
         if not resource:
             return "cannot decrypt resource"
@@ -414,12 +427,15 @@ class WeChatPayV3Provider:
                 resource["nonce"], resource["ciphertext"], resource.get("associated_data") or "", self.apiv3_key
             )
             claimed = json.loads(plain) if plain else {}
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return {}
         return claimed if isinstance(claimed, dict) else {}
 
     def parse_event(self, headers: Mapping[str, str], body: bytes) -> Notification | RefundNotification:
         """Verify and decrypt one notification: a payment (TRANSACTION.*) or a refund (REFUND.*)."""
+        problem = self.header_problem(headers)
+        if problem is not None:  # not even signed: the body is not looked at
+            return Notification(valid=False, reason=problem, raw={})
         verified = self.verify_callback(headers, body)
         if isinstance(verified, str):
             return Notification(valid=False, reason=verified, raw=self.claimed_resource(body))

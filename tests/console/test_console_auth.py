@@ -168,3 +168,17 @@ def test_static_files_are_served_from_the_app(client, db):
     response = client.get("/console/static/vendor/htmx.org-2.0.11/htmx.min.js")
     assert response.status_code == 200
     response.close()
+
+
+@pytest.mark.parametrize(
+    "target", ["/console/dashboard\r\nSet-Cookie: x=1", "/console/\x00", "/console/\x7f", "/console\t//evil.example/"]
+)
+def test_a_next_with_control_characters_shows_the_form_again(app, client, db, target):
+    factories.user(("county_admin", "430225"), username="chen", password="right-password-1")
+    page = client.get("/console/login", query_string={"next": target})
+    assert page.status_code in (200, 422) and 'name="password"' in page.text and 'name="next"' not in page.text
+    for password in ("wrong", "right-password-1"):
+        response = _login(app, client, "chen", password, next=target)
+        assert response.status_code in (400, 422) and 'name="password"' in response.text
+        assert 'name="next"' not in response.text
+    assert client.get("/console/dashboard").status_code == 302  # not signed in

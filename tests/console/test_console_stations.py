@@ -195,3 +195,17 @@ def test_correct_a_seller_audits_only_real_changes_of_the_household(db, staff, a
     assert seller.household_category == "tuopin" and seller.show_name_on_trace
     audit = db.session.scalar(sa.select(PiiAccess).where(PiiAccess.subject_id == seller.id))
     assert audit.reason == "changed" and "household_category" in audit.fields
+
+
+def test_a_form_naming_a_field_and_its_subfield_is_refused_on_the_form(db, staff, as_user, post):
+    station_id = staff["peach_station"].id
+    as_user(staff["yanling"])
+    for data in (
+        {"manager": "x", "manager.username": "zhan3", "manager.password": "long-enough-1"},
+        {"manager.username": "zhan3", "manager": "x", "manager.password": "long-enough-1"},
+        {"manager.username.x": "zhan3", "manager.username": "zhan3", "manager.password": "long-enough-1"},
+    ):
+        response = post(f"/console/stations/{station_id}/managers", data)
+        assert response.status_code == 422 and staff["peach_station"].name in response.text
+        assert "manager.username" in response.text  # the add-manager form, shown again
+    assert db.session.scalar(sa.select(User).where(User.username == "zhan3")) is None

@@ -136,3 +136,36 @@ def test_quantities_are_strict_integers(client, db, shop, quantity):
     assert response.status_code == 422
     assert "items" in response.json["error"]["details"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+
+
+def _chunked(client, path, body: bytes, headers=None, content_type="application/json"):
+    """A body sent with Transfer-Encoding: chunked (no Content-Length), as gunicorn hands it to the app."""
+    import io
+
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        content_type=content_type,
+        headers={**(headers or {}), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_chunked_bodies_are_guarded_like_sized_ones(client, db, shop):
+    deep = b"[" * 5000 + b"]" * 5000
+    for path, headers in (("/api/v1/auth/login", {}), ("/api/v1/orders", shop["buyer_header"])):
+        response = _chunked(client, path, deep, headers)
+        assert response.status_code == 400, (path, response.json)
+        assert response.json["error"]["code"] == "bad_request"
+    body = {"items": [{"sku_id": shop["peach_5"].id, "quantity": 1}], "address": {**ADDRESS, "detail": "某小区\ud800"}}
+    response = _chunked(client, "/api/v1/orders", _ascii_json(body).encode(), shop["buyer_header"])
+    assert response.status_code == 422 and "address.detail" in response.json["error"]["details"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    body = b"username=a\x00&password=b"
+    form = _chunked(client, "/console/login", body, {}, "application/x-www-form-urlencoded")
+    assert form.status_code == 422
+
+
+def test_a_chunked_body_over_the_limit_is_refused(client, db, app):
+    response = _chunked(client, "/api/v1/auth/login", b'{"username": "' + b"a" * (1024 * 1024 + 10) + b'"}')
+    assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large", response.json

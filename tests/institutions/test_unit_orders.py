@@ -416,3 +416,61 @@ def test_unit_orders_are_not_held_to_the_private_buyers_unpaid_caps(app, client,
         json={"items": [{"sku_id": units["garlic"].id, "quantity": 40}], "address": recipients(1)[0]},
     )
     assert private.status_code == 409  # the shop's caps still hold for her own purchases
+
+
+def test_the_selling_station_reads_the_settlement_statement_of_its_lines(client, units):
+    from tests import factories
+    from tests.orders import CHALING, YANLING
+
+    created = unit_order(client, units["zhao_header"], units["hospital"]["id"], [(units["garlic"], 1)])
+    assert created.status_code == 201, created.json
+    path = f"/api/v1/orders/{created.json['id']}/settlement-statement"
+    garlic_station = units["garlic"].product.station
+    selling = factories.auth_header(factories.user(("station_manager", CHALING, garlic_station.id)))
+    assert client.get(path, headers=selling).status_code == 200
+    other = factories.station(YANLING)
+    outsider = factories.auth_header(factories.user(("station_manager", YANLING, other.id)))
+    assert client.get(path, headers=outsider).status_code == 404
+
+
+def test_names_and_invoice_fields_are_written_as_text_never_as_formulas(client, units):
+    hospital = units["hospital"]["id"]
+    tricks = {"title": '=HYPERLINK("http://evil.example","点击")', "address": "+1+cmd|' /C calc'!A0"}
+    info = client.put(
+        f"/api/v1/units/{hospital}/invoice-info",
+        headers=units["hospital_admin"],
+        json={
+            **tricks,
+            "tax_id": units["hospital"]["credit_code"],
+            "phone": "0731-12345678",
+            "bank_name": "@SUM(1+1)",
+            "bank_account": "19030000000000000",
+        },
+    )
+    assert info.status_code == 200, info.json
+    garlic = units["garlic"]
+    garlic.name, garlic.product.title = "@SUM(A1)", "=1+1"
+    _db.session.commit()
+    created = unit_order(client, units["zhao_header"], hospital, [(garlic, 1)])
+    pay(created.json["id"])
+    documents = [
+        client.get(f"/api/v1/orders/{created.json['id']}/settlement-statement", headers=units["zhao_header"]),
+        client.get(
+            f"/api/v1/units/{hospital}/purchases/export",
+            headers=units["hospital_admin"],
+            query_string={"year": utcnow().year},
+        ),
+        client.get(
+            f"/api/v1/units/{hospital}/statement",
+            headers=units["hospital_admin"],
+            query_string={"year": utcnow().year},
+        ),
+    ]
+    texts = set()
+    for document in documents:
+        assert document.status_code == 200
+        for sheet in load_workbook(io.BytesIO(document.data)).worksheets:
+            for row in sheet.iter_rows():
+                assert [cell.coordinate for cell in row if cell.data_type == "f"] == []
+                texts.update(cell.value for cell in row if isinstance(cell.value, str))
+    assert {"=1+1", tricks["title"], "@SUM(A1)"} <= {part for text in texts for part in (text, *text.split(" "))}

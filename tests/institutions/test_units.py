@@ -212,3 +212,14 @@ def test_every_unit_endpoint_is_in_the_openapi_document(client):
         assert methods <= set(paths[path]), path
     order_fields = client.get("/api/v1/openapi.json").json["components"]["schemas"]["OrderArgs"]["properties"]
     assert {"buyer_unit_id", "purpose", "payment_method", "recipients", "recipient_list_id"} <= set(order_fields)
+
+
+def test_refusals_name_the_office_from_configuration(client, units, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OFFICE_NAME", "株洲市乡村振兴局")
+    hospital = units["hospital"]["id"]
+    invite = client.post(f"/api/v1/units/{hospital}/invites", headers=units["hospital_admin"], json={"role": "admin"})
+    assert invite.status_code == 403 and "株洲市乡村振兴局" in invite.json["error"]["message"]
+    members = client.get(f"/api/v1/units/{hospital}/members", headers=units["hospital_admin"]).json
+    admin = next(m for m in members if m["role"] == "admin")
+    removed = client.post(f"/api/v1/units/{hospital}/members/{admin['id']}/remove", headers=units["hospital_admin"])
+    assert removed.status_code == 403 and "株洲市乡村振兴局" in removed.json["error"]["message"]

@@ -88,6 +88,15 @@ def test_a_refused_notification_changes_nothing_and_wechat_retries(client, shop,
     assert _order_status(client, shop, order["id"]) == "paid"
 
 
+@pytest.mark.parametrize("body", [b"[" * 3000, b'{"resource": ' * 3000, b"\xff\xfe", b"[]", b""])
+def test_an_unsigned_body_is_refused_on_its_headers_before_it_is_parsed(client, gateway, caplog, body):
+    answer = client.post("/api/v1/payments/notify/wechat-v3", data=body, content_type="application/json")
+    assert answer.status_code == 400 and answer.json["code"] == "FAIL"
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+    event = _db.session.scalars(sa.select(PaymentEvent).order_by(PaymentEvent.id.desc())).first()
+    assert event.outcome.startswith("rejected") and "Wechatpay-Serial" in event.outcome and not event.verified
+
+
 def test_acknowledged_only_after_the_commit(client, shop, gateway, monkeypatch):
     order = _order(client, shop)
     payment = _open(client, shop, order["id"], "wechat_jsapi")

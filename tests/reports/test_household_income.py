@@ -3,6 +3,7 @@
 import io
 import json
 
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from core.extensions import db as _db
@@ -109,3 +110,20 @@ def test_the_reviewing_office_is_named_from_configuration(client, month, app, mo
     ]
     early = client.post(f"/api/v1/reports/{rid}/review", headers=month["office"], json={"decision": "approve"})
     assert early.status_code == 409 and "株洲市乡村振兴局" in early.json["error"]["message"]
+
+
+def test_exports_write_names_as_text_never_as_formulas(client, month):
+    from shop.models import Category
+
+    for category in _db.session.scalars(sa.select(Category)):
+        category.name = f"=CMD|{category.slug}"[:32]
+    _db.session.commit()
+    rid = _approved_before_the_split(client, month)
+    with client.get(f"/api/v1/reports/{rid}/export?format=csv", headers=month["county"]) as csv_file:
+        text = csv_file.data.decode("utf-8-sig")
+    assert "'=CMD|fruit" in text and ",=CMD" not in text and ',"=CMD' not in text
+    with client.get(f"/api/v1/reports/{rid}/export", headers=month["county"]) as xlsx:
+        book = load_workbook(io.BytesIO(xlsx.data))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    assert any(cell.value == "=CMD|fruit" for cell in cells)
