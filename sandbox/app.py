@@ -97,9 +97,7 @@ class Sandbox:
         """What the WeChat client does when the buyer confirms wx.requestPayment: find the prepay, check, pay."""
         package = str(request_payment.get("package") or "")
         with self.state.lock:
-            trade = next(
-                (t for t in self.state.wechat_trades.values() if package == f"prepay_id={t.prepay_id}"), None
-            )
+            trade = next((t for t in self.state.wechat_trades.values() if package == f"prepay_id={t.prepay_id}"), None)
         if trade is None:
             raise SandboxError(404, "预支付交易不存在（package 无效）")
         return self.pay(trade.out_trade_no, Channel.WECHAT_JSAPI, request_payment=request_payment)

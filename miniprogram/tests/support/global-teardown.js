@@ -1,0 +1,5 @@
+const backend = require('./backend')
+
+module.exports = async () => {
+  backend.stop()
+}
