@@ -6,7 +6,7 @@ const format = require('../../utils/format')
 const REASONS = ['货物破损', '与描述不符', '少发漏发', '不想要了', '其他']
 
 Component({
-  data: { line: null, amount: '', reasons: REASONS, reason: '', note: '', sent: false },
+  data: { line: null, amount: '', reasons: REASONS, reason: '', note: '', sent: false, refundId: null },
   methods: {
     async onLoad(query) {
       this.orderId = Number(query.order_id)
@@ -27,8 +27,8 @@ Component({
         return
       }
       const reason = this.data.note.trim() ? `${this.data.reason}：${this.data.note.trim()}` : this.data.reason
-      await api.post('/refunds', { order_id: this.orderId, line_ids: [this.lineId], reason })
-      this.setData({ sent: true })
+      const refund = await api.post('/refunds', { order_id: this.orderId, line_ids: [this.lineId], reason })
+      this.setData({ sent: true, refundId: refund.id })
       wx.showToast({ title: '已提交', icon: 'success' })
     },
     back() {
