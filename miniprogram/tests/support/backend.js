@@ -60,7 +60,7 @@ function startProcess(args, env, logFile) {
   return spawn(python(), args, { cwd: REPO, env, stdio: ['ignore', out, out], detached: true })
 }
 
-async function start() {
+async function startAll() {
   if (!fs.existsSync(python())) throw new Error(`no Python at ${python()}: run \`make install-dev\` first`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'miniprogram-backend-'))
   const [sandboxPort, apiPort] = [await freePort(), await freePort()]
@@ -75,7 +75,7 @@ async function start() {
     PUBLIC_BASE_URL: baseUrl,
     DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`,
     UPLOAD_DIR: path.join(dir, 'uploads'),
-    SECRET_KEY: 'miniprogram-journeys-' + process.pid,
+    SECRET_KEY: require('crypto').randomBytes(32).toString('hex'),
     SERVICE_PHONE: '0731-28880000',
     WECHAT_ORDER_SHIPPED_TEMPLATE_ID: 'tpl_order_shipped_sandbox',
     WECHAT_PICKUP_READY_TEMPLATE_ID: 'tpl_pickup_ready_sandbox',
@@ -100,6 +100,15 @@ async function start() {
   return state
 }
 
+async function start() {
+  try {
+    return await startAll()
+  } catch (err) {
+    stop() // Jest skips the teardown when the setup fails
+    throw err
+  }
+}
+
 function stop() {
   if (!fs.existsSync(STATE_FILE)) return
   const state = JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'))
@@ -111,6 +120,7 @@ function stop() {
     }
   }
   fs.unlinkSync(STATE_FILE)
+  fs.rmSync(state.dir, { recursive: true, force: true })
 }
 
 module.exports = { start, stop, STATE_FILE }

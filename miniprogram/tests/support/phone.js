@@ -1,12 +1,28 @@
 // A phone running the mini-program: opens the real pages (Component()s rendered by miniprogram-simulate),
 // follows their navigation, taps their buttons and reads what their screens show.
+const fs = require('fs')
 const path = require('path')
 const simulate = require('miniprogram-simulate')
+const snapshot = require('./snapshot')
+const jComponent = require('j-component')
+
+// The simulator's built-in <image> drops its src; this one keeps it on the page (data-src) so the
+// screenshots (tests/support/snapshot.js) can show the photos.
+jComponent.register({
+  id: 'image',
+  tagName: 'wx-image',
+  template: '<view class="wx-image-src" data-src="{{src}}"><slot/></view>',
+  properties: { src: { type: String, value: '' }, mode: { type: String, value: '' }, lazyLoad: { type: Boolean, value: false } },
+})
 
 const ROOT = path.resolve(__dirname, '../..')
 const CUSTOM = ['.product-item', '#privacy']
 const loaded = new Map()
+const phones = []
 let app = null
+const APP_JSON = JSON.parse(fs.readFileSync(path.join(ROOT, 'app.json'), 'utf8'))
+// Pages opened by any journey of this run, for the check that every page in app.json is reached.
+const VISITED_FILE = global.__backend.dir ? path.join(global.__backend.dir, 'visited-pages.txt') : null
 
 function loadApp() {
   if (app) return app
@@ -52,6 +68,7 @@ class Phone {
       nationalCode: '430211',
     }
     device.router = this
+    phones.push(this)
     this.device = device
     this.stack = []
     this.visited = new Set()
@@ -92,6 +109,7 @@ class Phone {
     const entry = { pagePath, query, component }
     this.stack.push(entry)
     this.visited.add(pagePath)
+    if (VISITED_FILE) fs.appendFileSync(VISITED_FILE, pagePath + '\n')
     const instance = component.instance
     this.track(instance.onLoad && instance.onLoad(query))
     this.track(instance.onShow && instance.onShow())
@@ -141,6 +159,23 @@ class Phone {
         quiet += 1
       }
     }
+    if (snapshot.enabled && this.page) await this.snapshot()
+  }
+
+  // Saved as HTML for scripts/screenshots.py (only when MINIPROGRAM_SCREENSHOTS is set).
+  async snapshot() {
+    const entry = this.page
+    const config = JSON.parse(fs.readFileSync(path.join(ROOT, `${entry.pagePath}.json`), 'utf8'))
+    const title = entry.title || config.navigationBarTitleText || APP_JSON.window.navigationBarTitleText
+    const tabs = APP_JSON.tabBar.list.some((tab) => tab.pagePath === entry.pagePath)
+      ? APP_JSON.tabBar.list.map((tab) => ({ text: tab.text, on: tab.pagePath === entry.pagePath }))
+      : null
+    await snapshot.saveSnapshot(entry, title, tabs)
+  }
+
+  close() {
+    this.stack.forEach((entry) => entry.component.detach()) // stops the pages' countdown timers
+    this.stack = []
   }
 
   find(selector, root = this.page.component) {
@@ -194,5 +229,10 @@ class Phone {
     return this.page.component.instance
   }
 }
+
+// Each test's phones are put away after it, so no page timer outlives the test.
+afterEach(() => {
+  phones.splice(0).forEach((phone) => phone.close())
+})
 
 module.exports = { Phone, ROOT }

@@ -152,6 +152,7 @@ const wx = {
   },
   setNavigationBarTitle({ title }) {
     device.titles.push(title)
+    if (device.router && device.router.page) device.router.page.title = title
   },
   stopPullDownRefresh() {},
   makePhoneCall() {},
