@@ -11,7 +11,7 @@ function call(method, url, body, token) {
     const headers = {}
     if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length })
     if (token) headers.Authorization = 'Bearer ' + token
-    const req = http.request({ method, hostname: target.hostname, port: target.port, path: target.pathname + target.search, headers }, (res) => {
+    const req = http.request({ method, hostname: target.hostname, port: target.port, path: target.pathname + target.search, headers, agent: false }, (res) => {
       const chunks = []
       res.on('data', (c) => chunks.push(c))
       res.on('end', () => {

@@ -17,7 +17,7 @@ function rpxToPx(css) {
 function fetchTo(url, file) {
   return new Promise((resolve) => {
     http
-      .get(url, (res) => {
+      .get(url, { agent: false }, (res) => {
         if (res.statusCode !== 200) {
           res.resume()
           return resolve(false)

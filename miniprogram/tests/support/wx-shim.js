@@ -36,6 +36,7 @@ function httpCall(method, url, { body, headers = {}, binary = false } = {}) {
         method,
         hostname: target.hostname,
         port: target.port,
+        agent: false, // a fresh connection each time: gunicorn closes idle keep-alive sockets
         path: target.pathname + target.search,
         headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
       },
