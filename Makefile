@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench bench-quick install install-dev clean
+.PHONY: run test test-miniprogram lint bench bench-quick install install-dev clean
 
 # `make run` installs what production needs; `make test` adds the test and lint tools.
 $(BIN)/.installed: requirements.txt
@@ -46,6 +46,17 @@ test: lint
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on $${TEST_DATABASE_URL%%@*}@…"; \
 		$(PYTEST); \
+	fi
+	$(MAKE) test-miniprogram
+
+# The mini-program's journeys (miniprogram/tests) against a backend the run starts. Without node the
+# target says so and skips; CI sets MINIPROGRAM_REQUIRED=1, so there a missing node is a failure.
+test-miniprogram: install-dev
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if [ -n "$$MINIPROGRAM_REQUIRED" ]; then echo "node and npm are required for the mini-program tests"; exit 1; fi; \
+		echo "== node/npm not found: skipping the mini-program journeys (miniprogram/tests)"; \
+	else \
+		cd miniprogram && npm ci --no-audit --no-fund --loglevel=error && npx jest --runInBand; \
 	fi
 
 # The city at scale over HTTP (PostgreSQL, Redis, gunicorn, wrk; see README). Not part of `make test`.

@@ -186,6 +186,11 @@ class Config:
         self.WECHAT_PICKUP_READY_TEMPLATE_ID = env("WECHAT_PICKUP_READY_TEMPLATE_ID", "")
         self.WECHAT_PRESALE_DUE_TEMPLATE_ID = env("WECHAT_PRESALE_DUE_TEMPLATE_ID", "")
         self.WECHAT_PRESALE_OVERDUE_TEMPLATE_ID = env("WECHAT_PRESALE_OVERDUE_TEMPLATE_ID", "")
+        # … buyers when their order ships, when a refund is decided, when their group succeeds or fails
+        # (the mini-program asks for these through GET /client-config).
+        self.WECHAT_ORDER_SHIPPED_TEMPLATE_ID = env("WECHAT_ORDER_SHIPPED_TEMPLATE_ID", "")
+        self.WECHAT_REFUND_RESULT_TEMPLATE_ID = env("WECHAT_REFUND_RESULT_TEMPLATE_ID", "")
+        self.WECHAT_GROUP_RESULT_TEMPLATE_ID = env("WECHAT_GROUP_RESULT_TEMPLATE_ID", "")
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
@@ -257,6 +262,9 @@ class Config:
         # Who sells and how money reaches villagers (docs/money.md): the centre as seller of record, paying
         # suppliers by bank batch or Alipay transfer, or a platform on WeChat Pay 平台收付通 (not built yet).
         self.SETTLEMENT_MODE = (env("SETTLEMENT_MODE") or SELLER_OF_RECORD).strip().lower()
+        # The customer-service number the mini-program shows; the oldest client version still served.
+        self.SERVICE_PHONE = env("SERVICE_PHONE") or None
+        self.MINIPROGRAM_MIN_VERSION = env("MINIPROGRAM_MIN_VERSION") or "1.0.0"
         # A TTF/TTC that draws Chinese for 合格证 label sheets; unset: Debian's wqy/noto fonts.
         self.LABEL_FONT_PATH = env("LABEL_FONT_PATH") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
+from core.pii import Encrypted
 
 
 class Role(StrEnum):
@@ -36,6 +37,8 @@ class User(db.Model):
     wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     wechat_unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     alipay_user_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The number WeChat confirmed through a getPhoneNumber button (POST /auth/phone), for pickups.
+    phone: Mapped[str | None] = mapped_column(Encrypted("user.phone"))
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to revoke every token issued so far (password change, lock-out).
     token_version: Mapped[int] = mapped_column(default=1)

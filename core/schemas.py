@@ -46,3 +46,26 @@ class TokenSchema(Schema):
 
 class StatusSchema(Schema):
     status = fields.String()
+
+
+class PhoneCodeArgs(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class PhoneSchema(Schema):
+    phone_masked = fields.String()
+
+
+class SubscribeTemplatesSchema(Schema):
+    order_shipped = fields.String(allow_none=True)
+    pickup_ready = fields.String(allow_none=True)
+    refund_result = fields.String(allow_none=True)
+    group_result = fields.String(allow_none=True)
+    presale_due = fields.String(allow_none=True)
+
+
+class ClientConfigSchema(Schema):
+    office_name = fields.String()
+    service_phone = fields.String(allow_none=True)
+    subscribe_templates = fields.Nested(SubscribeTemplatesSchema)
+    min_client_version = fields.String()

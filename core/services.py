@@ -9,9 +9,10 @@ from wechatpy.exceptions import WeChatClientException
 
 from core.auth import issue_tokens, user_from_refresh_token
 from core.db import utcnow
-from core.errors import Unauthorized, UpstreamUnavailable
+from core.errors import Unauthorized, UpstreamUnavailable, ValidationFailed
 from core.extensions import db
 from core.models import Role, RoleGrant, User
+from core.pii import mask_phone
 from core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS, guessing
 from core.wechat import wechat_client
 
@@ -98,3 +99,24 @@ def refresh_session(refresh_token: str) -> dict:
     """New tokens for a valid refresh token."""
     user = user_from_refresh_token(refresh_token)
     return {**issue_tokens(user), "user": user}
+
+
+def confirm_phone_number(user: User, code: str) -> dict:
+    """Ask WeChat for the number behind a getPhoneNumber button's code and keep it encrypted on the user."""
+    try:
+        client = wechat_client()  # constructing it may already fetch the access token
+        reply = client.post(client.base_url + "wxa/business/getuserphonenumber", data={"code": code})
+    except WeChatClientException as exc:
+        if exc.errcode == 40029:
+            raise ValidationFailed.field("code", "手机号授权已失效，请重新点击获取手机号") from exc
+        log.warning("getuserphonenumber failed: errcode=%s", exc.errcode)
+        raise UpstreamUnavailable("微信手机号服务暂时不可用") from exc
+    except OSError as exc:
+        log.warning("getuserphonenumber unreachable: %s", type(exc).__name__)
+        raise UpstreamUnavailable("微信手机号服务暂时不可用") from exc
+    number = ((reply or {}).get("phone_info") or {}).get("purePhoneNumber")
+    if not isinstance(number, str) or not number.isdigit():
+        raise UpstreamUnavailable("微信手机号服务返回了无效数据")
+    user.phone = number
+    db.session.flush()
+    return {"phone_masked": mask_phone(number)}

@@ -6,10 +6,14 @@ from swagger_ui_bundle import swagger_ui_path
 
 from core import errors, readiness, services
 from core.auth import authenticated
+from core.client_config import client_config
 from core.openapi import may_answer
 from core.schemas import (
+    ClientConfigSchema,
     MeSchema,
     PasswordLoginArgs,
+    PhoneCodeArgs,
+    PhoneSchema,
     RefreshArgs,
     TokenSchema,
     WechatLoginArgs,
@@ -94,3 +98,20 @@ def refresh(args):
 def me(actor):
     """The signed-in user with roles and scopes."""
     return actor
+
+
+@auth_blp.post("/auth/phone")
+@authenticated
+@auth_blp.arguments(PhoneCodeArgs)
+@auth_blp.response(200, PhoneSchema)
+@may_answer(auth_blp, 502)
+def confirm_phone(args, actor):
+    """Keep the phone number WeChat confirms for a getPhoneNumber button's code (stored encrypted)."""
+    return services.confirm_phone_number(actor, args["code"])
+
+
+@auth_blp.get("/client-config")
+@auth_blp.response(200, ClientConfigSchema)
+def get_client_config():
+    """What the mini-program needs at start: office name, service phone, subscribe-message templates (public)."""
+    return client_config()

@@ -93,6 +93,15 @@ class Sandbox:
             raise SandboxError(404, "交易不存在（支付宝手机网站支付需先打开支付链接）")
         return trade
 
+    def pay_requested(self, request_payment: Mapping[str, str]) -> dict[str, Any]:
+        """What the WeChat client does when the buyer confirms wx.requestPayment: find the prepay, check, pay."""
+        package = str(request_payment.get("package") or "")
+        with self.state.lock:
+            trade = next((t for t in self.state.wechat_trades.values() if package == f"prepay_id={t.prepay_id}"), None)
+        if trade is None:
+            raise SandboxError(404, "预支付交易不存在（package 无效）")
+        return self.pay(trade.out_trade_no, Channel.WECHAT_JSAPI, request_payment=request_payment)
+
     def pay(
         self,
         out_trade_no: str,

@@ -91,6 +91,15 @@ def api_pay():
     return jsonify(result)
 
 
+@bp.post("/sandbox/request-payment")
+def api_request_payment():
+    """The wx.requestPayment parameters, exactly as a mini-program passes them → the trade paid (as the buyer would)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not body.get("package"):
+        raise SandboxError(400, "缺少 wx.requestPayment 参数（package）")
+    return jsonify(_box().pay_requested({key: str(value) for key, value in body.items()}))
+
+
 @bp.get("/sandbox/notifications")
 def list_notifications():
     return jsonify(items=[d.as_dict() for d in _box().notifier.deliveries])

@@ -97,6 +97,25 @@ def code_to_session():
     return jsonify(openid=sandbox_openid(code), session_key=session_key)
 
 
+def sandbox_phone_number(code: str) -> str:
+    """A stable mainland mobile number per phone code (138 + 8 digits)."""
+    return "138" + str(int(hashlib.sha256(b"phone:" + code.encode("utf-8")).hexdigest(), 16))[-8:]
+
+
+@bp.post("/wxa/business/getuserphonenumber")
+def user_phone_number():
+    """The number behind a getPhoneNumber button's code, shaped as WeChat answers it."""
+    if not _token_valid():
+        return _error(40001, "invalid credential, access_token is invalid or not latest")
+    code = (_json_body() or {}).get("code")
+    if not isinstance(code, str) or not code or code == "invalid":
+        return _error(40029, "invalid code")
+    number = sandbox_phone_number(code)
+    watermark = {"timestamp": int(datetime.now().timestamp()), "appid": _box().settings.wechat_appid}
+    info = {"phoneNumber": number, "purePhoneNumber": number, "countryCode": "86", "watermark": watermark}
+    return jsonify(errcode=0, errmsg="ok", phone_info=info)
+
+
 @bp.post("/wxa/getwxacodeunlimit")
 def wxa_code_unlimited():
     """A PNG QR code carrying the page and scene (a real mini-program code is a different picture)."""

@@ -22,7 +22,7 @@ SORTS = {
     "sales": (Product.sales_count.desc(), Product.id.desc()),
 }
 # The query arguments of the public list; a query with any other argument is not cached.
-LIST_ARGS = frozenset({"q", "category", "region", "poverty", "sort", "page", "per_page"})
+LIST_ARGS = frozenset({"q", "category", "region", "poverty", "station", "sort", "page", "per_page"})
 _FEED_ARGS = frozenset({"page", "per_page", "sort"})
 
 
@@ -90,6 +90,7 @@ def list_public_products(
     category: str | None = None,
     region: str | None = None,
     poverty: bool | None = None,
+    station: int | None = None,
     sort: str = "newest",
     page: int = 1,
     per_page: int = 20,
@@ -107,6 +108,8 @@ def list_public_products(
         statement = statement.where(Product.origin_village_code.startswith(region, autoescape=True))
     if poverty is not None:
         statement = statement.where(Product.poverty_certified.is_(poverty))
+    if station is not None:
+        statement = statement.where(Product.station_id == station)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
     rows = db.session.execute(statement.order_by(*SORTS[sort]).limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": [_list_item(row) for row in rows], "page": page, "per_page": per_page, "total": total}

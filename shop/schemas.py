@@ -177,6 +177,8 @@ class ProductQueryArgs(PageArgs):
     category = fields.String(validate=validate.Length(max=32))
     region = fields.String(validate=FullMatch(r"\d{2,12}", error="地区代码应为数字"))
     poverty = fields.Boolean()
+    # One station's products (its page in the mini-program, opened from its poster code).
+    station = fields.Integer(validate=validate.Range(min=1))
     sort = fields.String(load_default="newest", validate=validate.OneOf(SORTS))
 
 
@@ -300,3 +302,13 @@ class ManagedProductListItemSchema(Schema):
     sales_count = fields.Integer()
     submitted_at = LocalDateTime()
     updated_at = LocalDateTime()
+
+
+class SceneSchema(Schema):
+    """What a mini-program code's scene opens: ``id`` for a station, product or group; ``code`` for a trace label."""
+
+    kind = fields.String()
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()  # a station's name
+    village = fields.Nested(VillageRefSchema)  # a station's village

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from core.auth import authenticated, current_user
 from core.errors import NotFound
 from core.pagination import PageArgs, page_schema
-from shop import browse, categories, images, listing, review
+from shop import browse, categories, images, listing, review, scenes
 from shop.http import CachedPage, json_response
 from shop.schemas import (
     CategoryArgs,
@@ -32,6 +32,7 @@ from shop.schemas import (
     ReviewEventSchema,
     ReviewQueueArgs,
     RevokeArgs,
+    SceneSchema,
     SkuPatchArgs,
     StationProductQueryArgs,
 )
@@ -276,3 +277,10 @@ def media(key):
     if not is_public(key):
         raise NotFound("文件不存在")
     return storage().response(key)
+
+
+@products_blp.get("/scenes/<scene>")
+@products_blp.response(200, SceneSchema)
+def resolve_scene(scene):
+    """What the scene of a mini-program code this backend generated opens (public); unknown → 404."""
+    return scenes.resolve_scene(scene)

@@ -179,7 +179,12 @@ def place_order(
     now = utcnow()
     station = pickup and pickup_station(pickup["station_id"], {sku.product.station_id for sku in skus.values()})
     if station:
-        address = pickup_address(station, pickup["contact"])
+        contact = dict(pickup["contact"])
+        if not contact.get("phone"):  # the mini-program never holds the number WeChat confirmed, only its mask
+            if not buyer.phone:
+                raise ValidationFailed(details={"contact": {"phone": ["请先授权手机号，或填写取货人手机号"]}})
+            contact["phone"] = buyer.phone
+        address = pickup_address(station, contact)
     _check_unpaid_holdings(buyer, quantities, now)
     presales = open_presales(skus, now)
     reserve_stock(quantities, presales)

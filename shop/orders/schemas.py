@@ -28,7 +28,8 @@ class ContactArgs(Schema):
     """Who collects a pickup order."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    phone = fields.String(required=True, validate=validate_mobile)
+    # Omitted: the number the buyer confirmed through WeChat (POST /auth/phone) is used.
+    phone = fields.String(validate=validate_mobile)
 
 
 class OrderArgs(Schema):

@@ -43,6 +43,7 @@ ARGUMENTS = {
     "filename": "static_file",
     "unknown": "unknown_path",
     "action": "suspend",
+    "scene": "station",  # a station poster's scene is the station id
 }
 
 # Per-rule exceptions to ARGUMENTS: the record of the right kind for that route.
@@ -110,6 +111,8 @@ BODIES = {
     ("POST", "/api/v1/auth/refresh"): _json(lambda ids: {"refresh_token": ids["refresh_token"]}),
     ("POST", "/api/v1/auth/wechat-login"): _json({"code": "no-such-code"}),
     ("POST", "/api/v1/auth/alipay-login"): _json({"auth_code": "no-such-code"}),
+    ("POST", "/api/v1/auth/phone"): _json({"code": "no-such-code"}),
+    ("PUT", "/api/v1/cart/items/<int:sku_id>"): _json({"quantity": 1}),
     ("PATCH", "/api/v1/villages/<code>"): _json({"households": 321}),
     ("POST", "/api/v1/centres"): _json({"county_code": COUNTY_A, "name": "炎陵县第二电商中心", "commission_bps": 200}),
     ("PATCH", "/api/v1/centres/<int:centre_id>"): _json({"name": "炎陵县电商中心（改）"}),

@@ -100,6 +100,7 @@ def test_every_api_write_that_someone_may_make_sends_a_body():
         ("POST", "/api/v1/sellers/<int:seller_id>/bind-code"),
         ("POST", "/api/v1/products/<int:product_id>/submit"),
         ("DELETE", "/api/v1/products/<int:product_id>/images/<int:image_id>"),
+        ("DELETE", "/api/v1/cart/items/<int:sku_id>"),
         ("POST", "/api/v1/orders/<int:order_id>/cancel"),
         ("POST", "/api/v1/orders/<int:order_id>/confirm-receipt"),
         ("POST", "/api/v1/reports/<int:report_id>/submit"),

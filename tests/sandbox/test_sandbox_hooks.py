@@ -156,3 +156,21 @@ def test_serve_command_refuses_production(app, monkeypatch):
     monkeypatch.setitem(app.config, "APP_ENV", "production")
     result = app.test_cli_runner().invoke(args=["sandbox", "serve"])
     assert result.exit_code != 0 and "production" in result.output
+
+
+def test_request_payment_hook_pays_the_prepay_its_params_name_and_checks_them(sandbox, gateways):
+    """What the WeChat client does for wx.requestPayment: the params alone (v3, signed by the merchant)."""
+    config, _ = gateways
+    params = get_provider("wechat_jsapi", config).create(payment_request("HK_RP", "wechat_jsapi", config))
+    url = sandbox.base_url + "sandbox/request-payment"
+    forged = {**params, "paySign": "AAAA"}
+    assert requests.post(url, json=forged, timeout=5).status_code == 400
+    assert sandbox.state.wechat_trades["HK_RP"].state == "NOTPAY"
+    unknown = requests.post(url, json={**params, "package": "prepay_id=nope"}, timeout=5)
+    assert unknown.status_code == 404
+    assert requests.post(url, json={}, timeout=5).status_code == 400
+    paid = requests.post(url, json=params, timeout=5)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["out_trade_no"] == "HK_RP" and paid.json()["status"] == "paid"
+    assert sandbox.state.wechat_trades["HK_RP"].state == "SUCCESS"
+    assert requests.post(url, json=params, timeout=5).status_code == 409  # never twice

@@ -431,3 +431,19 @@ def test_a_retried_message_task_sends_only_what_failed(client, shop, gateway, ap
     outcomes = sorted((note.user_id == willing.id, note.status) for note in notes)
     # The refusing manager failed twice; the fixture's manager (no WeChat) was skipped once.
     assert outcomes == [(False, "failed"), (False, "failed"), (False, "skipped"), (True, "sent")]
+
+
+def test_a_pickup_contact_without_a_phone_uses_the_number_wechat_confirmed(client, shop):
+    body = {
+        "items": [{"sku_id": shop["peach_5"].id, "quantity": 1}],
+        "pickup_station_id": shop["peach_station"].id,
+        "contact": {"name": "张女士"},
+    }
+    refused = client.post("/api/v1/orders", headers=shop["buyer_header"], json=body)
+    assert refused.status_code == 422
+    assert "phone" in refused.json["error"]["details"]["contact"]
+    shop["buyer"].phone = "13912340000"
+    _db.session.commit()
+    placed = client.post("/api/v1/orders", headers=shop["buyer_header"], json=body)
+    assert placed.status_code == 201, placed.json
+    assert placed.json["address"]["phone"] == "139****0000"
