@@ -132,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     from shop.groups.views import groups_blp
     from shop.orders.views import orders_blp
     from shop.views import media_bp, products_blp
+    from villages.seller_views import sellers_blp
     from villages.station_views import stations_blp
     from villages.views import regions_blp, villages_blp
 
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
         regions_blp,
         villages_blp,
         stations_blp,
+        sellers_blp,
         products_blp,
         orders_blp,
         groups_blp,
