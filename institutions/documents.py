@@ -208,20 +208,22 @@ def _paid_between(unit: Unit, first: date, last: date) -> list[UnitOrder]:
     )
 
 
-def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
-    """对账单: what the unit owes by transfer (with the payee account), what it paid and what arrived."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "对账单"
-    sheet.append([f"{unit.name} 消费帮扶采购对账单（{first.isoformat()} 至 {last.isoformat()}）"])
-    sheet["A1"].font = Font(bold=True, size=14)
-    for label, value in [*_unit_header(unit), *_payee()]:
-        sheet.append([label, value])
+def _section(sheet, title: str, headers: list[str]) -> None:
+    """A blank line, the section's bold title and its bold column headers."""
     sheet.append([])
-    sheet.append(["一、待付款（对公转账，请在备注中填写付款参考号）"])
+    sheet.append([title])
     _bold_row(sheet)
-    sheet.append(["订单编号", "付款参考号", "用途", "下单时间", "付款截止日", "应付金额（元）"])
+    sheet.append(headers)
     _bold_row(sheet)
+
+
+def _outstanding_rows(sheet, unit: Unit, now: datetime) -> None:
+    """一、待付款: unpaid bank-transfer orders still within their deadline, less what is held for them."""
+    _section(
+        sheet,
+        "一、待付款（对公转账，请在备注中填写付款参考号）",
+        ["订单编号", "付款参考号", "用途", "下单时间", "付款截止日", "应付金额（元）"],
+    )
     outstanding = db.session.scalars(
         sa.select(UnitOrder)
         .join(Order, Order.id == UnitOrder.order_id)
@@ -249,13 +251,16 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
             ]
         )
         _money_columns(sheet, (6,))
-    sheet.append([])
-    sheet.append(["二、本期已付款订单"])
-    _bold_row(sheet)
-    sheet.append(["订单编号", "付款参考号", "用途", "付款方式", "付款时间", "金额（元）", "已退款（元）", "净额（元）"])
-    _bold_row(sheet)
-    paid = _paid_between(unit, first, last)
-    for unit_order in paid:
+
+
+def _paid_rows(sheet, unit: Unit, first: date, last: date) -> None:
+    """二、本期已付款订单: paid in the range, with what was refunded."""
+    _section(
+        sheet,
+        "二、本期已付款订单",
+        ["订单编号", "付款参考号", "用途", "付款方式", "付款时间", "金额（元）", "已退款（元）", "净额（元）"],
+    )
+    for unit_order in _paid_between(unit, first, last):
         order = unit_order.order
         refunded = sum(line.refunded_fen for line in order.lines)
         sheet.append(
@@ -271,13 +276,27 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
             ]
         )
         _money_columns(sheet, (6, 7, 8))
-    sheet.append([])
-    sheet.append(["三、本期到账的转账"])
-    _bold_row(sheet)
-    sheet.append(
-        ["银行流水号", "到账日期", "付款账户名", "金额（元）", "已入账（元）", "暂挂（元）", "已退回（元）", "订单编号"]
+
+
+TRANSFER_HEADERS = [
+    "银行流水号",
+    "到账日期",
+    "付款账户名",
+    "金额（元）",
+    "已入账（元）",
+    "暂挂（元）",
+    "已退回（元）",
+    "订单编号",
+]
+
+
+def _transfer_rows(sheet, unit: Unit, first: date, last: date) -> None:
+    """三、本期到账的转账: each bank transfer received in the range and where its money went."""
+    _section(
+        sheet,
+        "三、本期到账的转账",
+        TRANSFER_HEADERS,
     )
-    _bold_row(sheet)
     transfers = db.session.scalars(
         sa.select(BankTransfer)
         .join(UnitOrder, UnitOrder.order_id == BankTransfer.order_id)
@@ -298,6 +317,20 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
             ]
         )
         _money_columns(sheet, (4, 5, 6, 7))
+
+
+def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
+    """对账单: what the unit owes by transfer (with the payee account), what it paid and what arrived."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "对账单"
+    sheet.append([f"{unit.name} 消费帮扶采购对账单（{first.isoformat()} 至 {last.isoformat()}）"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for label, value in [*_unit_header(unit), *_payee()]:
+        sheet.append([label, value])
+    _outstanding_rows(sheet, unit, now)
+    _paid_rows(sheet, unit, first, last)
+    _transfer_rows(sheet, unit, first, last)
     for column, width in zip("ABCDEFGH", (20, 18, 12, 18, 18, 14, 14, 14), strict=True):
         sheet.column_dimensions[column].width = width
     return _save(book)
