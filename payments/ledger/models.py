@@ -17,14 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
+from core.vocabulary import LabelledEnum
 
 
-class PartyType(StrEnum):
+class PartyType(LabelledEnum):
     """Who is credited for an order line and paid out."""
 
-    SELLER = "seller"
-    STATION = "station"
-    CENTRE = "centre"
+    SELLER = "seller", "卖家"
+    STATION = "station", "服务站"
+    CENTRE = "centre", "县域电商中心"
 
 
 class OwnerType(StrEnum):
@@ -59,11 +60,11 @@ class PostingKind(StrEnum):
     PAYOUT_FAILED = "payout_failed"
 
 
-class PayoutStatus(StrEnum):
-    PENDING = "pending"  # recorded, transfer not sent yet
-    PROCESSING = "processing"  # sent (or about to be); ask Alipay before sending again
-    SUCCESS = "success"
-    FAILED = "failed"  # the money went back to the party's available bucket
+class PayoutStatus(LabelledEnum):
+    PENDING = "pending", "待打款"  # recorded, transfer not sent yet
+    PROCESSING = "processing", "打款中"  # sent (or about to be); ask Alipay before sending again
+    SUCCESS = "success", "已到账"
+    FAILED = "failed", "失败"  # the money went back to the party's available bucket
 
 
 OPEN_PAYOUT_STATUSES = (PayoutStatus.PENDING, PayoutStatus.PROCESSING)
