@@ -15,25 +15,14 @@ from core.clock import BEIJING
 from core.errors import NotFound
 from core.extensions import db
 from core.models import Role, User
-from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitOrder
+from core.vocabulary import label_of
+from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitKind, UnitOrder
 from institutions.units import is_manager_of, membership, unit_for_reader
 from shop.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from villages.models import Centre, Region
 
 YUAN = "#,##0.00"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PURPOSE_ZH = {Purpose.CANTEEN: "食堂采购", Purpose.UNION_WELFARE: "工会福利"}
-METHOD_ZH = {PaymentMethod.ONLINE: "在线支付", PaymentMethod.BANK_TRANSFER: "对公转账"}
-STATUS_ZH = {
-    LineStatus.PENDING_PAYMENT: "待付款",
-    LineStatus.PAID: "已付款",
-    LineStatus.SHIPPED: "已发货",
-    LineStatus.COMPLETED: "已完成",
-    LineStatus.CANCELLED: "已取消",
-    LineStatus.REFUNDING: "退款中",
-    LineStatus.REFUNDED: "已退款",
-}
-KIND_ZH = {"budget_unit": "预算单位", "enterprise": "企业", "trade_union": "工会"}
 
 
 def _yuan(fen: int) -> Decimal:
@@ -70,7 +59,7 @@ def _payee() -> list[tuple[str, str]]:
 
 
 def _unit_header(unit: Unit) -> list[tuple[str, str]]:
-    rows = [("单位名称", unit.name), ("统一社会信用代码", unit.credit_code), ("单位类型", KIND_ZH[unit.kind])]
+    rows = [("单位名称", unit.name), ("统一社会信用代码", unit.credit_code), ("单位类型", UnitKind(unit.kind).label)]
     info = unit.invoice_info
     if info is not None:
         rows += [
@@ -148,10 +137,10 @@ def settlement_statement(unit_order: UnitOrder) -> bytes:
     for label, value in [
         *_unit_header(unit_order.unit),
         ("订单编号", str(order.id)),
-        ("采购用途", PURPOSE_ZH[unit_order.purpose]),
-        ("付款方式", METHOD_ZH[unit_order.payment_method]),
+        ("采购用途", Purpose(unit_order.purpose).label),
+        ("付款方式", PaymentMethod(unit_order.payment_method).label),
         ("付款参考号", unit_order.payment_reference or ""),
-        ("订单状态", STATUS_ZH.get(order.status, order.status)),
+        ("订单状态", label_of(OrderStatus, order.status)),
         ("下单时间", _local(order.created_at)),
         ("付款时间", _local(order.paid_at)),
     ]:
@@ -244,7 +233,7 @@ def _outstanding_rows(sheet, unit: Unit, now: datetime) -> None:
             [
                 order.id,
                 unit_order.payment_reference,
-                PURPOSE_ZH[unit_order.purpose],
+                Purpose(unit_order.purpose).label,
                 _local(order.created_at),
                 unit_order.due_on.isoformat(),
                 _yuan(order.total_fen - held),
@@ -267,8 +256,8 @@ def _paid_rows(sheet, unit: Unit, first: date, last: date) -> None:
             [
                 order.id,
                 unit_order.payment_reference or "",
-                PURPOSE_ZH[unit_order.purpose],
-                METHOD_ZH[unit_order.payment_method],
+                Purpose(unit_order.purpose).label,
+                PaymentMethod(unit_order.payment_method).label,
                 _local(order.paid_at),
                 _yuan(order.total_fen),
                 _yuan(refunded),
@@ -368,8 +357,8 @@ def purchases_export(unit: Unit, first: date, last: date) -> bytes:
             [
                 unit_order.order_id,
                 _local(unit_order.order.paid_at),
-                PURPOSE_ZH[unit_order.purpose],
-                METHOD_ZH[unit_order.payment_method],
+                Purpose(unit_order.purpose).label,
+                PaymentMethod(unit_order.payment_method).label,
                 group["title"],
                 group["sku"],
                 group["quantity"],

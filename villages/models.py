@@ -51,11 +51,6 @@ class HouseholdCategory(LabelledEnum):
 
 # The categories policy supports (income counted, products certifiable); `poor_household` in the API.
 SUPPORTED_HOUSEHOLDS = (HouseholdCategory.TUOPIN, HouseholdCategory.MONITORED)
-HOUSEHOLD_LABELS = {
-    HouseholdCategory.TUOPIN: "脱贫户",
-    HouseholdCategory.MONITORED: "监测对象",
-    HouseholdCategory.ORDINARY: "一般农户",
-}
 
 
 class Region(db.Model):

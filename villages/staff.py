@@ -32,8 +32,7 @@ def staff_binding(role: str, region_code: str | None, station_id: int | None) ->
         return station.village_code, station.id
     region = db.session.get(Region, region_code or "")
     if region is None or region.level != ROLE_LEVELS[role]:
-        level = {RegionLevel.COUNTY: "县（市、区）", RegionLevel.CITY: "市"}[ROLE_LEVELS[role]]
-        raise ValidationFailed.field("region_code", f"请填写{level}的行政区划代码")
+        raise ValidationFailed.field("region_code", f"请填写{ROLE_LEVELS[role].label}的行政区划代码")
     return region.code, None
 
 
