@@ -11,7 +11,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import Role, User
 from payments.ledger.models import PayoutBatch, PayoutStatus
-from villages.models import Region, RegionLevel
+from villages.models import CODE_LENGTHS, Region, RegionLevel
 
 SETTLERS = (Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
 
@@ -23,7 +23,7 @@ def settlement_region(user: User, code: str | None) -> tuple[Region, list[Region
         return region, []
     if region.level == RegionLevel.CITY:
         return region, children(region.code)
-    return region_in_scope(scope_for(user, *SETTLERS), region.code[:6]), []
+    return region_in_scope(scope_for(user, *SETTLERS), region.code[: CODE_LENGTHS[RegionLevel.COUNTY]]), []
 
 
 def recent_batches(county_code: str, limit: int = 10) -> list[PayoutBatch]:
