@@ -1,4 +1,4 @@
-"""Template filters: one for money, one for dates and times, and the API's masking."""
+"""Template filters: one for money, one for dates and times, the API's masking, and the enums' labels."""
 
 import json
 from datetime import date, datetime
@@ -6,8 +6,35 @@ from datetime import date, datetime
 from flask import g
 
 from core.clock import BEIJING
+from core.models import Role
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
+from core.vocabulary import label_of
+from payments.ledger.models import PartyType, PayoutStatus
+from payments.providers import Channel
+from reports.models import ReportAction, ReportStatus
+from shop.models import ProductStatus, ReviewAction, ReviewDecision
+from shop.orders.models import OrderStatus, RefundRequestStatus
 from shop.storage import media_url
+from villages.models import HouseholdCategory, RegionLevel, StationStatus, WorkerKind
+
+# The vocabularies templates name: ``value|label("order")`` reads the member's label, and
+# each enum is a template global so that pages compare with ``ProductStatus.ON_SALE``.
+VOCABULARIES = {
+    "role": Role,
+    "product": ProductStatus,
+    "review_action": ReviewAction,
+    "order": OrderStatus,
+    "refund": RefundRequestStatus,
+    "payout": PayoutStatus,
+    "party": PartyType,
+    "channel": Channel,
+    "report": ReportStatus,
+    "report_action": ReportAction,
+    "station": StationStatus,
+    "level": RegionLevel,
+    "household": HouseholdCategory,
+    "worker_kind": WorkerKind,
+}
 
 
 def money(fen: int | None) -> str:
@@ -33,6 +60,11 @@ def as_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def label(value: str | None, kind: str) -> str:
+    """The Chinese label of ``value`` in the vocabulary named ``kind`` (an unknown code shows as itself)."""
+    return label_of(VOCABULARIES[kind], value)
+
+
 def _form_errors(action: str) -> dict:
     return g.get("form_errors", {}) if g.get("form_action") == action else {}
 
@@ -45,6 +77,9 @@ def register_filters(app) -> None:
     app.add_template_filter(money)
     app.add_template_filter(beijing)
     app.add_template_filter(as_json)
+    app.add_template_filter(label)
+    for vocabulary in (*VOCABULARIES.values(), ReviewDecision):
+        app.add_template_global(vocabulary, vocabulary.__name__)
     app.add_template_filter(media_url, "media")
     app.add_template_filter(mask_phone)
     app.add_template_filter(mask_id_card)

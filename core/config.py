@@ -165,6 +165,16 @@ class Config:
     FAULT_AT: str | None = None
 
     def __init__(self) -> None:
+        self._read_database_and_keys()
+        self._read_wechat_and_payments()
+        self._read_order_rules()
+        self._read_web()
+        self._read_operations()
+        if self.PAYMENT_SANDBOX:
+            self.apply_sandbox_defaults()
+
+    def _read_database_and_keys(self) -> None:
+        """The signing key, the database, Redis and the personal-data keys."""
         env = os.environ.get
         self.SECRET_KEY = env("SECRET_KEY") or self.default_secret_key()
         self.SQLALCHEMY_DATABASE_URI = env("DATABASE_URL") or (f"sqlite:///{INSTANCE_DIR / 'zhuzhou.db'}")
@@ -175,6 +185,10 @@ class Config:
         self.PII_KEY = env("PII_KEY") or DEV_PII_KEY
         # Comma-separated earlier keys, still accepted for decryption during rotation.
         self.PII_PREVIOUS_KEYS = env("PII_PREVIOUS_KEYS", "")
+
+    def _read_wechat_and_payments(self) -> None:
+        """WeChat (login, subscribe messages) and the payment gateways, real or the sandbox."""
+        env = os.environ.get
         self.PAYMENT_SANDBOX = _bool("PAYMENT_SANDBOX", self.SANDBOX_BY_DEFAULT)
         self.WECHAT_APPID = env("WECHAT_APPID", "")
         self.WECHAT_SECRET = env("WECHAT_SECRET", "")
@@ -191,6 +205,8 @@ class Config:
         self.WECHAT_ORDER_SHIPPED_TEMPLATE_ID = env("WECHAT_ORDER_SHIPPED_TEMPLATE_ID", "")
         self.WECHAT_REFUND_RESULT_TEMPLATE_ID = env("WECHAT_REFUND_RESULT_TEMPLATE_ID", "")
         self.WECHAT_GROUP_RESULT_TEMPLATE_ID = env("WECHAT_GROUP_RESULT_TEMPLATE_ID", "")
+        # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
+        self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
         self.WECHAT_PAY_MCH_ID = env("WECHAT_PAY_MCH_ID", "")
         self.WECHAT_PAY_API_KEY = env("WECHAT_PAY_API_KEY", "")
         self.WECHAT_PAY_BASE_URL = env("WECHAT_PAY_BASE_URL") or "https://api.mch.weixin.qq.com/"
@@ -216,7 +232,10 @@ class Config:
         # The gateway simulator (`flask sandbox serve`) and its retry-schedule compression.
         self.SANDBOX_URL = (env("SANDBOX_URL") or DEFAULT_SANDBOX_URL).rstrip("/")
         self.SANDBOX_TIME_FACTOR = _float("SANDBOX_TIME_FACTOR", 1.0)
-        self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+    def _read_order_rules(self) -> None:
+        """Deadlines, holds and limits of orders, pre-sales, pickups, settlement and unit transfers."""
+        env = os.environ.get
         self.ORDER_PAYMENT_TIMEOUT_MINUTES = _int("ORDER_PAYMENT_TIMEOUT_MINUTES", 30)
         self.ORDER_AUTO_CONFIRM_DAYS = _int("ORDER_AUTO_CONFIRM_DAYS", 7)
         # Stations are warned this many days before a pre-sale's delivery window ends with lines unshipped.
@@ -232,6 +251,11 @@ class Config:
         self.BANK_TRANSFER_PAYEE_NAME = env("BANK_TRANSFER_PAYEE_NAME") or ""
         self.BANK_TRANSFER_PAYEE_BANK = env("BANK_TRANSFER_PAYEE_BANK") or ""
         self.BANK_TRANSFER_PAYEE_ACCOUNT = env("BANK_TRANSFER_PAYEE_ACCOUNT") or ""
+
+    def _read_web(self) -> None:
+        """Tokens, throttling, request limits, media and cache, the console's session, OpenAPI."""
+        env = os.environ.get
+        self.PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ACCESS_TOKEN_SECONDS = _int("ACCESS_TOKEN_SECONDS", 2 * 3600)
         self.REFRESH_TOKEN_SECONDS = _int("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600)
         # First wait after too many failed logins or bind codes; it doubles with each further failure.
@@ -248,8 +272,6 @@ class Config:
         self.CATALOGUE_CACHE_SECONDS = _int("CATALOGUE_CACHE_SECONDS", 600)
         # How long a worker reuses the catalogue version it read from Redis (0: every request).
         self.CATALOGUE_VERSION_SECONDS = _float("CATALOGUE_VERSION_SECONDS", 1.0)
-        # msg_sec_check v2 needs a user's openid; staff who sign in with a password have none.
-        self.WECHAT_SEC_CHECK_OPENID = env("WECHAT_SEC_CHECK_OPENID", "")
         # The web console (console/): a signed session cookie, signed out after this many idle minutes.
         self.CONSOLE_IDLE_MINUTES = _int("CONSOLE_IDLE_MINUTES", 30)
         self.SESSION_COOKIE_HTTPONLY = True
@@ -276,6 +298,10 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.JSON_SORT_KEYS = False
+
+    def _read_operations(self) -> None:
+        """Background tasks, logs, metrics, proxies and where files are stored."""
+        env = os.environ.get
         # Background work (core/tasks.py): Celery on this broker (RabbitMQ or Redis), else REDIS_URL,
         # else in this process. TASKS_EAGER runs it inline (tests).
         self.CELERY_BROKER_URL = env("CELERY_BROKER_URL") or None
@@ -303,8 +329,6 @@ class Config:
         self.S3_ACCESS_KEY_ID = env("S3_ACCESS_KEY_ID") or None
         self.S3_SECRET_ACCESS_KEY = env("S3_SECRET_ACCESS_KEY") or None
         self.S3_PUBLIC_BASE_URL = env("S3_PUBLIC_BASE_URL") or None
-        if self.PAYMENT_SANDBOX:
-            self.apply_sandbox_defaults()
 
     def apply_sandbox_defaults(self) -> None:
         """Point unset gateway URLs at the simulator (the app factory adds its SANDBOX-ONLY credentials)."""

@@ -4,11 +4,13 @@ Users of the mini-program read Chinese, so marshmallow's default validation
 messages are replaced with zh-CN ones once, at import (see ``use_chinese_messages``).
 """
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from core.clock import BEIJING
+from core.vocabulary import LabelledEnum
 
 
 class LocalDateTime(fields.DateTime):
@@ -76,11 +78,14 @@ class SerialNumber(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip().upper()
 
 
-def one_of(vocabulary: type[StrEnum]) -> validate.OneOf:
-    """A validator accepting the values of a StrEnum; the loaded value stays the plain string."""
+def one_of(vocabulary: Iterable[StrEnum]) -> validate.OneOf:
+    """A validator accepting a StrEnum's values (or some members'); the loaded value stays the plain string."""
     return validate.OneOf([member.value for member in vocabulary])
 
 
 def enum_string(vocabulary: type[StrEnum], **kwargs) -> fields.String:
-    """An output string field whose OpenAPI schema lists the vocabulary's values."""
-    return fields.String(metadata={"enum": [member.value for member in vocabulary]}, **kwargs)
+    """An output string field whose OpenAPI schema lists the vocabulary's values (and their labels)."""
+    metadata = {"enum": [member.value for member in vocabulary]}
+    if issubclass(vocabulary, LabelledEnum):
+        metadata["description"] = "；".join(f"{member.value}：{member.label}" for member in vocabulary)
+    return fields.String(metadata=metadata, **kwargs)

@@ -1,7 +1,6 @@
 """Users and their role grants."""
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,17 +8,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
+from core.vocabulary import LabelledEnum
 
 
-class Role(StrEnum):
+class Role(LabelledEnum):
     """What a grant lets its user do (see README "Roles")."""
 
-    BUYER = "buyer"
-    SELLER = "seller"
-    STATION_MANAGER = "station_manager"
-    COUNTY_ADMIN = "county_admin"
-    POVERTY_OFFICE = "poverty_office"
-    PLATFORM_ADMIN = "platform_admin"
+    BUYER = "buyer", "买家"
+    SELLER = "seller", "卖家"
+    STATION_MANAGER = "station_manager", "服务站站长"
+    COUNTY_ADMIN = "county_admin", "县域电商中心"
+    POVERTY_OFFICE = "poverty_office", "扶贫办"
+    PLATFORM_ADMIN = "platform_admin", "平台管理员"
 
 
 # The roles of staff accounts (password login); every staff member may read their part of the city.

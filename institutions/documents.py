@@ -15,25 +15,14 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import Role, User
 from core.spreadsheets import xlsx_bytes
-from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitOrder
+from core.vocabulary import label_of
+from institutions.models import BankTransfer, PaymentMethod, Purpose, Unit, UnitKind, UnitOrder
 from institutions.units import is_manager_of, membership, unit_for_reader
 from shop.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from villages.models import Centre, Region
 
 YUAN = "#,##0.00"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PURPOSE_ZH = {Purpose.CANTEEN: "食堂采购", Purpose.UNION_WELFARE: "工会福利"}
-METHOD_ZH = {PaymentMethod.ONLINE: "在线支付", PaymentMethod.BANK_TRANSFER: "对公转账"}
-STATUS_ZH = {
-    LineStatus.PENDING_PAYMENT: "待付款",
-    LineStatus.PAID: "已付款",
-    LineStatus.SHIPPED: "已发货",
-    LineStatus.COMPLETED: "已完成",
-    LineStatus.CANCELLED: "已取消",
-    LineStatus.REFUNDING: "退款中",
-    LineStatus.REFUNDED: "已退款",
-}
-KIND_ZH = {"budget_unit": "预算单位", "enterprise": "企业", "trade_union": "工会"}
 
 
 def _yuan(fen: int) -> Decimal:
@@ -68,7 +57,7 @@ def _payee() -> list[tuple[str, str]]:
 
 
 def _unit_header(unit: Unit) -> list[tuple[str, str]]:
-    rows = [("单位名称", unit.name), ("统一社会信用代码", unit.credit_code), ("单位类型", KIND_ZH[unit.kind])]
+    rows = [("单位名称", unit.name), ("统一社会信用代码", unit.credit_code), ("单位类型", UnitKind(unit.kind).label)]
     info = unit.invoice_info
     if info is not None:
         rows += [
@@ -150,10 +139,10 @@ def settlement_statement(unit_order: UnitOrder) -> bytes:
     for label, value in [
         *_unit_header(unit_order.unit),
         ("订单编号", str(order.id)),
-        ("采购用途", PURPOSE_ZH[unit_order.purpose]),
-        ("付款方式", METHOD_ZH[unit_order.payment_method]),
+        ("采购用途", Purpose(unit_order.purpose).label),
+        ("付款方式", PaymentMethod(unit_order.payment_method).label),
         ("付款参考号", unit_order.payment_reference or ""),
-        ("订单状态", STATUS_ZH.get(order.status, order.status)),
+        ("订单状态", label_of(OrderStatus, order.status)),
         ("下单时间", _local(order.created_at)),
         ("付款时间", _local(order.paid_at)),
     ]:
@@ -210,20 +199,22 @@ def _paid_between(unit: Unit, first: date, last: date) -> list[UnitOrder]:
     )
 
 
-def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
-    """对账单: what the unit owes by transfer (with the payee account), what it paid and what arrived."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "对账单"
-    sheet.append([f"{unit.name} 消费帮扶采购对账单（{first.isoformat()} 至 {last.isoformat()}）"])
-    sheet["A1"].font = Font(bold=True, size=14)
-    for label, value in [*_unit_header(unit), *_payee()]:
-        sheet.append([label, value])
+def _section(sheet, title: str, headers: list[str]) -> None:
+    """A blank line, the section's bold title and its bold column headers."""
     sheet.append([])
-    sheet.append(["一、待付款（对公转账，请在备注中填写付款参考号）"])
+    sheet.append([title])
     _bold_row(sheet)
-    sheet.append(["订单编号", "付款参考号", "用途", "下单时间", "付款截止日", "应付金额（元）"])
+    sheet.append(headers)
     _bold_row(sheet)
+
+
+def _outstanding_rows(sheet, unit: Unit, now: datetime) -> None:
+    """一、待付款: unpaid bank-transfer orders still within their deadline, less what is held for them."""
+    _section(
+        sheet,
+        "一、待付款（对公转账，请在备注中填写付款参考号）",
+        ["订单编号", "付款参考号", "用途", "下单时间", "付款截止日", "应付金额（元）"],
+    )
     outstanding = db.session.scalars(
         sa.select(UnitOrder)
         .join(Order, Order.id == UnitOrder.order_id)
@@ -244,28 +235,31 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
             [
                 order.id,
                 unit_order.payment_reference,
-                PURPOSE_ZH[unit_order.purpose],
+                Purpose(unit_order.purpose).label,
                 _local(order.created_at),
                 unit_order.due_on.isoformat(),
                 _yuan(order.total_fen - held),
             ]
         )
         _money_columns(sheet, (6,))
-    sheet.append([])
-    sheet.append(["二、本期已付款订单"])
-    _bold_row(sheet)
-    sheet.append(["订单编号", "付款参考号", "用途", "付款方式", "付款时间", "金额（元）", "已退款（元）", "净额（元）"])
-    _bold_row(sheet)
-    paid = _paid_between(unit, first, last)
-    for unit_order in paid:
+
+
+def _paid_rows(sheet, unit: Unit, first: date, last: date) -> None:
+    """二、本期已付款订单: paid in the range, with what was refunded."""
+    _section(
+        sheet,
+        "二、本期已付款订单",
+        ["订单编号", "付款参考号", "用途", "付款方式", "付款时间", "金额（元）", "已退款（元）", "净额（元）"],
+    )
+    for unit_order in _paid_between(unit, first, last):
         order = unit_order.order
         refunded = sum(line.refunded_fen for line in order.lines)
         sheet.append(
             [
                 order.id,
                 unit_order.payment_reference or "",
-                PURPOSE_ZH[unit_order.purpose],
-                METHOD_ZH[unit_order.payment_method],
+                Purpose(unit_order.purpose).label,
+                PaymentMethod(unit_order.payment_method).label,
                 _local(order.paid_at),
                 _yuan(order.total_fen),
                 _yuan(refunded),
@@ -273,13 +267,27 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
             ]
         )
         _money_columns(sheet, (6, 7, 8))
-    sheet.append([])
-    sheet.append(["三、本期到账的转账"])
-    _bold_row(sheet)
-    sheet.append(
-        ["银行流水号", "到账日期", "付款账户名", "金额（元）", "已入账（元）", "暂挂（元）", "已退回（元）", "订单编号"]
+
+
+TRANSFER_HEADERS = [
+    "银行流水号",
+    "到账日期",
+    "付款账户名",
+    "金额（元）",
+    "已入账（元）",
+    "暂挂（元）",
+    "已退回（元）",
+    "订单编号",
+]
+
+
+def _transfer_rows(sheet, unit: Unit, first: date, last: date) -> None:
+    """三、本期到账的转账: each bank transfer received in the range and where its money went."""
+    _section(
+        sheet,
+        "三、本期到账的转账",
+        TRANSFER_HEADERS,
     )
-    _bold_row(sheet)
     transfers = db.session.scalars(
         sa.select(BankTransfer)
         .join(UnitOrder, UnitOrder.order_id == BankTransfer.order_id)
@@ -300,6 +308,20 @@ def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
             ]
         )
         _money_columns(sheet, (4, 5, 6, 7))
+
+
+def statement(unit: Unit, first: date, last: date, now: datetime) -> bytes:
+    """对账单: what the unit owes by transfer (with the payee account), what it paid and what arrived."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "对账单"
+    sheet.append([f"{unit.name} 消费帮扶采购对账单（{first.isoformat()} 至 {last.isoformat()}）"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for label, value in [*_unit_header(unit), *_payee()]:
+        sheet.append([label, value])
+    _outstanding_rows(sheet, unit, now)
+    _paid_rows(sheet, unit, first, last)
+    _transfer_rows(sheet, unit, first, last)
     for column, width in zip("ABCDEFGH", (20, 18, 12, 18, 18, 14, 14, 14), strict=True):
         sheet.column_dimensions[column].width = width
     return _save(book)
@@ -337,8 +359,8 @@ def purchases_export(unit: Unit, first: date, last: date) -> bytes:
             [
                 unit_order.order_id,
                 _local(unit_order.order.paid_at),
-                PURPOSE_ZH[unit_order.purpose],
-                METHOD_ZH[unit_order.payment_method],
+                Purpose(unit_order.purpose).label,
+                PaymentMethod(unit_order.payment_method).label,
                 group["title"],
                 group["sku"],
                 group["quantity"],

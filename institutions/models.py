@@ -9,12 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
+from core.vocabulary import LabelledEnum
 
 
-class UnitKind(enum.StrEnum):
-    BUDGET_UNIT = "budget_unit"  # 预算单位: departments, schools, hospitals, state-owned enterprises
-    ENTERPRISE = "enterprise"
-    TRADE_UNION = "trade_union"
+class UnitKind(LabelledEnum):
+    BUDGET_UNIT = "budget_unit", "预算单位"  # 预算单位: departments, schools, hospitals, state-owned enterprises
+    ENTERPRISE = "enterprise", "企业"
+    TRADE_UNION = "trade_union", "工会"
 
 
 class MemberRole(enum.StrEnum):
@@ -22,17 +23,19 @@ class MemberRole(enum.StrEnum):
     PURCHASER = "purchaser"
 
 
-class Purpose(enum.StrEnum):
-    CANTEEN = "canteen"  # 食堂采购: counts toward the reserved-share target
-    UNION_WELFARE = "union_welfare"  # 工会福利: a gift set to each recipient
+class Purpose(LabelledEnum):
+    CANTEEN = "canteen", "食堂采购"  # 食堂采购: counts toward the reserved-share target
+    UNION_WELFARE = "union_welfare", "工会福利"  # 工会福利: a gift set to each recipient
 
 
-class PaymentMethod(enum.StrEnum):
-    ONLINE = "online"  # WeChat Pay / Alipay through POST /orders/<id>/payments
-    BANK_TRANSFER = "bank_transfer"  # 对公转账 against the payment reference
+class PaymentMethod(LabelledEnum):
+    ONLINE = "online", "在线支付"  # WeChat Pay / Alipay through POST /orders/<id>/payments
+    BANK_TRANSFER = "bank_transfer", "对公转账"  # 对公转账 against the payment reference
 
 
-class TransferStatus(enum.StrEnum):
+class BankTransferStatus(enum.StrEnum):
+    """Where the money of one recorded 对公转账 went (not payments.providers.TransferStatus: an Alipay payout)."""
+
     APPLIED = "applied"  # all of it paid the order
     HELD = "held"  # some or all of it sits in suspense (short, excess, late)
     RETURNED = "returned"  # what was held went back to the payer
@@ -218,7 +221,7 @@ class BankTransfer(db.Model):
 
     __tablename__ = "unit_bank_transfers"
     __table_args__ = (
-        sa.CheckConstraint(one_of("status", _values(TransferStatus)), name="known_status"),
+        sa.CheckConstraint(one_of("status", _values(BankTransferStatus)), name="known_status"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         sa.CheckConstraint(
             "applied_fen >= 0 AND held_fen >= 0 AND returned_fen >= 0 "

@@ -10,7 +10,7 @@ from core.fields import FullMatch, LocalDateTime, SerialNumber
 from core.pagination import PageArgs
 from core.pii import mask_phone
 from institutions.credit_code import is_credit_code
-from institutions.models import MemberRole, TransferStatus, UnitKind
+from institutions.models import BankTransferStatus, MemberRole, UnitKind
 from payments.models import GatewayRefundStatus
 from shop.orders.schemas import OrderLineSchema
 
@@ -211,7 +211,7 @@ class BankTransferReturnArgs(Schema):
 
 
 class BankTransferListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf([s.value for s in TransferStatus]))
+    status = fields.String(validate=validate.OneOf([s.value for s in BankTransferStatus]))
     order_id = fields.Integer()
 
 

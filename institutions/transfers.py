@@ -23,11 +23,11 @@ from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.models import Role, User
-from institutions.models import BankTransfer, PaymentMethod, TransferStatus, UnitOrder
+from institutions.models import BankTransfer, BankTransferStatus, PaymentMethod, UnitOrder
 from payments.applying import apply_success
 from payments.ledger.postings import Leg, account, gateway_account, post
-from payments.models import GatewayRefund, GatewayRefundStatus, Payment
-from payments.providers import RefundResult, RefundStatus
+from payments.models import ApplyOutcome, GatewayRefund, GatewayRefundStatus, Payment
+from payments.providers import Channel, RefundResult, RefundStatus
 from payments.refunds import apply_refund_result
 from shop.images import process_image, read_upload
 from shop.orders.fulfilment import lock_order
@@ -36,12 +36,11 @@ from shop.orders.states import InvalidState
 from shop.storage import delete_after_commit, save_in_transaction
 from villages.models import Centre
 
-CHANNEL = "bank_transfer"  # Payment.channel of a recorded 对公转账 (no gateway, so not a providers.Channel)
 RECORDERS = (Role.COUNTY_ADMIN, Role.PLATFORM_ADMIN)
 
 
 def suspense_account():
-    return account("suspense", 0, CHANNEL)
+    return account("suspense", 0, Channel.BANK_TRANSFER)
 
 
 def _unit_order_by_reference(reference: str) -> UnitOrder:
@@ -122,7 +121,7 @@ def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, boo
         bank_serial_no=serial,
         received_on=data["received_on"],
         receipt_image_key=key,
-        status=TransferStatus.HELD,
+        status=BankTransferStatus.HELD,
         held_fen=data["amount_fen"],
         recorded_by_id=actor.id,
     )
@@ -134,7 +133,10 @@ def record_transfer(actor: User, data: dict, receipt) -> tuple[BankTransfer, boo
         winner = db.session.scalar(_by_serial(serial).execution_options(populate_existing=True))
         delete_after_commit(key)  # a replay keeps the winner's receipt, not this copy
         return _replayed(winner, order.id, data), False
-    legs = [Leg(suspense_account(), transfer.amount_fen), Leg(gateway_account(CHANNEL), -transfer.amount_fen)]
+    legs = [
+        Leg(suspense_account(), transfer.amount_fen),
+        Leg(gateway_account(Channel.BANK_TRANSFER), -transfer.amount_fen),
+    ]
     post("bank_transfer_received", f"bank_transfer:{transfer.id}", legs)
     reason = _hold_reason(order)
     if reason is not None:
@@ -150,7 +152,7 @@ def _apply_if_covered(order: Order, latest: BankTransfer) -> None:
     held = list(
         db.session.scalars(
             sa.select(BankTransfer)
-            .where(BankTransfer.order_id == order.id, BankTransfer.status == TransferStatus.HELD)
+            .where(BankTransfer.order_id == order.id, BankTransfer.status == BankTransferStatus.HELD)
             .order_by(BankTransfer.id)
             .with_for_update()
         )
@@ -163,7 +165,7 @@ def _apply_if_covered(order: Order, latest: BankTransfer) -> None:
     payment = Payment(
         order_id=order.id,
         buyer_id=order.buyer_id,
-        channel=CHANNEL,
+        channel=Channel.BANK_TRANSFER,
         out_trade_no=f"BT{order.id:010d}{latest.id:010d}",
         amount_fen=order.total_fen,
         transaction_id=latest.bank_serial_no,
@@ -171,11 +173,11 @@ def _apply_if_covered(order: Order, latest: BankTransfer) -> None:
     )
     db.session.add(payment)
     db.session.flush()
-    legs = [Leg(suspense_account(), -order.total_fen), Leg(gateway_account(CHANNEL), order.total_fen)]
+    legs = [Leg(suspense_account(), -order.total_fen), Leg(gateway_account(Channel.BANK_TRANSFER), order.total_fen)]
     post("bank_transfer_applied", f"bank_transfer_applied:{payment.id}", legs, payment_id=payment.id)
     paid_at = utcnow()
     outcome = apply_success(payment, latest.bank_serial_no, paid_at)
-    if outcome != "applied":  # the order lock is held and the order was checked payable
+    if outcome != ApplyOutcome.APPLIED:  # the order lock is held and the order was checked payable
         raise Conflict(f"转账未能入账：{outcome}")
     to_apply = order.total_fen
     for transfer in held:
@@ -184,7 +186,7 @@ def _apply_if_covered(order: Order, latest: BankTransfer) -> None:
         transfer.held_fen -= part
         to_apply -= part
         transfer.payment_id = payment.id
-        transfer.status = TransferStatus.HELD if transfer.held_fen else TransferStatus.APPLIED
+        transfer.status = BankTransferStatus.HELD if transfer.held_fen else BankTransferStatus.APPLIED
         transfer.hold_reason = "excess" if transfer.held_fen else None
 
 
@@ -200,7 +202,7 @@ def return_held(actor: User, transfer_id: int, return_serial_no: str) -> BankTra
         raise NotFound("转账记录不存在")
     order = lock_order(transfer.order_id)
     _ensure_recorder(actor, order)
-    if transfer.status != TransferStatus.HELD:
+    if transfer.status != BankTransferStatus.HELD:
         if (transfer.return_serial_no or "").upper() == return_serial_no.upper():
             return transfer  # the same return recorded again
         raise Conflict("该转账没有待退回的款项")
@@ -210,11 +212,11 @@ def return_held(actor: User, transfer_id: int, return_serial_no: str) -> BankTra
     if clash is not None:
         raise ValidationFailed.field("return_serial_no", "该退款流水号已使用")
     amount = transfer.held_fen
-    legs = [Leg(suspense_account(), -amount), Leg(gateway_account(CHANNEL), amount)]
+    legs = [Leg(suspense_account(), -amount), Leg(gateway_account(Channel.BANK_TRANSFER), amount)]
     post("bank_transfer_returned", f"bank_transfer_returned:{transfer.id}", legs)
     transfer.returned_fen += amount
     transfer.held_fen = 0
-    transfer.status = TransferStatus.RETURNED
+    transfer.status = BankTransferStatus.RETURNED
     transfer.return_serial_no, transfer.returned_by_id, transfer.returned_at = return_serial_no, actor.id, utcnow()
     db.session.flush()
     return transfer
@@ -255,7 +257,7 @@ def bank_refunds_for(actor: User, status: str | None):
     statement = (
         sa.select(GatewayRefund)
         .join(Payment, Payment.id == GatewayRefund.payment_id)
-        .where(Payment.channel == CHANNEL)
+        .where(Payment.channel == Channel.BANK_TRANSFER)
         .order_by(GatewayRefund.id.desc())
     )
     if not scope.unrestricted:
@@ -278,7 +280,7 @@ def record_refund_sent(actor: User, refund_id: int, bank_serial_no: str) -> Gate
         .with_for_update(of=GatewayRefund)
         .execution_options(populate_existing=True)
     )
-    if refund is None or refund.payment.channel != CHANNEL:
+    if refund is None or refund.payment.channel != Channel.BANK_TRANSFER:
         raise NotFound("退款记录不存在")
     _ensure_recorder(actor, lock_order(refund.payment.order_id))
     if refund.status == GatewayRefundStatus.SUCCESS:

@@ -10,8 +10,10 @@ def register(app) -> None:
     from payments.cli import payments_cli
     from payments.ledger.cli import ledger_cli, settlements_cli
     from payments.ledger.views import ledger_blp
+    from payments.login_views import alipay_login_blp
     from payments.views import payments_blp
 
+    api.register_blueprint(alipay_login_blp, url_prefix="/api/v1")
     api.register_blueprint(payments_blp, url_prefix="/api/v1")
     api.register_blueprint(ledger_blp, url_prefix="/api/v1")
     receivers.connect()

@@ -20,7 +20,7 @@ from core.extensions import db
 from core.faults import fault_point
 from core.tasks import run_later
 from payments.ledger.postings import post_payment, post_unapplied_payment
-from payments.models import EventSource, GatewayRefund, Payment, PaymentEvent, PaymentStatus
+from payments.models import ApplyOutcome, EventSource, GatewayRefund, Payment, PaymentEvent, PaymentStatus
 from payments.providers import Channel, GatewayTrade, Notification, TradeStatus
 from shop.orders.fulfilment import lock_order, mark_paid
 from shop.orders.models import CancelReason
@@ -87,22 +87,22 @@ def _refund_unwanted(payment: Payment, why: str) -> None:
     run_later(execute_refund, refund.id)
 
 
-def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetime | None) -> str:
+def apply_success(payment: Payment, transaction_id: str | None, paid_at: datetime | None) -> ApplyOutcome:
     """Mark a locked pending payment paid and the order with it; returns the outcome."""
     if payment.status == PaymentStatus.PAID:
-        return "duplicate"
+        return ApplyOutcome.DUPLICATE
     payment.status, payment.transaction_id = PaymentStatus.PAID, transaction_id
     payment.paid_at = paid_at or utcnow()
     order = lock_order(payment.order_id)
     if mark_paid(order, payment.channel, payment.paid_at):
         fault_point("notify.marked_paid")
         post_payment(payment, order)  # split into the parties' pending buckets, same transaction
-        return "applied"
+        return ApplyOutcome.APPLIED
     why = "paid_after_expiry" if order.cancel_reason == CancelReason.EXPIRED else f"order_{order.status}"
     post_unapplied_payment(payment)  # the money is ours to return: hold it in suspense
     _refund_unwanted(payment, why)
     log.info("payment %s arrived for order %s in state %s: refunding", payment.id, order.id, order.status)
-    return f"refunded_automatically: {why}"
+    return ApplyOutcome.REFUNDED_AUTOMATICALLY
 
 
 def apply_notification(channel: str, note: Notification, raw) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
+from payments.providers.base import Channel
 
 
 class PaymentStatus(StrEnum):
@@ -32,6 +33,14 @@ class EventSource(StrEnum):
     REFUND_NOTIFICATION = "refund_notification"
 
 
+class ApplyOutcome(StrEnum):
+    """What applying a gateway's "paid" did (also the ``PaymentEvent.outcome`` it is logged with)."""
+
+    APPLIED = "applied"  # the payment and its order are paid, the money split into the parties' buckets
+    DUPLICATE = "duplicate"  # already paid: nothing changed
+    REFUNDED_AUTOMATICALLY = "refunded_automatically"  # the order could not take it: the money goes back
+
+
 class ShippingUploadStatus(StrEnum):
     PENDING = "pending"
     UPLOADED = "uploaded"
@@ -44,6 +53,7 @@ class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         sa.CheckConstraint(one_of("status", PaymentStatus), name="known_status"),
+        sa.CheckConstraint(one_of("channel", Channel), name="known_channel"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
         sa.Index("ix_payments_status_created_at", "status", "created_at"),
     )

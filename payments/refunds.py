@@ -141,7 +141,7 @@ def execute_refund(refund_id: int) -> None:
         refund = _lock_refund(refund_id)
         if refund is None or refund.status in FINISHED:
             return
-        if refund.payment.channel == "bank_transfer":  # no gateway: the county centre transfers it back
+        if refund.payment.channel == Channel.BANK_TRANSFER:  # no gateway: the county centre transfers it back
             return
         refund.attempts += 1
         channel, numbers, extra = _refund_call(refund)

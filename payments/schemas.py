@@ -4,11 +4,11 @@ from marshmallow import Schema, fields
 
 from core.fields import LocalDateTime, enum_string, one_of
 from payments.models import PaymentStatus
-from payments.providers import Channel
+from payments.providers import CHANNELS, Channel
 
 
 class PaymentArgs(Schema):
-    channel = fields.String(required=True, validate=one_of(Channel))
+    channel = fields.String(required=True, validate=one_of(CHANNELS))
 
 
 class PaymentSchema(Schema):

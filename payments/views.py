@@ -18,9 +18,12 @@ from core.faults import fault_point
 from core.gateway_settings import gateway_active
 from core.idempotency import idempotent
 from core.openapi import may_answer
-from core.schemas import AlipayLoginArgs, TokenSchema
-from payments import applying, closing, opening, refunds
-from payments.login import login_with_alipay
+from payments import (
+    applying,
+    closing,
+    opening,
+    refunds,
+)
 from payments.models import EventSource
 from payments.providers import Channel, Gateway, RefundNotification, RefundResult, get_provider, get_wechat_pay
 from payments.schemas import PaymentArgs, PaymentSchema
@@ -190,12 +193,3 @@ def wechat_v3_notification():
         return Response(message, status=500, content_type="application/json; charset=utf-8")
     reply, status, content_type = provider.ack(ok, "" if ok else (note.reason or "通知被拒绝"))
     return Response(reply or None, status=status, content_type=content_type)
-
-
-@payments_blp.post("/auth/alipay-login")
-@payments_blp.arguments(AlipayLoginArgs)
-@payments_blp.response(200, TokenSchema)
-@may_answer(payments_blp, 401, 502)
-def alipay_login(args):
-    """Sign in an Alipay mini-program user with the auth code from my.getAuthCode."""
-    return login_with_alipay(args["auth_code"])

@@ -14,12 +14,6 @@ from core.spreadsheets import csv_row, xlsx_bytes
 from reports.models import ReportStatus, SalesReport
 
 YUAN = "#,##0.00"
-STATUS_ZH = {
-    ReportStatus.DRAFT: "草稿",
-    ReportStatus.SUBMITTED: "已提交",
-    ReportStatus.APPROVED: "已审核通过",
-    ReportStatus.REJECTED: "已退回",
-}
 HEADERS = (
     ("gmv_fen", "销售额（元）", True),
     ("orders", "订单数", False),
@@ -56,7 +50,7 @@ def _header_lines(report: SalesReport, snapshot: dict) -> list[tuple[str, str]]:
         ("报表", f"{snapshot['region']['name']} {report.period} 电商销售（消费帮扶）月报"),
         ("审核单位", current_app.config["OFFICE_NAME"]),
         ("地区代码", report.region_code),
-        ("状态", STATUS_ZH[report.status]),
+        ("状态", ReportStatus(report.status).label),
         ("版本", str(report.version)),
         ("SM3 摘要", report.digest),
         ("审核时间", report.reviewed_at.isoformat() if report.reviewed_at else ""),

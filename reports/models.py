@@ -1,30 +1,30 @@
 """Frozen monthly sales reports and their audit trail."""
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
+from core.vocabulary import LabelledEnum
 
 
-class ReportStatus(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"  # frozen for good
-    REJECTED = "rejected"  # may be regenerated
+class ReportStatus(LabelledEnum):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "待审核"
+    APPROVED = "approved", "已审核通过"  # frozen for good
+    REJECTED = "rejected", "已退回"  # may be regenerated
 
 
-class ReportAction(StrEnum):
+class ReportAction(LabelledEnum):
     """What an entry of a report's trail records."""
 
-    GENERATED = "generated"
-    REGENERATED = "regenerated"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    GENERATED = "generated", "生成"
+    REGENERATED = "regenerated", "重新生成"
+    SUBMITTED = "submitted", "提交"
+    APPROVED = "approved", "审核通过"
+    REJECTED = "rejected", "退回"
 
 
 class SalesReport(db.Model):

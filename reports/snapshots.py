@@ -74,16 +74,24 @@ def _check_period(period: str) -> None:
         raise ValidationFailed.field("period", "不能为尚未开始的月份生成报表")
 
 
+def preparer_roles(region: Region) -> tuple[str, ...]:
+    """Who prepares (generates, submits) a region's report: a county's admin, or the office for the city."""
+    return (Role.COUNTY_ADMIN,) if region.level == RegionLevel.COUNTY else REVIEWERS
+
+
+def prepared_by(actor: User, report: SalesReport) -> bool:
+    """The actor generated or submitted some version of the report."""
+    return any(event.actor_id == actor.id for event in report.events if event.action in PREPARED)
+
+
 def _ensure_preparer(actor: User, region: Region) -> None:
     """A county's report is prepared (generated, submitted) by that county; the city's by the office."""
-    roles = (Role.COUNTY_ADMIN,) if region.level == RegionLevel.COUNTY else REVIEWERS
-    ensure_in_scope(scope_for(actor, *roles), region.code)
+    ensure_in_scope(scope_for(actor, *preparer_roles(region)), region.code)
 
 
 def _ensure_second_pair_of_eyes(actor: User, report: SalesReport) -> None:
     """Four eyes: nobody reviews a report they generated or submitted (in any of its versions)."""
-    preparers = {event.actor_id for event in report.events if event.action in PREPARED}
-    if actor.id in preparers:
+    if prepared_by(actor, report):
         raise Forbidden("不能审核自己生成或提交的报表，请由另一位工作人员审核")
 
 

@@ -116,11 +116,8 @@ def _find(out_trade_no: str | None = None, transaction_id: str | None = None) ->
     return state.wechat_trades.get(out_trade_no or "")
 
 
-@bp.post("/pay/transactions/jsapi")
-@endpoint
-def jsapi(data: dict) -> Response:
-    """Open (or re-enter) a mini-program trade and return its prepay_id."""
-    settings = _box().settings
+def _jsapi_order_problem(data: dict, settings) -> Response | None:
+    """WeChat's answer to a malformed JSAPI order (missing fields, wrong merchant, bad amount …), else None."""
     for name in ("appid", "mchid", "description", "out_trade_no", "notify_url", "amount", "payer"):
         if not data.get(name):
             return error(400, "PARAM_ERROR", f"缺少参数 {name}")
@@ -142,15 +139,34 @@ def jsapi(data: dict) -> Response:
         return error(400, "PARAM_ERROR", "description 超过127字节")
     if not _URL.fullmatch(str(data["notify_url"])):
         return error(400, "PARAM_ERROR", "notify_url 格式错误")
-    now = beijing_now()
+    return None
+
+
+def _time_expire(data: dict, now: datetime) -> tuple[datetime | None, Response | None]:
+    """The order's ``time_expire`` (None when absent), or WeChat's answer to a bad one."""
     try:
         time_expire = datetime.fromisoformat(data["time_expire"]) if data.get("time_expire") else None
     except (TypeError, ValueError):
-        return error(400, "PARAM_ERROR", "time_expire 须为 RFC 3339 格式")
+        return None, error(400, "PARAM_ERROR", "time_expire 须为 RFC 3339 格式")
     if time_expire is not None and time_expire.tzinfo is None:
-        return error(400, "PARAM_ERROR", "time_expire 须带时区")
+        return None, error(400, "PARAM_ERROR", "time_expire 须带时区")
     if time_expire is not None and time_expire < now + timedelta(minutes=1):
-        return error(400, "PARAM_ERROR", "time_expire 时间过短")
+        return None, error(400, "PARAM_ERROR", "time_expire 时间过短")
+    return time_expire, None
+
+
+@bp.post("/pay/transactions/jsapi")
+@endpoint
+def jsapi(data: dict) -> Response:
+    """Open (or re-enter) a mini-program trade and return its prepay_id."""
+    problem = _jsapi_order_problem(data, _box().settings)
+    if problem is not None:
+        return problem
+    total, openid = data["amount"]["total"], data["payer"]["openid"]
+    now = beijing_now()
+    time_expire, problem = _time_expire(data, now)
+    if problem is not None:
+        return problem
     state = _box().state
     with state.lock:
         trade = state.wechat_trades.get(data["out_trade_no"])

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, postgresql_only_index, utcnow
 from core.extensions import db
 from core.models import User
+from core.vocabulary import LabelledEnum
 from villages.models import Region, Seller, Station, StationStatus
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan
@@ -16,22 +17,22 @@ MAX_SKUS = 20
 MAX_IMAGES = 9
 
 
-class ProductStatus(StrEnum):
-    PENDING_REVIEW = "pending_review"
-    ON_SALE = "on_sale"
-    REJECTED = "rejected"
-    OFF_SHELF = "off_shelf"
+class ProductStatus(LabelledEnum):
+    PENDING_REVIEW = "pending_review", "待审核"
+    ON_SALE = "on_sale", "在售"
+    REJECTED = "rejected", "已驳回"
+    OFF_SHELF = "off_shelf", "已下架"
 
 
-class ReviewAction(StrEnum):
+class ReviewAction(LabelledEnum):
     """What an entry of a listing's review trail records."""
 
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CERTIFIED = "certified"
-    CERTIFICATION_REVOKED = "certification_revoked"
-    TAKEN_OFF_SHELF = "taken_off_shelf"
+    SUBMITTED = "submitted", "提交审核"
+    APPROVED = "approved", "审核通过"
+    REJECTED = "rejected", "驳回"
+    CERTIFIED = "certified", "认定为扶贫产品"
+    CERTIFICATION_REVOKED = "certification_revoked", "撤销扶贫认定"
+    TAKEN_OFF_SHELF = "taken_off_shelf", "下架"
 
 
 class ReviewDecision(StrEnum):

@@ -3,18 +3,18 @@
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from core.extensions import db
-from core.models import STAFF_ROLES, Role, User
-from core.services import grant_role, hash_password
+from core.errors import ValidationFailed
+from core.models import STAFF_ROLES, User
 from core.unit_of_work import unit_of_work
-from villages.models import Region, RegionLevel
 from villages.regions import RegionImportError, import_regions
+from villages.staff import grant_staff_role
 
 regions_cli = AppGroup("regions", help="Administrative regions.")
 users_cli = AppGroup("users", help="Staff accounts.")
+# The command-line option of each field villages.staff may complain about.
+OPTIONS = {"region_code": "region", "station_id": "station"}
 
 
 @regions_cli.command("import")
@@ -29,40 +29,17 @@ def import_command(path: Path) -> None:
     click.echo(f"regions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
 
 
-def _check_region(role: str, region: str | None) -> None:
-    wanted = {Role.COUNTY_ADMIN: RegionLevel.COUNTY, Role.POVERTY_OFFICE: RegionLevel.CITY}.get(role)
-    if wanted is None:
-        return
-    if not region:
-        raise click.UsageError(f"--region is required for {role}")
-    found = db.session.get(Region, region)
-    if found is None or found.level != wanted:
-        raise click.UsageError(f"--region {region} is not a known {wanted} code")
-
-
 def create_staff(username: str, password: str, role: str, region: str | None, station: int | None) -> User:
-    """Create a staff user with one grant, or add the grant to an existing one."""
+    """Create a staff user with one grant, or add the grant to an existing one (``villages.staff``)."""
     if role not in STAFF_ROLES:
         raise click.UsageError(f"role must be one of {', '.join(STAFF_ROLES)}")
     if len(password) < 8:
         raise click.UsageError("password must have at least 8 characters")
-    _check_region(role, region)
-    station_id = None
-    if role == Role.STATION_MANAGER:
-        from villages.stations import station_region_for_manager
-
-        if station is None:
-            raise click.UsageError("--station is required for station_manager")
-        region, station_id = station_region_for_manager(station), station
-    elif role == Role.PLATFORM_ADMIN:
-        region = None
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    if user is None:
-        user = User(username=username, display_name=username, password_hash=hash_password(password))
-        db.session.add(user)
-        db.session.flush()
-    grant_role(user, role, region_code=region, station_id=station_id)
-    return user
+    try:
+        return grant_staff_role(username, password, role, region, station)
+    except ValidationFailed as exc:
+        problems = "; ".join(f"--{OPTIONS[name]}: {' '.join(messages)}" for name, messages in exc.details.items())
+        raise click.UsageError(problems) from exc
 
 
 @users_cli.command("create-staff")

@@ -19,6 +19,7 @@ from villages.models import (
 )
 
 _CHILD_LENGTH = {4: 6, 6: 9, 9: 12}
+# Every count of a region (the API lists them in villages.schemas.RegionCountsSchema).
 COUNTERS = (
     "villages",
     "poverty_villages",

@@ -10,23 +10,24 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted
+from core.vocabulary import LabelledEnum
 
 
-class RegionLevel(StrEnum):
-    CITY = "city"
-    COUNTY = "county"
-    TOWNSHIP = "township"
-    VILLAGE = "village"
+class RegionLevel(LabelledEnum):
+    CITY = "city", "市"
+    COUNTY = "county", "县（市、区）"
+    TOWNSHIP = "township", "乡镇（街道）"
+    VILLAGE = "village", "村"
 
 
-class StationStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
+class StationStatus(LabelledEnum):
+    ACTIVE = "active", "运营中"
+    SUSPENDED = "suspended", "已暂停"
 
 
-class WorkerKind(StrEnum):
-    INFO_OFFICER = "info_officer"  # 网络信息员
-    ECOMMERCE_TALENT = "ecommerce_talent"  # 电商人才
+class WorkerKind(LabelledEnum):
+    INFO_OFFICER = "info_officer", "网络信息员"  # 网络信息员
+    ECOMMERCE_TALENT = "ecommerce_talent", "电商人才"  # 电商人才
 
 
 class PiiSubject(StrEnum):
@@ -40,21 +41,16 @@ class PiiSubject(StrEnum):
 CODE_LENGTHS = {RegionLevel.CITY: 4, RegionLevel.COUNTY: 6, RegionLevel.TOWNSHIP: 9, RegionLevel.VILLAGE: 12}
 
 
-class HouseholdCategory(StrEnum):
+class HouseholdCategory(LabelledEnum):
     """A seller's household in the 2026 vocabulary (the transition period ended in 2025)."""
 
-    TUOPIN = "tuopin"  # 脱贫户: lifted out of poverty, the former 建档立卡贫困户
-    MONITORED = "monitored"  # 防止返贫致贫监测对象: monitored to prevent a return to poverty
-    ORDINARY = "ordinary"  # 一般农户
+    TUOPIN = "tuopin", "脱贫户"  # 脱贫户: lifted out of poverty, the former 建档立卡贫困户
+    MONITORED = "monitored", "监测对象"  # 防止返贫致贫监测对象: monitored to prevent a return to poverty
+    ORDINARY = "ordinary", "一般农户"  # 一般农户
 
 
 # The categories policy supports (income counted, products certifiable); `poor_household` in the API.
 SUPPORTED_HOUSEHOLDS = (HouseholdCategory.TUOPIN, HouseholdCategory.MONITORED)
-HOUSEHOLD_LABELS = {
-    HouseholdCategory.TUOPIN: "脱贫户",
-    HouseholdCategory.MONITORED: "监测对象",
-    HouseholdCategory.ORDINARY: "一般农户",
-}
 
 
 class Region(db.Model):

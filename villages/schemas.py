@@ -7,6 +7,7 @@ from core.models import STAFF_ROLES
 from core.pagination import PageArgs
 from core.pii import mask_account, mask_id_card, mask_middle, mask_phone
 from core.validators import validate_id_card, validate_mobile
+from villages.metrics import COUNTERS
 from villages.models import HouseholdCategory, StationStatus, WorkerKind
 
 CODE = FullMatch(r"\d{4,12}", error="地区代码应为4–12位数字")
@@ -307,20 +308,7 @@ class MetricsArgs(Schema):
     region = fields.String(required=True, validate=CODE)
 
 
-_COUNTER_FIELDS = {
-    name: fields.Integer()
-    for name in (
-        "villages",
-        "poverty_villages",
-        "with_info_officer",
-        "with_ecommerce_talent",
-        "with_station",
-        "fibre_covered",
-        "mobile_4g_covered",
-        "poverty_villages_fibre_covered",
-        "poverty_villages_4g_covered",
-    )
-}
+_COUNTER_FIELDS = {name: fields.Integer() for name in COUNTERS}
 RegionCountsSchema = Schema.from_dict(
     {"region": fields.String(), "region_name": fields.String(), "level": fields.String(), **_COUNTER_FIELDS},
     name="RegionCounts",

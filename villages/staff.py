@@ -21,19 +21,26 @@ def list_staff(actor: User, page: int, per_page: int) -> dict:
     return paginate(sa.select(User).where(User.id.in_(staff_ids)).order_by(User.id), page, per_page)
 
 
-def _region_for(role: str, data: dict) -> tuple[str | None, int | None]:
+def staff_binding(role: str, region_code: str | None, station_id: int | None) -> tuple[str | None, int | None]:
+    """Where a role is bound: (region code, station id); a station manager to their station's village."""
     if role == Role.PLATFORM_ADMIN:
         return None, None
     if role == Role.STATION_MANAGER:
-        station = db.session.get(Station, data["station_id"]) if data.get("station_id") else None
+        station = db.session.get(Station, station_id) if station_id else None
         if station is None:
             raise ValidationFailed.field("station_id", "请填写存在的服务站编号")
         return station.village_code, station.id
-    region = db.session.get(Region, data.get("region_code") or "")
+    region = db.session.get(Region, region_code or "")
     if region is None or region.level != ROLE_LEVELS[role]:
-        level = {RegionLevel.COUNTY: "县（市、区）", RegionLevel.CITY: "市"}[ROLE_LEVELS[role]]
-        raise ValidationFailed.field("region_code", f"请填写{level}的行政区划代码")
+        raise ValidationFailed.field("region_code", f"请填写{ROLE_LEVELS[role].label}的行政区划代码")
     return region.code, None
+
+
+def _new_account(username: str, password: str, display_name: str | None) -> User:
+    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
 
 
 def create_staff_account(actor: User, data: dict) -> User:
@@ -41,15 +48,19 @@ def create_staff_account(actor: User, data: dict) -> User:
     scope_for(actor, Role.PLATFORM_ADMIN)
     if db.session.scalar(sa.select(User.id).where(User.username == data["username"])) is not None:
         raise ValidationFailed.field("username", "用户名已被使用")
-    region_code, station_id = _region_for(data["role"], data)
-    user = User(
-        username=data["username"],
-        display_name=data.get("display_name") or data["username"],
-        password_hash=hash_password(data["password"]),
-    )
-    db.session.add(user)
-    db.session.flush()
+    region_code, station_id = staff_binding(data["role"], data.get("region_code"), data.get("station_id"))
+    user = _new_account(data["username"], data["password"], data.get("display_name"))
     grant_role(user, data["role"], region_code=region_code, station_id=station_id)
+    return user
+
+
+def grant_staff_role(username: str, password: str, role: str, region_code: str | None, station_id: int | None) -> User:
+    """The operator's way in (``flask users create-staff``, the demo seed): create the account or add the role."""
+    region_code, station_id = staff_binding(role, region_code, station_id)
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        user = _new_account(username, password, None)
+    grant_role(user, role, region_code=region_code, station_id=station_id)
     return user
 
 

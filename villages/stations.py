@@ -19,11 +19,6 @@ def get_station(station_id: int) -> Station:
     return station
 
 
-def station_region_for_manager(station_id: int) -> str:
-    """The village code a station manager's grant is scoped to."""
-    return get_station(station_id).village_code
-
-
 def _centre_for(village_code: str, centre_id: int | None) -> Centre:
     county = village_code[:6]
     if centre_id is not None:

@@ -1,4 +1,4 @@
-"""Regions, villages, county centres and policy metrics."""
+"""Regions, villages, county centres, policy metrics and village workers."""
 
 import functools
 
@@ -10,12 +10,13 @@ from core.etags import etag_of, respond_with_etag
 from core.models import Role
 from core.openapi import may_answer
 from core.pagination import page_schema
-from villages import metrics, regions, services
+from villages import metrics, regions, services, workers
 from villages.schemas import (
     CentreArgs,
     CentrePatchArgs,
     CentreQueryArgs,
     CentreSchema,
+    LeaveArgs,
     MetricsArgs,
     RegionQueryArgs,
     RegionSchema,
@@ -24,6 +25,9 @@ from villages.schemas import (
     VillagePatchArgs,
     VillageQueryArgs,
     VillageSchema,
+    WorkerArgs,
+    WorkerQueryArgs,
+    WorkerSchema,
 )
 
 regions_blp = Blueprint("regions", __name__, description="行政区划")
@@ -123,3 +127,30 @@ def list_centres(args, actor):
 def village_metrics(args, actor):
     """Policy targets for a region: counts, per-child counts and villages falling short."""
     return metrics.village_metrics(actor, args["region"])
+
+
+@villages_blp.post("/villages/<code>/workers")
+@authenticated
+@villages_blp.arguments(WorkerArgs)
+@villages_blp.response(201, WorkerSchema)
+def add_worker(args, code, actor):
+    """Record an information officer or e-commerce talent (county admin)."""
+    return workers.add_worker(actor, code, args)
+
+
+@villages_blp.get("/villages/<code>/workers")
+@authenticated
+@villages_blp.arguments(WorkerQueryArgs, location="query")
+@villages_blp.response(200, page_schema(WorkerSchema, "WorkerPage"))
+def list_workers(args, code, actor):
+    """A village's workers (those who left only with include_left=true)."""
+    return workers.list_workers(actor, code, args["include_left"], args["page"], args["per_page"])
+
+
+@villages_blp.post("/workers/<int:worker_id>/leave")
+@authenticated
+@villages_blp.arguments(LeaveArgs)
+@villages_blp.response(200, WorkerSchema)
+def worker_leaves(args, worker_id, actor):
+    """A worker left: kept as history, no longer counted."""
+    return workers.worker_leaves(actor, worker_id, args.get("left_on"))

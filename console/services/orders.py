@@ -10,21 +10,6 @@ from shop.orders.schemas import MaskedAddressSchema
 from villages.stations import list_stations
 
 
-def order_events(view: OrderView) -> list[OrderEvent]:
-    """The order's trail as GET /orders/<id>/events gives it to staff: the order's steps and their lines'."""
-    visible = [line.id for line in view.lines]
-    return list(
-        db.session.scalars(
-            sa.select(OrderEvent)
-            .where(
-                OrderEvent.order_id == view.id,
-                sa.or_(OrderEvent.line_id.is_(None), OrderEvent.line_id.in_(visible)),
-            )
-            .order_by(OrderEvent.id)
-        )
-    )
-
-
 def actor_names(events: list[OrderEvent], buyer_id: int) -> dict[int, str]:
     """Staff who acted on the order, by user id (the buyer is not named: staff see "买家")."""
     ids = {event.actor_id for event in events if event.actor_id and event.actor_id != buyer_id}

@@ -10,7 +10,7 @@ from core.models import Role, User
 from core.pagination import paginate
 from reports.analytics import month_bounds, sales_figures
 from reports.charts import last_months
-from reports.models import ReportAction, SalesReport
+from reports.models import SalesReport
 from reports.snapshots import READERS
 from villages.models import Region, RegionLevel
 
@@ -41,20 +41,6 @@ def report_regions(user: User) -> list[Region]:
         statements.append(sa.select(Region).where(Region.level == RegionLevel.CITY, scope.filter(Region.code)))
     regions = [region for statement in statements for region in db.session.scalars(statement.order_by(Region.code))]
     return sorted(regions, key=lambda region: region.code)
-
-
-def preparer_roles(report: SalesReport) -> tuple[str, ...]:
-    """Who prepares (generates, submits) a report: its county's admin, or the office for the city's."""
-    return (Role.COUNTY_ADMIN,) if len(report.region_code) == 6 else (Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
-
-
-def prepared_by(user: User, report: SalesReport) -> bool:
-    """The user generated or submitted some version of it (reports.snapshots then refuses their review)."""
-    return any(
-        event.actor_id == user.id
-        for event in report.events
-        if event.action in (ReportAction.GENERATED, ReportAction.REGENERATED, ReportAction.SUBMITTED)
-    )
 
 
 def previous_month(report: SalesReport) -> dict:

@@ -10,20 +10,17 @@ from core.db import utcnow
 from core.errors import Forbidden
 from core.extensions import db
 from core.models import Role, User
-from shop.groups.lifecycle import orders_awaiting_group
-from shop.orders import pickup
+from shop.orders import dispatch, pickup
 from shop.orders.models import (
-    LineStatus,
     Order,
     OrderLine,
-    OrderPickup,
     OrderStatus,
     PickupStatus,
     RefundRequest,
     RefundRequestLine,
     RefundRequestStatus,
 )
-from shop.orders.queries import OrderView, order_for
+from shop.orders.queries import OrderView
 from shop.orders.schemas import MaskedAddressSchema, PickupOrderSchema
 from villages.models import Station
 from villages.stations import station_for_reader
@@ -48,28 +45,11 @@ def managed_stations(user: User) -> list[Station]:
 
 
 def orders_to_ship(user: User, station: Station) -> list[OrderView]:
-    """Orders with paid lines of the station, oldest payment first, each with only the station's lines.
-
-    A group buy's orders wait until their group has succeeded.
-    """
-    order_ids = db.session.scalars(
-        sa.select(OrderLine.order_id)
-        .where(
-            OrderLine.station_id == station.id,
-            OrderLine.status == LineStatus.PAID,
-            OrderLine.order_id.not_in(orders_awaiting_group()),
-            # Collected here: received at the counter in the pickup list, never sent by courier.
-            OrderLine.order_id.not_in(sa.select(OrderPickup.order_id).where(OrderPickup.station_id == station.id)),
-        )
-        .group_by(OrderLine.order_id)
-        .order_by(OrderLine.order_id)
-        .limit(MAX_LISTED)
-    ).all()
-    views = [order_for(user, order_id) for order_id in order_ids]
+    """The station's orders to ship (``shop.orders.dispatch``), each with the recipient masked as the API shows it."""
+    views = dispatch.orders_to_ship(user, station.id)
     for view in views:
-        view.lines = [line for line in view.lines if line.station_id == station.id and line.status == LineStatus.PAID]
-        view.masked_address = MaskedAddressSchema().dump(view.order)  # as the API shows it
-    return sorted(views, key=lambda view: (view.paid_at is None, view.paid_at, view.id))
+        view.masked_address = MaskedAddressSchema().dump(view.order)
+    return views
 
 
 def pick_list(views: list[OrderView]) -> list[dict]:

@@ -58,7 +58,7 @@ def index():
 def order(order_id: int):
     """One order (only the lines in the caller's region), its refunds and its trail."""
     view = queries.order_for(signed_in_staff(), order_id)
-    events = order_queries.order_events(view)
+    events = queries.order_events(view)
     return render_template(
         "orders/order.html",
         order=view,

@@ -64,7 +64,8 @@ def report(report_id: int):
     """The frozen figures beside the previous month, the SM3 digest and any drift, the trail, the actions."""
     staff = signed_in_staff()
     item = snapshots.report_for(staff, report_id)
-    preparer = report_queries.preparer_roles(item)
+    region = db.session.get(Region, item.region_code)
+    preparer = snapshots.preparer_roles(region)
     return render_template(
         "reports/review.html",
         report=item,
@@ -72,12 +73,12 @@ def report(report_id: int):
         previous=report_queries.previous_month(item),
         verification=snapshots.verify_report(item),
         figures=FIGURES,
-        region=db.session.get(Region, item.region_code),
+        region=region,
         actors=report_queries.actor_names(item),
         can_submit=staff.has_role(*preparer) and item.status == ReportStatus.DRAFT,
-        can_review=staff.has_role(Role.POVERTY_OFFICE, Role.PLATFORM_ADMIN)
+        can_review=staff.has_role(*snapshots.REVIEWERS)
         and item.status == ReportStatus.SUBMITTED
-        and not report_queries.prepared_by(staff, item),
+        and not snapshots.prepared_by(staff, item),
         can_regenerate=staff.has_role(*preparer) and item.status == ReportStatus.REJECTED,
     )
 

@@ -23,7 +23,7 @@ def index():
     context = {"region": region, "counties": counties}
     if not counties:
         context |= {
-            "balances": settlement_queries.party_balances(region.code),
+            "balances": ledger_queries.county_balances(region.code),
             "batches": settlement_queries.recent_batches(region.code),
             "failed": ledger_queries.list_payouts(signed_in_staff(), region.code, PayoutStatus.FAILED, None, 1, 1)[
                 "total"

@@ -17,14 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.pii import Encrypted, mask_account, mask_bank_account
+from core.vocabulary import LabelledEnum
 
 
-class PartyType(StrEnum):
+class PartyType(LabelledEnum):
     """Who is credited for an order line and paid out."""
 
-    SELLER = "seller"
-    STATION = "station"
-    CENTRE = "centre"
+    SELLER = "seller", "卖家"
+    STATION = "station", "服务站"
+    CENTRE = "centre", "县域电商中心"
 
 
 class OwnerType(StrEnum):
@@ -60,18 +61,18 @@ class PostingKind(StrEnum):
     PAYOUT_FAILED = "payout_failed"
 
 
-class PayoutStatus(StrEnum):
-    PENDING = "pending"  # recorded, transfer not sent yet
-    PROCESSING = "processing"  # sent (or about to be); ask Alipay before sending again
-    SUCCESS = "success"
-    FAILED = "failed"  # the money went back to the party's available bucket
+class PayoutStatus(LabelledEnum):
+    PENDING = "pending", "待打款"  # recorded, transfer not sent yet
+    PROCESSING = "processing", "打款中"  # sent (or about to be); ask Alipay before sending again
+    SUCCESS = "success", "已到账"
+    FAILED = "failed", "失败"  # the money went back to the party's available bucket
 
 
-class PayoutMethod(StrEnum):
+class PayoutMethod(LabelledEnum):
     """How a payout reaches its party."""
 
-    ALIPAY = "alipay"  # an Alipay transfer the app sends (and asks about) itself
-    BANK = "bank"  # 银行代发: a line of the county's bank batch file, settled by the bank's result file
+    ALIPAY = "alipay", "支付宝转账"  # an Alipay transfer the app sends (and asks about) itself
+    BANK = "bank", "银行代发"  # a line of the county's bank batch file, settled by the bank's result file
 
 
 OPEN_PAYOUT_STATUSES = (PayoutStatus.PENDING, PayoutStatus.PROCESSING)
@@ -177,6 +178,11 @@ class PayoutBatch(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     payouts: Mapped[list["Payout"]] = relationship(lazy="selectin", order_by="Payout.id", back_populates="batch")
+
+    @property
+    def bank_payouts(self) -> list["Payout"]:
+        """The lines paid by the county's bank batch file (银行代发)."""
+        return [payout for payout in self.payouts if payout.method == PayoutMethod.BANK]
 
 
 class Payout(db.Model):

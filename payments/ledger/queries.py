@@ -13,7 +13,7 @@ from core.extensions import db
 from core.models import STAFF_ROLES, Role, User
 from core.pagination import paginate
 from core.pii import mask_account
-from payments.ledger.models import Bucket, OwnerType, PartyType, Payout, PayoutStatus
+from payments.ledger.models import Bucket, LedgerAccount, LedgerEntry, OwnerType, PartyType, Payout, PayoutStatus
 from payments.ledger.postings import bucket_balances
 from shop.orders.models import LineStatus, Order, OrderLine
 from villages.models import Centre, Seller, Station
@@ -63,24 +63,107 @@ def check_owner_access(actor: User, owner_type: str, owner_id: int) -> None:
         raise NotFound("账户不存在")
 
 
-def paid_out_fen(owner_type: str, owner_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Payout.amount_fen), 0)).where(
-            Payout.party_type == owner_type, Payout.party_id == owner_id, Payout.status == PayoutStatus.SUCCESS
+def party_balances(parties: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+    """Pending (in the hold), available (can be paid out) and paid out (transferred) of each party.
+
+    Two aggregate queries however many parties: the API's one owner and the console's whole county alike.
+    """
+    if not parties:
+        return {}
+    ids: dict[str, list[int]] = {}
+    for party_type, party_id in parties:
+        ids.setdefault(party_type, []).append(party_id)
+    buckets = {
+        (owner_type, owner_id, bucket): int(total)
+        for owner_type, owner_id, bucket, total in db.session.execute(
+            sa.select(
+                LedgerAccount.owner_type,
+                LedgerAccount.owner_id,
+                LedgerAccount.bucket,
+                sa.func.sum(LedgerEntry.amount_fen),
+            )
+            .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+            .where(
+                sa.or_(
+                    *(
+                        sa.and_(LedgerAccount.owner_type == kind, LedgerAccount.owner_id.in_(numbers))
+                        for kind, numbers in ids.items()
+                    )
+                ),
+                LedgerAccount.bucket.in_((Bucket.PENDING, Bucket.AVAILABLE)),
+            )
+            .group_by(LedgerAccount.owner_type, LedgerAccount.owner_id, LedgerAccount.bucket)
         )
-    )
+    }
+    paid = {
+        (party_type, party_id): int(total)
+        for party_type, party_id, total in db.session.execute(
+            sa.select(Payout.party_type, Payout.party_id, sa.func.sum(Payout.amount_fen))
+            .where(
+                sa.or_(
+                    *(sa.and_(Payout.party_type == kind, Payout.party_id.in_(numbers)) for kind, numbers in ids.items())
+                ),
+                Payout.status == PayoutStatus.SUCCESS,
+            )
+            .group_by(Payout.party_type, Payout.party_id)
+        )
+    }
+    return {
+        (party_type, party_id): {
+            "pending_fen": buckets.get((party_type, party_id, Bucket.PENDING), 0),
+            "available_fen": buckets.get((party_type, party_id, Bucket.AVAILABLE), 0),
+            "paid_out_fen": paid.get((party_type, party_id), 0),
+        }
+        for party_type, party_id in parties
+    }
 
 
 def owner_balances(owner_type: str, owner_id: int) -> dict:
     """Pending (in the hold), available (can be paid out) and paid out (transferred)."""
-    buckets = bucket_balances(owner_type, owner_id)
     if owner_type == OwnerType.PLATFORM:
-        return {"pending_fen": 0, "available_fen": buckets.get(Bucket.MAIN, 0), "paid_out_fen": 0}
-    return {
-        "pending_fen": buckets.get(Bucket.PENDING, 0),
-        "available_fen": buckets.get(Bucket.AVAILABLE, 0),
-        "paid_out_fen": paid_out_fen(owner_type, owner_id),
-    }
+        main = bucket_balances(owner_type, owner_id).get(Bucket.MAIN, 0)
+        return {"pending_fen": 0, "available_fen": main, "paid_out_fen": 0}
+    return party_balances([(owner_type, owner_id)])[(owner_type, owner_id)]
+
+
+def county_parties(county_code: str) -> list[tuple[str, int, str, str | None]]:
+    """(type, id, name, payout account) of the county's centre, its stations and their sellers."""
+    like = f"{county_code}%"
+    return (
+        [
+            (PartyType.CENTRE, c.id, c.name, c.payout_alipay_account)
+            for c in db.session.scalars(sa.select(Centre).where(Centre.county_code == county_code))
+        ]
+        + [
+            (PartyType.STATION, s.id, s.name, s.payout_alipay_account)
+            for s in db.session.scalars(sa.select(Station).where(Station.village_code.like(like)).order_by(Station.id))
+        ]
+        + [
+            (PartyType.SELLER, s.id, f"{s.name}（{s.station.name}）", s.payout_alipay_account)
+            for s in db.session.scalars(
+                sa.select(Seller).join(Station, Station.id == Seller.station_id).where(Station.village_code.like(like))
+            )
+        ]
+    )
+
+
+def county_balances(county_code: str) -> dict:
+    """Every party of the county that holds or was paid money, with its balances, and the county's totals."""
+    parties = county_parties(county_code)
+    balances = party_balances([(party_type, party_id) for party_type, party_id, _name, _account in parties])
+    rows = []
+    for party_type, party_id, name, account in parties:
+        row = {
+            "owner": f"{party_type}:{party_id}",
+            "party_type": party_type,
+            "name": name,
+            "has_account": bool(account),
+            **balances[(party_type, party_id)],
+        }
+        if row["pending_fen"] or row["available_fen"] or row["paid_out_fen"]:
+            rows.append(row)
+    totals = {key: sum(row[key] for row in rows) for key in ("pending_fen", "available_fen", "paid_out_fen")}
+    return {"rows": rows, "totals": totals}
 
 
 def balances_for(actor: User, owner: str) -> dict:

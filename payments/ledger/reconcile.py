@@ -105,11 +105,103 @@ def _gateway_amounts(key_column, ids: Iterable[int], *extra) -> dict[int, int]:
     return amounts
 
 
+def _payment_differences(gateway: Gateway, billed: dict[str, BillRow]) -> list[Difference]:
+    """Each billed payment against our payment: known, paid, same amount, posted with that amount."""
+    K, found = DifferenceKind, []
+    payments = _by_number(Payment, Payment.out_trade_no, billed)
+    postings = _gateway_amounts(
+        LedgerPosting.payment_id,
+        [p.id for p in payments.values() if p.status == PaymentStatus.PAID],
+        LedgerPosting.kind.in_((PostingKind.PAYMENT, PostingKind.UNAPPLIED_PAYMENT)),
+    )
+    for out_trade_no, row in billed.items():
+        payment = payments.get(out_trade_no)
+        if payment is None:
+            detail = f"账单有支付 {row.amount_fen} 分，本地无记录"
+            found.append(Difference(gateway, K.MISSING_IN_RECORDS, out_trade_no, detail))
+            continue
+        if payment.status != PaymentStatus.PAID:
+            found.append(Difference(gateway, K.STATUS, out_trade_no, f"账单为已支付，本地为 {payment.status}"))
+        if payment.amount_fen != row.amount_fen:
+            detail = f"账单 {row.amount_fen} 分，本地 {payment.amount_fen} 分"
+            found.append(Difference(gateway, K.AMOUNT, out_trade_no, detail))
+        if payment.status == PaymentStatus.PAID:
+            posted = postings.get(payment.id)
+            if posted is None:
+                found.append(Difference(gateway, K.LEDGER, out_trade_no, "支付未记账"))
+            elif -posted != payment.amount_fen:
+                detail = f"账本记 {-posted} 分，支付 {payment.amount_fen} 分"
+                found.append(Difference(gateway, K.LEDGER, out_trade_no, detail))
+    return found
+
+
+def _refund_differences(gateway: Gateway, billed: dict[str, BillRow]) -> list[Difference]:
+    """Each billed refund against our refund: known, successful, same amount, posted with that amount."""
+    K, found = DifferenceKind, []
+    refunds = _by_number(GatewayRefund, GatewayRefund.out_refund_no, billed)
+    postings = _gateway_amounts(
+        LedgerPosting.gateway_refund_id, [r.id for r in refunds.values() if r.status == GatewayRefundStatus.SUCCESS]
+    )
+    for out_refund_no, row in billed.items():
+        refund = refunds.get(out_refund_no)
+        if refund is None:
+            reference = out_refund_no or row.out_trade_no
+            found.append(Difference(gateway, K.MISSING_IN_RECORDS, reference, "账单有退款，本地无记录"))
+            continue
+        if refund.status != GatewayRefundStatus.SUCCESS:
+            found.append(Difference(gateway, K.STATUS, out_refund_no, f"账单为已退款，本地为 {refund.status}"))
+        if refund.amount_fen != row.refund_fen:
+            detail = f"账单 {row.refund_fen} 分，本地 {refund.amount_fen} 分"
+            found.append(Difference(gateway, K.AMOUNT, out_refund_no, detail))
+        if refund.status == GatewayRefundStatus.SUCCESS:
+            posted = postings.get(refund.id)
+            if posted != refund.amount_fen:
+                detail = "退款未记账" if posted is None else f"账本记 {posted} 分，退款 {refund.amount_fen} 分"
+                found.append(Difference(gateway, K.LEDGER, out_refund_no, detail))
+    return found
+
+
+def _unbilled_payments(gateway: Gateway, day: date, billed: dict[str, BillRow]) -> list[Difference]:
+    """Payments we marked paid that day through the gateway's channels, missing from the bill."""
+    start, end = _day_bounds(day)
+    paid = db.session.scalars(
+        sa.select(Payment.out_trade_no).where(
+            Payment.status == PaymentStatus.PAID,
+            Payment.channel.in_(GATEWAY_CHANNELS[Gateway(gateway)]),
+            Payment.paid_at >= start,
+            Payment.paid_at < end,
+        )
+    )
+    return [
+        Difference(gateway, DifferenceKind.MISSING_IN_BILL, out_trade_no, "本地已支付，账单中没有")
+        for out_trade_no in paid
+        if out_trade_no not in billed
+    ]
+
+
+def _unbilled_refunds(gateway: Gateway, day: date, billed: dict[str, BillRow]) -> list[Difference]:
+    """Refunds we marked successful that day through the gateway's channels, missing from the bill."""
+    start, end = _day_bounds(day)
+    refunded = db.session.scalars(
+        sa.select(GatewayRefund.out_refund_no)
+        .join(Payment, Payment.id == GatewayRefund.payment_id)
+        .where(
+            GatewayRefund.status == GatewayRefundStatus.SUCCESS,
+            Payment.channel.in_(GATEWAY_CHANNELS[Gateway(gateway)]),
+            GatewayRefund.completed_at >= start,
+            GatewayRefund.completed_at < end,
+        )
+    )
+    return [
+        Difference(gateway, DifferenceKind.MISSING_IN_BILL, out_refund_no, "本地已退款，账单中没有")
+        for out_refund_no in refunded
+        if out_refund_no not in billed
+    ]
+
+
 def reconcile_gateway(gateway: Gateway, day: date) -> GatewayReport:
     """Compare one gateway's bill for ``day`` with our records and the ledger (a fixed number of queries)."""
     report = GatewayReport(gateway)
-    channels = GATEWAY_CHANNELS[Gateway(gateway)]
-    start, end = _day_bounds(day)
     try:
         rows = _bill(gateway, day)
     except (PaymentGatewayError, PaymentRejected) as exc:
@@ -120,74 +212,12 @@ def reconcile_gateway(gateway: Gateway, day: date) -> GatewayReport:
     report.bill_payments, report.bill_refunds = len(billed_payments), len(billed_refunds)
     report.paid_fen = sum(row.amount_fen for row in billed_payments.values())
     report.refunded_fen = sum(row.refund_fen for row in billed_refunds.values())
-    diff = report.differences.append
-    K = DifferenceKind
-
-    payments = _by_number(Payment, Payment.out_trade_no, billed_payments)
-    payment_postings = _gateway_amounts(
-        LedgerPosting.payment_id,
-        [p.id for p in payments.values() if p.status == PaymentStatus.PAID],
-        LedgerPosting.kind.in_((PostingKind.PAYMENT, PostingKind.UNAPPLIED_PAYMENT)),
+    report.differences = (
+        _payment_differences(gateway, billed_payments)
+        + _unbilled_payments(gateway, day, billed_payments)
+        + _refund_differences(gateway, billed_refunds)
+        + _unbilled_refunds(gateway, day, billed_refunds)
     )
-    for out_trade_no, row in billed_payments.items():
-        payment = payments.get(out_trade_no)
-        if payment is None:
-            diff(Difference(gateway, K.MISSING_IN_RECORDS, out_trade_no, f"账单有支付 {row.amount_fen} 分，本地无记录"))
-            continue
-        if payment.status != PaymentStatus.PAID:
-            diff(Difference(gateway, K.STATUS, out_trade_no, f"账单为已支付，本地为 {payment.status}"))
-        if payment.amount_fen != row.amount_fen:
-            diff(Difference(gateway, K.AMOUNT, out_trade_no, f"账单 {row.amount_fen} 分，本地 {payment.amount_fen} 分"))
-        if payment.status == PaymentStatus.PAID:
-            posted = payment_postings.get(payment.id)
-            if posted is None:
-                diff(Difference(gateway, K.LEDGER, out_trade_no, "支付未记账"))
-            elif -posted != payment.amount_fen:
-                diff(Difference(gateway, K.LEDGER, out_trade_no, f"账本记 {-posted} 分，支付 {payment.amount_fen} 分"))
-    ours = db.session.scalars(
-        sa.select(Payment.out_trade_no).where(
-            Payment.status == PaymentStatus.PAID,
-            Payment.channel.in_(channels),
-            Payment.paid_at >= start,
-            Payment.paid_at < end,
-        )
-    )
-    for out_trade_no in ours:
-        if out_trade_no not in billed_payments:
-            diff(Difference(gateway, K.MISSING_IN_BILL, out_trade_no, "本地已支付，账单中没有"))
-
-    refunds = _by_number(GatewayRefund, GatewayRefund.out_refund_no, billed_refunds)
-    refund_postings = _gateway_amounts(
-        LedgerPosting.gateway_refund_id, [r.id for r in refunds.values() if r.status == GatewayRefundStatus.SUCCESS]
-    )
-    for out_refund_no, row in billed_refunds.items():
-        refund = refunds.get(out_refund_no)
-        if refund is None:
-            reference = out_refund_no or row.out_trade_no
-            diff(Difference(gateway, K.MISSING_IN_RECORDS, reference, "账单有退款，本地无记录"))
-            continue
-        if refund.status != GatewayRefundStatus.SUCCESS:
-            diff(Difference(gateway, K.STATUS, out_refund_no, f"账单为已退款，本地为 {refund.status}"))
-        if refund.amount_fen != row.refund_fen:
-            diff(Difference(gateway, K.AMOUNT, out_refund_no, f"账单 {row.refund_fen} 分，本地 {refund.amount_fen} 分"))
-        if refund.status == GatewayRefundStatus.SUCCESS:
-            posted = refund_postings.get(refund.id)
-            if posted != refund.amount_fen:
-                detail = "退款未记账" if posted is None else f"账本记 {posted} 分，退款 {refund.amount_fen} 分"
-                diff(Difference(gateway, K.LEDGER, out_refund_no, detail))
-    our_refunds = db.session.scalars(
-        sa.select(GatewayRefund.out_refund_no)
-        .join(Payment, Payment.id == GatewayRefund.payment_id)
-        .where(
-            GatewayRefund.status == GatewayRefundStatus.SUCCESS,
-            Payment.channel.in_(channels),
-            GatewayRefund.completed_at >= start,
-            GatewayRefund.completed_at < end,
-        )
-    )
-    for out_refund_no in our_refunds:
-        if out_refund_no not in billed_refunds:
-            diff(Difference(gateway, K.MISSING_IN_BILL, out_refund_no, "本地已退款，账单中没有"))
     return report
 
 

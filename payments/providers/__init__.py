@@ -74,7 +74,10 @@ def _config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
 def channel_active(channel: str, config: Mapping[str, Any] | None = None) -> bool:
     """Whether the gateway that serves ``channel`` (in the chosen WeChat Pay version) is fully configured."""
     config = _config(config)
-    if Channel(channel).gateway is Gateway.WECHAT:
+    gateway = Channel(channel).gateway
+    if gateway is None:  # bank_transfer: recorded by the county centre, no gateway to configure
+        return False
+    if gateway is Gateway.WECHAT:
         return gateway_active(config, f"wechat_{_wechat_pay_version(config)}")
     return gateway_active(config, "alipay")
 

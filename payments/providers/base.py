@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from core.errors import AppError, UpstreamUnavailable
+from core.vocabulary import LabelledEnum
 
 
 class Gateway(StrEnum):
@@ -17,23 +18,28 @@ class Gateway(StrEnum):
     ALIPAY = "alipay"
 
 
-class Channel(StrEnum):
-    """How a buyer pays (``Payment.channel``, ``Order.paid_channel``); each names one provider.
+class Channel(LabelledEnum):
+    """How a buyer pays (``Payment.channel``, ``Order.paid_channel``); each online one names one provider.
 
     Defined here rather than beside the Payment model because the provider
     interface and the gateway simulator speak it too, without the models.
     """
 
-    WECHAT_JSAPI = "wechat_jsapi"  # wx.requestPayment in the WeChat mini-program
-    ALIPAY_MINI = "alipay_mini"  # my.tradePay in the Alipay mini-program
-    ALIPAY_WAP = "alipay_wap"  # Alipay's mobile web cashier
+    WECHAT_JSAPI = "wechat_jsapi", "微信支付"  # wx.requestPayment in the WeChat mini-program
+    ALIPAY_MINI = "alipay_mini", "支付宝小程序"  # my.tradePay in the Alipay mini-program
+    ALIPAY_WAP = "alipay_wap", "支付宝手机网站"  # Alipay's mobile web cashier
+    # 对公转账 of a unit order, recorded by the county centre (institutions.transfers): no gateway.
+    BANK_TRANSFER = "bank_transfer", "对公转账"
 
     @property
-    def gateway(self) -> Gateway:
+    def gateway(self) -> Gateway | None:
+        if self is Channel.BANK_TRANSFER:
+            return None
         return Gateway.WECHAT if self is Channel.WECHAT_JSAPI else Gateway.ALIPAY
 
 
-CHANNELS: tuple[Channel, ...] = tuple(Channel)
+# The channels a buyer opens a payment with (POST /orders/<id>/payments): those a gateway runs.
+CHANNELS: tuple[Channel, ...] = tuple(c for c in Channel if c.gateway is not None)
 GATEWAY_CHANNELS = {gateway: tuple(c for c in Channel if c.gateway is gateway) for gateway in Gateway}
 
 

@@ -13,7 +13,7 @@ from core.errors import NotFound
 from core.extensions import db
 from shop.batches.models import BASIS_TEXT, COMMITMENT_TEXT, Batch, Commitment, CommitmentBasis, ProducerKind
 from shop.batches.services import TRACE_ALPHABET, TRACE_CODE_LENGTH
-from villages.models import HOUSEHOLD_LABELS, HouseholdCategory, Region, Seller
+from villages.models import HouseholdCategory, Region, Seller
 
 BPS = 10_000
 _CODE = re.compile(f"[{TRACE_ALPHABET}]{{{TRACE_CODE_LENGTH}}}")
@@ -85,7 +85,7 @@ def trace_answer(batch: Batch) -> dict:
             "members": [
                 {
                     "category": m.seller.household_category,
-                    "category_text": HOUSEHOLD_LABELS[HouseholdCategory(m.seller.household_category)],
+                    "category_text": HouseholdCategory(m.seller.household_category).label,
                     "name_masked": shown_name(m.seller),
                 }
                 for m in batch.members
@@ -107,7 +107,7 @@ def trace_answer(batch: Batch) -> dict:
         "poverty_certified": batch.product.poverty_certified,
         "beneficiary": {
             "category": category.value,
-            "category_text": HOUSEHOLD_LABELS[category],
+            "category_text": HouseholdCategory(category).label,
             "name_masked": shown_name(seller),
             "share_bps": seller_share_bps(batch),
         },

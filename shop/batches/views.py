@@ -9,6 +9,7 @@ from core.extensions import limiter
 from core.openapi import may_answer
 from core.pagination import page_schema
 from shop.batches import labels, services, trace
+from shop.batches.models import BatchStatus
 from shop.batches.schemas import (
     BatchArgs,
     BatchDetailSchema,
@@ -146,4 +147,4 @@ def trace_page(code):
         answer = trace.trace_answer(trace.count_scan(code))
     except NotFound:
         return Response(render_template("batches/trace_unknown.html"), status=404, mimetype="text/html")
-    return Response(render_template("batches/trace.html", t=answer), mimetype="text/html")
+    return Response(render_template("batches/trace.html", t=answer, BatchStatus=BatchStatus), mimetype="text/html")

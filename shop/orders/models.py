@@ -10,32 +10,33 @@ from core.db import UTCDateTime, one_of, utcnow
 from core.extensions import db
 from core.models import User
 from core.pii import Encrypted
+from core.vocabulary import LabelledEnum
 from shop.batches.models import Batch
 from villages.models import Station
 
 
-class OrderStatus(StrEnum):
+class OrderStatus(LabelledEnum):
     """An order's status, derived from its lines (``shop.orders.states``)."""
 
-    PENDING_PAYMENT = "pending_payment"
-    PAID = "paid"
-    SHIPPED = "shipped"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    REFUNDING = "refunding"
-    REFUNDED = "refunded"
+    PENDING_PAYMENT = "pending_payment", "待支付"
+    PAID = "paid", "待发货"
+    SHIPPED = "shipped", "已发货"
+    COMPLETED = "completed", "已完成"
+    CANCELLED = "cancelled", "已取消"
+    REFUNDING = "refunding", "退款中"
+    REFUNDED = "refunded", "已退款"
 
 
-class LineStatus(StrEnum):
+class LineStatus(LabelledEnum):
     """One order line's status; the order's follows from its lines'."""
 
-    PENDING_PAYMENT = "pending_payment"
-    PAID = "paid"
-    SHIPPED = "shipped"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    REFUNDING = "refunding"
-    REFUNDED = "refunded"
+    PENDING_PAYMENT = "pending_payment", "待支付"
+    PAID = "paid", "待发货"
+    SHIPPED = "shipped", "已发货"
+    COMPLETED = "completed", "已完成"
+    CANCELLED = "cancelled", "已取消"
+    REFUNDING = "refunding", "退款中"
+    REFUNDED = "refunded", "已退款"
 
 
 class CancelReason(StrEnum):
@@ -43,14 +44,14 @@ class CancelReason(StrEnum):
     EXPIRED = "expired"  # not paid before its deadline
 
 
-class RefundRequestStatus(StrEnum):
+class RefundRequestStatus(LabelledEnum):
     """An after-sales request: decided by staff, then refunded (or failed) at the gateway."""
 
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REFUNDED = "refunded"
-    FAILED = "failed"
+    REQUESTED = "requested", "待处理"
+    APPROVED = "approved", "已同意"
+    REJECTED = "rejected", "已拒绝"
+    REFUNDED = "refunded", "已退款"
+    FAILED = "failed", "退款失败"
 
 
 class PickupStatus(StrEnum):

@@ -12,7 +12,7 @@ from core.errors import NotFound
 from core.extensions import db
 from core.models import STAFF_ROLES, Role, User
 from core.pagination import paginate
-from shop.orders.models import CancelReason, Order, OrderLine, OrderStatus
+from shop.orders.models import CancelReason, Order, OrderEvent, OrderLine, OrderStatus
 from shop.signals import order_groups_requested
 from villages.models import PiiAccess, PiiSubject, Station
 
@@ -149,6 +149,15 @@ def list_orders(
         result["items"] = [OrderView(o, _in_scope_lines(scope, o), now, Viewer.STAFF) for o in result["items"]]
     with_groups(result["items"])
     return result
+
+
+def order_events(view: OrderView) -> list[OrderEvent]:
+    """The order's trail: all of it for the buyer, the order's own steps and their lines' for staff."""
+    statement = sa.select(OrderEvent).where(OrderEvent.order_id == view.id).order_by(OrderEvent.id)
+    if view.viewer == Viewer.STAFF:
+        visible = [line.id for line in view.lines]
+        statement = statement.where(sa.or_(OrderEvent.line_id.is_(None), OrderEvent.line_id.in_(visible)))
+    return list(db.session.scalars(statement))
 
 
 def shipping_label(user: User, order_id: int) -> OrderView:

@@ -1,16 +1,13 @@
 """Orders, shipping, receipt and after-sales API."""
 
-import sqlalchemy as sa
 from flask import Response
 from flask_smorest import Blueprint
 
 from core.auth import authenticated
-from core.extensions import db
 from core.idempotency import idempotent
 from core.pagination import page_schema
 from shop.orders import after_sales, fulfilment, pickup, placement, presale
 from shop.orders import queries as order_queries
-from shop.orders.models import OrderEvent
 from shop.orders.schemas import (
     UNIT_FIELDS,
     OrderArgs,
@@ -77,12 +74,7 @@ def get_order(order_id, actor):
 @orders_blp.response(200, OrderEventSchema(many=True))
 def order_events(order_id, actor):
     """The order's state-change trail (staff see the order's own steps and their lines')."""
-    view = order_queries.order_for(actor, order_id)
-    statement = sa.select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
-    if view.viewer == order_queries.Viewer.STAFF:
-        visible = [line.id for line in view.lines]
-        statement = statement.where(sa.or_(OrderEvent.line_id.is_(None), OrderEvent.line_id.in_(visible)))
-    return db.session.scalars(statement)
+    return order_queries.order_events(order_queries.order_for(actor, order_id))
 
 
 @orders_blp.get("/orders/<int:order_id>/shipping-label")

@@ -22,7 +22,7 @@ PUBLIC = {
     ("auth.wechat_login", "POST"),
     ("auth.password_login", "POST"),
     ("auth.refresh", "POST"),
-    ("payments.alipay_login", "POST"),
+    ("alipay_auth.alipay_login", "POST"),
     ("payments.wechat_notification", "POST"),
     ("payments.alipay_notification", "POST"),
     ("payments.wechat_refund_notification", "POST"),

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 from limits.storage import RedisStorage
 
-from core.app import create_app
+from app import create_app
 from core.config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter

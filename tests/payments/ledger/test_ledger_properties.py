@@ -89,6 +89,41 @@ def _available_snapshot() -> dict[tuple[str, int], int]:
     return {(t, i): owner_balances(t, i)["available_fen"] for t, i in owners}
 
 
+def _refund_part_of_a_line(orders: list[int], step) -> None:
+    """A gateway refund of part of one refundable line, booked as the refund path books it."""
+    lines = _refundable_lines(orders)
+    if not lines:
+        return
+    line = lines[step[1] % len(lines)]
+    amount = 1 + step[2] % (line.amount_fen - line.refunded_fen)
+    payment = _db.session.scalar(sa.select(Payment).where(Payment.order_id == line.order_id, Payment.status == "paid"))
+    refund = GatewayRefund(
+        payment_id=payment.id,
+        out_refund_no=f"RFPROP{line.id}x{line.refunded_fen}",
+        amount_fen=amount,
+        reason="test",
+        status="success",
+    )
+    _db.session.add(refund)
+    _db.session.flush()
+    post_refund(refund, [(line.id, amount)])
+    line.refunded_fen += amount
+    _db.session.commit()
+
+
+def _pay_out_every_county(admin, fake, succeed: bool) -> None:
+    """A settlement run in each county: no payout above what was available, each with the transfer's outcome."""
+    fake.succeed = succeed
+    before = _available_snapshot()
+    first_new = (_db.session.scalar(sa.select(sa.func.max(Payout.id))) or 0) + 1
+    for county in COUNTIES:
+        run_settlement(admin, county)
+        _db.session.commit()  # the transfers run after the commit
+    for payout in _db.session.scalars(sa.select(Payout).where(Payout.id >= first_new)):
+        assert payout.amount_fen == before[(payout.party_type, payout.party_id)]  # never more than available
+        assert payout.status == ("success" if succeed else "failed")
+
+
 @settings(
     max_examples=30,
     deadline=None,
@@ -120,25 +155,7 @@ def test_random_histories_keep_the_books(client, ledger_shop, monkeypatch, scrip
             if ready:
                 ship_and_confirm(client, shop, ready[step[1] % len(ready)])
         elif kind == "partial_refund":
-            lines = _refundable_lines(orders)
-            if lines:
-                line = lines[step[1] % len(lines)]
-                amount = 1 + step[2] % (line.amount_fen - line.refunded_fen)
-                payment = _db.session.scalar(
-                    sa.select(Payment).where(Payment.order_id == line.order_id, Payment.status == "paid")
-                )
-                refund = GatewayRefund(
-                    payment_id=payment.id,
-                    out_refund_no=f"RFPROP{line.id}x{line.refunded_fen}",
-                    amount_fen=amount,
-                    reason="test",
-                    status="success",
-                )
-                _db.session.add(refund)
-                _db.session.flush()
-                post_refund(refund, [(line.id, amount)])
-                line.refunded_fen += amount
-                _db.session.commit()
+            _refund_part_of_a_line(orders, step)
         elif kind == "after_sales":
             lines = _refundable_lines(orders)
             if lines:
@@ -147,15 +164,7 @@ def test_random_histories_keep_the_books(client, ledger_shop, monkeypatch, scrip
         elif kind == "release":
             release_all(utcnow() + timedelta(days=step[1]))
         elif kind == "payout":
-            fake.succeed = step[1]
-            before = _available_snapshot()
-            first_new = (_db.session.scalar(sa.select(sa.func.max(Payout.id))) or 0) + 1
-            for county in COUNTIES:
-                run_settlement(admin, county)
-                _db.session.commit()  # the transfers run after the commit
-            for payout in _db.session.scalars(sa.select(Payout).where(Payout.id >= first_new)):
-                assert payout.amount_fen == before[(payout.party_type, payout.party_id)]  # never more than available
-                assert payout.status == ("success" if step[1] else "failed")
+            _pay_out_every_county(admin, fake, step[1])
         assert verify_ledger() == [], step
         for owner in _available_snapshot():
             balances = owner_balances(*owner)
