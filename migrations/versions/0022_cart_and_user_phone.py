@@ -34,13 +34,14 @@ def upgrade():
     with op.batch_alter_table('cart_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cart_items_sku_id'), ['sku_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cart_items_user_id'), ['user_id'], unique=False)
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('phone', sa.Text(), nullable=True))
+    op.add_column('users', sa.Column('phone', sa.Text(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('phone')
+    if op.get_bind().dialect.name == 'sqlite':  # in place: a batch-mode copy of users is refused while rows refer to it
+        op.execute('ALTER TABLE users DROP COLUMN phone')
+    else:
+        op.drop_column('users', 'phone')
     with op.batch_alter_table('cart_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cart_items_user_id'))
         batch_op.drop_index(batch_op.f('ix_cart_items_sku_id'))

@@ -36,6 +36,8 @@ PUBLIC = {
     ("orders.product_presales", "GET"),  # a product page shows its pre-sale window and quota left
     ("batches.trace_json", "GET"),  # the 合格证 QR code: public, no login
     ("trace_page.trace_page", "GET"),
+    ("auth.get_client_config", "GET"),  # what the mini-program reads before anyone logs in
+    ("products.resolve_scene", "GET"),  # a scanned mini-program code opens before login
 }
 
 # Values no schema accepts: wrong types everywhere, unknown fields, out-of-range pages.
