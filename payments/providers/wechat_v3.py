@@ -434,8 +434,8 @@ class WeChatPayV3Provider:
     def parse_event(self, headers: Mapping[str, str], body: bytes) -> Notification | RefundNotification:
         """Verify and decrypt one notification: a payment (TRANSACTION.*) or a refund (REFUND.*)."""
         problem = self.header_problem(headers)
-        if problem is not None:  # not even signed: the body is not looked at
-            return Notification(valid=False, reason=problem, raw={})
+        if problem is not None:  # refused on its headers; the body is only opened for the event log
+            return Notification(valid=False, reason=problem, raw=self.claimed_resource(body))
         verified = self.verify_callback(headers, body)
         if isinstance(verified, str):
             return Notification(valid=False, reason=verified, raw=self.claimed_resource(body))
