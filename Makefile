@@ -41,11 +41,14 @@ lint: install-dev
 TEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
+# Tests marked many_connections (a production-sized pool, forty threads) run alone after the rest: beside
+# other workers they exceed PostgreSQL's max_connections.
 test: lint
-	env -u TEST_DATABASE_URL $(PYTEST)
+	env -u TEST_DATABASE_URL $(PYTEST) -m "not many_connections"
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -m many_connections
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on $${TEST_DATABASE_URL%%@*}@…"; \
-		$(PYTEST); \
+		$(PYTEST) -m "not many_connections" && $(BIN)/python -m pytest -m many_connections; \
 	fi
 	$(MAKE) test-miniprogram
 

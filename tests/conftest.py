@@ -41,6 +41,10 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… in an xdist worker
 # Tests whose fixtures are too dear to build on every worker (a served demo city with Chromium, gunicorn
 # clusters, an S3 emulator) run on one worker: `make test` uses --dist loadgroup.
 ONE_WORKER_FIXTURES = ("live_server", "cluster", "s3_server")
+# Tests that open dozens of connections at once (a served app with a production-sized pool, forty
+# threads): on several workers together they exceed PostgreSQL's max_connections (seen in CI), so they
+# share one worker and run one after another.
+MANY_CONNECTIONS_FIXTURES = ("live", "committed")
 
 
 _WORKER_DATABASE = pytest.StashKey[sa.URL]()
@@ -80,6 +84,9 @@ def pytest_unconfigure(config):
 def pytest_collection_modifyitems(config, items):
     for item in items:
         shared = next((name for name in ONE_WORKER_FIXTURES if name in item.fixturenames), None)
+        if shared is None and any(name in item.fixturenames for name in MANY_CONNECTIONS_FIXTURES):
+            item.add_marker(pytest.mark.many_connections)  # `make test` runs these alone, after the rest
+            shared = "many_connections"
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared))
 
